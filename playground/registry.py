@@ -1,0 +1,218 @@
+"""The model registry: limits, prices, tokenizer and image rules, loaded from ``models.toml``.
+
+Everything model-specific lives in that data file. Callers ask :func:`resolve_model` for a
+:class:`ModelSpec`; a name the registry does not know (an Azure deployment, a local model, a
+fine-tune) resolves to a fallback entry with ``is_estimate=True`` so the UI can label every figure
+derived from the guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REGISTRY_PATH = Path(__file__).with_name("models.toml")
+
+RETIREMENT_WARNING_DAYS = 90
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Price(_Frozen):
+    """USD per 1M tokens. ``cached_input`` is None where the tier has no cache discount."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+
+
+class PriceTier(_Frozen):
+    label: str
+    provider: Literal["openai", "azure"]
+
+
+class TokenRules(_Frozen):
+    """Chat-format overheads (cookbook constants) used to estimate prompt tokens."""
+
+    per_message: int
+    per_name: int
+    reply_priming: int
+    func_init: int
+    prop_init: int
+    prop_key: int
+    enum_init: int
+    enum_item: int
+    func_end: int
+
+
+class PatchImageRule(_Frozen):
+    """32-px patch counting (gpt-4.1-mini, -nano). ``rule`` picks the docs generation."""
+
+    method: Literal["patch"]
+    rule: Literal["fit_then_budget", "patch_cap"]
+    patch_size: int
+    multiplier: float
+    max_side: int
+    patch_budget: int
+    legacy_patch_cap: int
+
+
+class TileImageRule(_Frozen):
+    """512-px tile counting (gpt-4o, gpt-4.1, gpt-4o-mini)."""
+
+    method: Literal["tile"]
+    tile_size: int
+    base_tokens: int
+    tile_tokens: int
+    low_tokens: int
+    max_side: int
+    short_side: int
+
+
+class Retirement(_Frozen):
+    azure: dt.date | None = None
+    openai: dt.date | None = None
+
+
+class ModelEntry(_Frozen):
+    label: str
+    snapshot: str
+    aliases: list[str] = []
+    context_window: int
+    max_output_tokens: int
+    encoding: str
+    token_rules: str
+    knowledge_cutoff: dt.date | None = None
+    features: list[str] = []
+    azure_context_caps: dict[str, int] = {}
+    retirement: Retirement = Retirement()
+    image: PatchImageRule | TileImageRule = Field(discriminator="method")
+    prices: dict[str, Price]
+
+
+class Registry(_Frozen):
+    default_model: str
+    token_rules: dict[str, TokenRules]
+    price_tiers: dict[str, PriceTier]
+    models: dict[str, ModelEntry]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry as the app uses it, plus how it was chosen.
+
+    ``requested`` is what the user or server called the model; ``id`` is the registry entry whose
+    figures apply. ``is_estimate`` is True when the two are not known to be the same model.
+    """
+
+    id: str
+    requested: str
+    entry: ModelEntry
+    token_rules: TokenRules
+    is_estimate: bool = False
+    context_cap: int | None = field(default=None)
+
+    @property
+    def label(self) -> str:
+        return self.entry.label
+
+    @property
+    def context_window(self) -> int:
+        """The usable window: the model's, or the (smaller) cap of an Azure deployment type."""
+        if self.context_cap is not None:
+            return min(self.context_cap, self.entry.context_window)
+        return self.entry.context_window
+
+    @property
+    def max_output_tokens(self) -> int:
+        return self.entry.max_output_tokens
+
+    @property
+    def encoding(self) -> str:
+        return self.entry.encoding
+
+    @property
+    def image(self) -> PatchImageRule | TileImageRule:
+        return self.entry.image
+
+    def supports(self, feature: str) -> bool:
+        return feature in self.entry.features
+
+    def price(self, tier: str) -> Price | None:
+        return self.entry.prices.get(tier)
+
+    def with_context_cap(self, cap: int | None) -> ModelSpec:
+        return replace(self, context_cap=cap)
+
+    def retirement_notice(self, provider: str, today: dt.date | None = None) -> str | None:
+        """A warning when this model is within RETIREMENT_WARNING_DAYS of retirement, or past it."""
+        today = today or dt.date.today()
+        retires = self.entry.retirement.azure if provider == "azure" else self.entry.retirement.openai
+        if retires is None:
+            return None
+        days_left = (retires - today).days
+        where = "Azure OpenAI" if provider == "azure" else "OpenAI"
+        if days_left < 0:
+            return f"{self.entry.snapshot} was retired on {where} on {retires:%Y-%m-%d}; requests may fail."
+        if days_left <= RETIREMENT_WARNING_DAYS:
+            return f"{self.entry.snapshot} retires on {where} on {retires:%Y-%m-%d} ({days_left} days left)."
+        return None
+
+
+@cache
+def load_registry(path: Path = REGISTRY_PATH) -> Registry:
+    """Parse and validate the registry file (cached: it is read once per process)."""
+    with path.open("rb") as handle:
+        return Registry.model_validate(tomllib.load(handle))
+
+
+def model_ids() -> list[str]:
+    return list(load_registry().models)
+
+
+def price_tiers() -> dict[str, PriceTier]:
+    return load_registry().price_tiers
+
+
+def find_entry(name: str) -> str | None:
+    """The registry id for an exact id, snapshot or alias (``ft:`` fine-tunes map to their base)."""
+    registry = load_registry()
+    candidate = name.strip()
+    if candidate.startswith("ft:"):
+        candidate = candidate.split(":")[1]
+    for model_id, entry in registry.models.items():
+        if candidate == model_id or candidate == entry.snapshot or candidate in entry.aliases:
+            return model_id
+    return None
+
+
+def resolve_model(requested: str | None, pinned_entry: str | None = None) -> ModelSpec:
+    """Map what the server calls a model to the registry entry whose figures apply.
+
+    ``pinned_entry`` is the user's explicit choice (for Azure deployments and local models). If
+    neither names a known entry, the default model is used and the spec is flagged as an estimate.
+    """
+    registry = load_registry()
+    requested = (requested or "").strip() or registry.default_model
+    if pinned_entry and pinned_entry in registry.models:
+        model_id, is_estimate = pinned_entry, find_entry(requested) != pinned_entry
+    elif (known := find_entry(requested)) is not None:
+        model_id, is_estimate = known, False
+    else:
+        model_id, is_estimate = registry.default_model, True
+    entry = registry.models[model_id]
+    return ModelSpec(
+        id=model_id,
+        requested=requested,
+        entry=entry,
+        token_rules=registry.token_rules[entry.token_rules],
+        is_estimate=is_estimate,
+    )
