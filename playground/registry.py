@@ -98,8 +98,20 @@ class ModelEntry(_Frozen):
     prices: dict[str, Price]
 
 
+class ImageProviderLimits(_Frozen):
+    max_bytes: int
+    max_images_per_request: int
+
+
+class ImageInputLimits(_Frozen):
+    formats: list[str]
+    max_input_pixels: int
+    providers: dict[str, ImageProviderLimits]
+
+
 class Registry(_Frozen):
     default_model: str
+    image_input: ImageInputLimits
     token_rules: dict[str, TokenRules]
     price_tiers: dict[str, PriceTier]
     models: dict[str, ModelEntry]
@@ -172,6 +184,10 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
     """Parse and validate the registry file (cached: it is read once per process)."""
     with path.open("rb") as handle:
         return Registry.model_validate(tomllib.load(handle))
+
+
+def image_input_limits() -> ImageInputLimits:
+    return load_registry().image_input
 
 
 def model_ids() -> list[str]:
