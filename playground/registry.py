@@ -109,8 +109,23 @@ class ImageInputLimits(_Frozen):
     providers: dict[str, ImageProviderLimits]
 
 
+class Bound(_Frozen):
+    min: float
+    max: float
+    default: float
+
+
+class ParameterBounds(_Frozen):
+    temperature: Bound
+    top_p: Bound
+    frequency_penalty: Bound
+    presence_penalty: Bound
+    max_stop_sequences: int
+
+
 class Registry(_Frozen):
     default_model: str
+    parameter_bounds: ParameterBounds
     image_input: ImageInputLimits
     token_rules: dict[str, TokenRules]
     price_tiers: dict[str, PriceTier]
@@ -184,6 +199,10 @@ def load_registry(path: Path = REGISTRY_PATH) -> Registry:
     """Parse and validate the registry file (cached: it is read once per process)."""
     with path.open("rb") as handle:
         return Registry.model_validate(tomllib.load(handle))
+
+
+def parameter_bounds() -> ParameterBounds:
+    return load_registry().parameter_bounds
 
 
 def image_input_limits() -> ImageInputLimits:

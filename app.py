@@ -1,0 +1,17 @@
+"""Entry point: page config, the session store, the sidebar, and navigation between the panels."""
+
+import streamlit as st
+
+from components.sidebar import render_sidebar
+from components.state import get_workspace
+
+st.set_page_config(page_title="GPT-4.1-mini playground", page_icon=":material/science:", layout="wide")
+
+PAGES = [
+    st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+]
+
+get_workspace()
+navigation = st.navigation(PAGES)
+render_sidebar()
+navigation.run()

@@ -1,0 +1,161 @@
+"""Drawing the conversation: messages, their stats and flags, and the per-turn actions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import format as fmt
+from playground.conversation import Message, ReplyStats, Status
+from playground.registry import ModelSpec, parameter_bounds
+from playground.request import ChatParams
+from playground.workspace import Workspace
+
+ROLE_AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:", "tool": ":material/build:"}
+FINISH_FLAGS = {
+    "length": "The reply was cut off at the maximum output length (finish_reason: length).",
+    "content_filter": "The reply was stopped by the content filter (finish_reason: content_filter).",
+}
+
+
+def _key(action: str, message: Message) -> str:
+    return f"chat.{action}.{message.id}"
+
+
+def stats_line(stats: ReplyStats, estimated_price: bool) -> str:
+    prompt = fmt.tokens(stats.prompt_tokens)
+    cached = f" ({stats.cached_tokens:,} cached)" if stats.cached_tokens else ""
+    cost = fmt.usd(stats.cost_usd) + (" est." if estimated_price and stats.cost_usd is not None else "")
+    speed = f"{stats.tokens_per_second:,.0f} tok/s" if stats.tokens_per_second else "n/a tok/s"
+    return (
+        f"in {prompt}{cached} · out {fmt.tokens(stats.completion_tokens)} · {cost} · "
+        f"first token {fmt.seconds(stats.time_to_first_token_s)} · {speed} · finish: {stats.finish_reason or 'n/a'}"
+    )
+
+
+def _edit_popover(workspace: Workspace, message: Message) -> None:
+    with st.popover("Edit", icon=":material/edit:"):
+        text = st.text_area("Edit and resend from here", value=message.content, key=_key("edit_text", message))
+        st.button(
+            "Resend",
+            key=_key("resend", message),
+            on_click=workspace.edit_and_resend,
+            args=(message.id, text),
+            type="primary",
+            help="Replaces this message and drops everything after it.",
+        )
+
+
+def _actions(workspace: Workspace, message: Message, is_last: bool) -> None:
+    columns = st.columns([1, 1, 6], gap="small")
+    if message.role == "user":
+        with columns[0]:
+            _edit_popover(workspace, message)
+    elif is_last and message.role == "assistant" and message.status is not Status.FAILED:
+        columns[0].button(
+            "Regenerate", key=_key("regenerate", message), icon=":material/refresh:", on_click=workspace.retry
+        )
+    columns[1].button(
+        "Delete",
+        key=_key("delete", message),
+        icon=":material/delete:",
+        on_click=workspace.conversation.delete,
+        args=(message.id,),
+    )
+
+
+def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_last: bool) -> None:
+    with st.chat_message(message.role, avatar=ROLE_AVATARS.get(message.role)):
+        if message.images:
+            for column, image in zip(st.columns(min(len(message.images), 4)), message.images, strict=False):
+                payload = image.payload()
+                if payload is None:
+                    column.caption(f":material/link: {image.url} (detail {image.detail})")
+                else:
+                    column.image(payload, caption=f"{image.name} · detail {image.detail}", width=160)
+        if message.content:
+            st.markdown(message.content)
+        if message.refusal:
+            st.warning(f"The model refused: {message.refusal}", icon=":material/block:")
+        for call in message.tool_calls:
+            st.code(f"{call.name}({call.arguments})", language="json")
+        if message.status is Status.STOPPED:
+            st.caption(":material/stop_circle: Stopped: partial reply, incomplete.")
+        if message.error is not None:
+            request_id = f" (request id: {message.error.request_id})" if message.error.request_id else ""
+            partial = " The partial reply above is kept, marked incomplete." if message.content else ""
+            st.error(f"{message.error.message}{request_id}{partial}", icon=":material/error:")
+            st.button(
+                "Retry", key=_key("retry", message), icon=":material/replay:", on_click=workspace.retry, type="primary"
+            )
+        if message.stats is not None and message.status is not Status.FAILED:
+            st.caption(stats_line(message.stats, spec.is_estimate))
+            if flag := FINISH_FLAGS.get(message.stats.finish_reason or ""):
+                st.warning(flag, icon=":material/warning:")
+            if message.stats.content_filter:
+                flagged = ", ".join(
+                    f"{stage}: {', '.join(cats)}" for stage, cats in message.stats.content_filter.items()
+                )
+                st.warning(f"Content filter flagged {flagged}.", icon=":material/shield:")
+        _actions(workspace, message, is_last)
+
+
+def parameters_form(params: ChatParams, spec: ModelSpec) -> ChatParams:
+    """Sampling parameters, bounded by the registry for the chosen model."""
+    from components.state import Keys
+
+    bounds = parameter_bounds()
+    left, right = st.columns(2)
+    temperature = left.slider(
+        "Temperature", bounds.temperature.min, bounds.temperature.max, params.temperature, 0.05, key=Keys.TEMPERATURE
+    )
+    top_p = right.slider("Top P", bounds.top_p.min, bounds.top_p.max, params.top_p, 0.05, key=Keys.TOP_P)
+    frequency = left.slider(
+        "Frequency penalty",
+        bounds.frequency_penalty.min,
+        bounds.frequency_penalty.max,
+        params.frequency_penalty,
+        0.1,
+        key=Keys.FREQUENCY_PENALTY,
+    )
+    presence = right.slider(
+        "Presence penalty",
+        bounds.presence_penalty.min,
+        bounds.presence_penalty.max,
+        params.presence_penalty,
+        0.1,
+        key=Keys.PRESENCE_PENALTY,
+    )
+    max_tokens = left.number_input(
+        f"Max completion tokens (up to {spec.max_output_tokens:,}; empty = model default)",
+        min_value=1,
+        max_value=spec.max_output_tokens,
+        step=256,
+        key=Keys.MAX_TOKENS,
+        value=min(params.max_completion_tokens, spec.max_output_tokens) if params.max_completion_tokens else None,
+    )
+    seed = right.number_input("Seed (empty = random)", value=params.seed, step=1, key=Keys.SEED)
+    stop = left.multiselect(
+        f"Stop sequences (up to {bounds.max_stop_sequences})",
+        options=params.stop,
+        default=params.stop,
+        accept_new_options=True,
+        max_selections=bounds.max_stop_sequences,
+        key=Keys.STOP_SEQUENCES,
+    )
+    response_format = right.radio(
+        "Response format",
+        ["text", "json_object"],
+        horizontal=True,
+        index=0 if params.response_format == "text" else 1,
+        key=Keys.RESPONSE_FORMAT,
+    )
+    return ChatParams(
+        temperature=temperature,
+        top_p=top_p,
+        frequency_penalty=frequency,
+        presence_penalty=presence,
+        max_completion_tokens=int(max_tokens) if max_tokens else None,
+        seed=int(seed) if seed is not None else None,
+        stop=list(stop),
+        response_format=response_format,
+    )

@@ -1,0 +1,163 @@
+"""The sidebar: connection settings (one place for all panels) and the live context/cost meter."""
+
+from __future__ import annotations
+
+import streamlit as st
+from pydantic import SecretStr
+
+from components import format as fmt
+from components.state import Keys, get_workspace, server_defaults
+from playground.client import test_connection
+from playground.connection import PROVIDER_LABELS, ConnectionSettings
+from playground.errors import PlaygroundError
+from playground.meter import context_usage, session_cost
+from playground.registry import model_ids
+
+AZURE_DEPLOYMENT_TYPES = ["global_standard", "standard", "provisioned", "batch"]
+
+
+def _api_key_input(server_key: SecretStr | None, label: str) -> SecretStr | None:
+    """A masked key field. A server-side key is never sent to the browser, only used on the server."""
+    typed = st.text_input(
+        label,
+        type="password",
+        key=Keys.API_KEY,
+        placeholder="Using the key configured on the server" if server_key else "Paste your key",
+        help="Kept only in this browser session's server memory: never written to disk or logs.",
+    )
+    return SecretStr(typed) if typed else server_key
+
+
+def connection_form() -> ConnectionSettings:
+    """Draw the connection fields and return the settings they describe."""
+    workspace = get_workspace()
+    current = workspace.connection
+    defaults = server_defaults()
+    providers = list(PROVIDER_LABELS)
+    provider = st.selectbox(
+        "Provider",
+        providers,
+        index=providers.index(current.provider),
+        format_func=PROVIDER_LABELS.__getitem__,
+        key=Keys.PROVIDER,
+    )
+    server_key = defaults.api_key if provider == defaults.provider else None
+    fields: dict[str, object] = {"provider": provider}
+    if provider == "azure":
+        fields["azure_endpoint"] = st.text_input(
+            "Endpoint",
+            value=current.azure_endpoint,
+            key=Keys.AZURE_ENDPOINT,
+            placeholder="https://RESOURCE.openai.azure.com",
+        )
+        fields["azure_auth"] = st.radio(
+            "Authentication",
+            ["api_key", "entra_id"],
+            horizontal=True,
+            key=Keys.AZURE_AUTH,
+            index=0 if current.azure_auth == "api_key" else 1,
+            format_func={"api_key": "API key", "entra_id": "Microsoft Entra ID"}.__getitem__,
+        )
+        if fields["azure_auth"] == "api_key":
+            fields["api_key"] = _api_key_input(server_key, "API key")
+        fields["azure_api_mode"] = st.radio(
+            "API",
+            ["deployments", "v1"],
+            horizontal=True,
+            key=Keys.AZURE_MODE,
+            index=0 if current.azure_api_mode == "deployments" else 1,
+            format_func={"deployments": "Deployments + api-version", "v1": "v1 endpoint"}.__getitem__,
+        )
+        fields["deployment"] = st.text_input("Deployment name", value=current.deployment, key=Keys.DEPLOYMENT)
+        if fields["azure_api_mode"] == "deployments":
+            fields["api_version"] = st.text_input("API version", value=current.api_version, key=Keys.API_VERSION)
+        fields["azure_deployment_type"] = st.selectbox(
+            "Deployment type",
+            AZURE_DEPLOYMENT_TYPES,
+            key=Keys.DEPLOYMENT_TYPE,
+            index=AZURE_DEPLOYMENT_TYPES.index(current.azure_deployment_type),
+            help="Standard and provisioned deployments cap the context window at 128k tokens.",
+        )
+    else:
+        fields["api_key"] = _api_key_input(server_key, "API key" + (" (optional)" if provider == "compatible" else ""))
+        label = "Base URL" if provider == "compatible" else "Base URL (optional)"
+        fields["base_url"] = st.text_input(
+            label,
+            value=current.base_url,
+            key=Keys.BASE_URL,
+            placeholder="http://localhost:8000/v1" if provider == "compatible" else "https://api.openai.com/v1",
+        )
+        choices = sorted(set(model_ids()) | set(workspace.available_models) | {current.model})
+        fields["model"] = st.selectbox(
+            "Model",
+            choices,
+            index=choices.index(current.model),
+            key=Keys.MODEL,
+            accept_new_options=True,
+        )
+        if provider == "openai":
+            with st.expander("Organization / project"):
+                fields["organization"] = st.text_input(
+                    "Organization", value=current.organization, key=Keys.ORGANIZATION
+                )
+                fields["project"] = st.text_input("Project", value=current.project, key=Keys.PROJECT)
+    if provider == "azure" or provider == "compatible" or fields.get("model") not in model_ids():
+        entries = ["(automatic)", *model_ids()]
+        pinned = st.selectbox(
+            "Figures (limits, prices) from",
+            entries,
+            key=Keys.REGISTRY_ENTRY,
+            index=entries.index(current.registry_entry) if current.registry_entry in entries else 0,
+            help="Which registry model the deployment or local model runs; figures are labelled estimates.",
+        )
+        fields["registry_entry"] = None if pinned == "(automatic)" else pinned
+    fields["store"] = st.toggle("Store completions on the provider (store=true)", value=current.store, key=Keys.STORE)
+    return current.model_copy(update=fields)
+
+
+def _connection_checks() -> None:
+    workspace = get_workspace()
+    left, right = st.columns(2)
+    if left.button("Test connection", key=Keys.TEST_CONNECTION, width="stretch"):
+        with st.spinner("Testing…"):
+            for check in test_connection(workspace.client()):
+                (st.success if check.ok else st.error)(f"**{check.name}**: {check.detail}")
+    if workspace.connection.provider != "azure" and right.button("List models", key=Keys.LIST_MODELS, width="stretch"):
+        try:
+            workspace.available_models = workspace.client().list_models()
+            st.toast(f"{len(workspace.available_models)} models listed")
+            st.rerun()
+        except PlaygroundError as error:
+            st.error(str(error))
+
+
+def live_meter() -> None:
+    """Context fill of the next request and what the session has cost so far."""
+    workspace = get_workspace()
+    usage = context_usage(workspace)
+    st.progress(
+        min(usage.fraction, 1.0),
+        text=f"Context: {fmt.tokens(usage.prompt_tokens)} + "
+        f"{fmt.tokens(usage.reserved_output)} reserved of {fmt.tokens(usage.window)}",
+    )
+    estimate = " (estimate)" if workspace.model_spec().is_estimate else ""
+    st.caption(f"Session cost: **{fmt.usd(session_cost(workspace))}**{estimate}")
+
+
+def render_sidebar() -> None:
+    workspace = get_workspace()
+    with st.sidebar:
+        with st.expander("Connection", expanded=bool(workspace.connection.missing())):
+            workspace.connection = connection_form()
+            _connection_checks()
+        spec = workspace.model_spec()
+        label = f"{spec.label}" + (f" (figures estimated for '{spec.requested}')" if spec.is_estimate else "")
+        st.caption(f"Model figures: **{label}** · window {spec.context_window:,} · max out {spec.max_output_tokens:,}")
+        if notice := spec.retirement_notice(workspace.connection.provider):
+            st.warning(notice, icon=":material/schedule:")
+        if missing := workspace.connection.missing():
+            st.info(
+                "To send requests, add " + " and ".join(missing) + ". Token counts, images and schemas "
+                "work without a connection."
+            )
+        live_meter()

@@ -1,0 +1,110 @@
+"""Running one chat turn: stream a reply into the conversation as it arrives.
+
+The reply is written into its :class:`~playground.conversation.Message` event by event, so
+whatever stops the run (Stop, another click, an error) leaves the partial text in place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import closing
+
+from playground.client import (
+    ContentFilterReport,
+    Finished,
+    PlaygroundClient,
+    RefusalDelta,
+    StreamMetrics,
+    StreamOpened,
+    TextDelta,
+    ToolCallDelta,
+    UsageReport,
+)
+from playground.conversation import ErrorInfo, Message, ReplyStats, Status, ToolCall
+from playground.costs import request_cost
+from playground.errors import PlaygroundError
+from playground.registry import Price
+from playground.request import ChatRequest
+
+DEFAULT_REFRESH_S = 0.05
+
+
+def stream_reply(
+    client: PlaygroundClient,
+    request: ChatRequest,
+    reply: Message,
+    *,
+    price: Price | None = None,
+    estimated_prompt_tokens: int | None = None,
+    refresh_interval_s: float = DEFAULT_REFRESH_S,
+) -> Iterator[Message]:
+    """Fill ``reply`` from a streamed completion, yielding it whenever the UI should redraw.
+
+    Yields at most once per ``refresh_interval_s`` while text arrives, and once at the end. Errors
+    are recorded on the message (status FAILED, partial text kept), never raised. If the consumer
+    stops iterating early, the reply is marked STOPPED and the HTTP stream is closed.
+    """
+    stats = reply.stats or ReplyStats(model=request.model)
+    stats.estimated_prompt_tokens = estimated_prompt_tokens
+    reply.stats = stats
+    reply.status = Status.STREAMING
+    calls: dict[int, ToolCall] = {}
+    last_yield = 0.0
+    try:
+        with closing(iter(client.stream_chat(request))) as events:
+            for event in events:
+                match event:
+                    case StreamOpened(request_id=request_id):
+                        stats.request_id = request_id
+                    case TextDelta(text=text):
+                        reply.content += text
+                    case RefusalDelta(text=text):
+                        reply.refusal = (reply.refusal or "") + text
+                    case ToolCallDelta():
+                        _join_tool_call(calls, event)
+                        reply.tool_calls = [calls[key] for key in sorted(calls)]
+                    case UsageReport():
+                        stats.prompt_tokens = event.prompt_tokens
+                        stats.completion_tokens = event.completion_tokens
+                        stats.cached_tokens = event.cached_tokens
+                        if price is not None:
+                            stats.cost_usd = request_cost(
+                                price, event.prompt_tokens, event.completion_tokens, event.cached_tokens
+                            )
+                    case Finished(reason=reason):
+                        stats.finish_reason = reason
+                    case ContentFilterReport():
+                        if event.filtered_categories:
+                            stats.content_filter[event.stage] = event.filtered_categories
+                    case StreamMetrics():
+                        stats.time_to_first_token_s = event.time_to_first_token_s
+                        stats.tokens_per_second = event.tokens_per_second
+                        stats.total_time_s = event.total_time_s
+                now = time.perf_counter()
+                if now - last_yield >= refresh_interval_s:
+                    last_yield = now
+                    yield reply
+        reply.status = Status.COMPLETE
+    except PlaygroundError as error:
+        reply.status = Status.FAILED
+        reply.error = ErrorInfo.from_error(error)
+        stats.request_id = stats.request_id or error.request_id
+    finally:
+        if reply.status is Status.STREAMING:
+            reply.status = Status.STOPPED
+    yield reply
+
+
+def _join_tool_call(calls: dict[int, ToolCall], delta: ToolCallDelta) -> None:
+    call = calls.get(delta.index)
+    if call is None:
+        calls[delta.index] = ToolCall(
+            id=delta.id or f"call_{delta.index}", name=delta.name or "", arguments=delta.arguments
+        )
+        return
+    if delta.id:
+        call.id = delta.id
+    if delta.name:
+        call.name += delta.name
+    call.arguments += delta.arguments

@@ -1,0 +1,122 @@
+"""Everything one browser session works on, in pure Python: the panels' shared state and actions.
+
+``components/state.py`` keeps exactly one Workspace per Streamlit session; pages call its methods.
+The session's client lives here too, so two sessions never share a client or a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from playground.client import PlaygroundClient
+from playground.connection import ConnectionSettings
+from playground.conversation import Conversation, ImageAttachment, Message
+from playground.costs import price_for
+from playground.errors import ErrorKind, PlaygroundError
+from playground.registry import ModelSpec, Price, resolve_model
+from playground.request import ChatParams, ChatRequest, ensure_valid
+from playground.tokens import count_chat_tokens
+
+DEFAULT_TIER = {"openai": "openai_standard", "azure": "azure_global", "compatible": "openai_standard"}
+
+
+@dataclass
+class ResponseSchema:
+    """The structured-output schema shared by the schema panel, the chat and "view code"."""
+
+    name: str = "response"
+    schema: dict[str, Any] | None = None
+    strict: bool = True
+    enabled: bool = False
+
+    def response_format(self) -> dict[str, Any] | None:
+        if not self.enabled or self.schema is None:
+            return None
+        return {"type": "json_schema", "json_schema": {"name": self.name, "schema": self.schema, "strict": self.strict}}
+
+
+@dataclass
+class Workspace:
+    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
+    conversation: Conversation = field(default_factory=Conversation)
+    system_prompt: str = ""
+    params: ChatParams = field(default_factory=ChatParams)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    response_schema: ResponseSchema = field(default_factory=ResponseSchema)
+    pending_images: list[ImageAttachment] = field(default_factory=list)
+    price_tier: str | None = None
+    price_overrides: dict[str, Price] = field(default_factory=dict)
+    awaiting_reply: bool = False
+    available_models: list[str] = field(default_factory=list)
+    _client: PlaygroundClient | None = field(default=None, repr=False)
+    _client_fingerprint: str = field(default="", repr=False)
+
+    # --- model, price, client -----------------------------------------------------------------
+    def model_spec(self) -> ModelSpec:
+        """The registry entry whose limits and prices apply to the current connection."""
+        settings = self.connection
+        spec = resolve_model(settings.request_model, settings.registry_entry)
+        if settings.provider == "azure":
+            spec = spec.with_context_cap(spec.entry.azure_context_caps.get(settings.azure_deployment_type))
+        return spec
+
+    def tier(self) -> str:
+        return self.price_tier or DEFAULT_TIER[self.connection.provider]
+
+    def price(self) -> Price | None:
+        return price_for(self.model_spec(), self.tier(), self.price_overrides)
+
+    def client(self) -> PlaygroundClient:
+        """This session's client, rebuilt only when the connection settings change."""
+        fingerprint = self.connection.fingerprint()
+        if self._client is None or fingerprint != self._client_fingerprint:
+            self._client = PlaygroundClient(self.connection)
+            self._client_fingerprint = fingerprint
+        return self._client
+
+    # --- requests -----------------------------------------------------------------------------
+    def api_messages(self, draft: str = "") -> list[dict[str, Any]]:
+        """What the next request would carry (plus ``draft`` and pending images, if given)."""
+        messages = self.conversation.to_api(self.system_prompt)
+        if draft or self.pending_images:
+            messages.append(Message(role="user", content=draft, images=self.pending_images).to_api())
+        return messages
+
+    def estimate_prompt_tokens(self, draft: str = "") -> int:
+        return count_chat_tokens(self.api_messages(draft), self.tools or None, self.model_spec().id)
+
+    def build_request(self) -> ChatRequest:
+        """The request for the next reply; raises PlaygroundError if a parameter is out of bounds."""
+        ensure_valid(self.params, self.model_spec())
+        return ChatRequest(
+            model=self.connection.request_model,
+            messages=self.api_messages(),
+            params=self.params.model_copy(deep=True),
+            tools=list(self.tools),
+            response_format=self.response_schema.response_format(),
+            store=self.connection.store,
+        )
+
+    # --- conversation actions (each leaves the conversation ready for the next reply) ----------
+    def submit(self, text: str) -> Message:
+        """Add the user's message, with the images attached so far, and ask for a reply."""
+        if not text.strip() and not self.pending_images:
+            raise PlaygroundError(ErrorKind.INVALID_INPUT, "Type a message (or attach an image) first.")
+        message = self.conversation.add_user(text, self.pending_images)
+        self.pending_images = []
+        self.awaiting_reply = True
+        return message
+
+    def retry(self) -> None:
+        """Resend the last user turn, dropping the reply it got (Retry after an error, or Regenerate)."""
+        self.conversation.rewind_for_retry()
+        self.awaiting_reply = self.conversation.ends_with_user_turn()
+
+    def edit_and_resend(self, message_id: str, text: str) -> None:
+        self.conversation.edit_and_truncate(message_id, text)
+        self.awaiting_reply = True
+
+    def clear_chat(self) -> None:
+        self.conversation.clear()
+        self.awaiting_reply = False
