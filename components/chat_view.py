@@ -33,7 +33,7 @@ def stats_line(stats: ReplyStats, estimated_price: bool) -> str:
 
 
 def _edit_popover(workspace: Workspace, message: Message) -> None:
-    with st.popover("Edit", icon=":material/edit:"):
+    with st.popover("Edit", icon=":material/edit:", width="content"):
         text = st.text_area("Edit and resend from here", value=message.content, key=_key("edit_text", message))
         st.button(
             "Resend",
@@ -46,21 +46,25 @@ def _edit_popover(workspace: Workspace, message: Message) -> None:
 
 
 def _actions(workspace: Workspace, message: Message, is_last: bool) -> None:
-    columns = st.columns([1, 1, 6], gap="small")
-    if message.role == "user":
-        with columns[0]:
+    with st.container(horizontal=True, gap="small"):
+        if message.role == "user":
             _edit_popover(workspace, message)
-    elif is_last and message.role == "assistant" and message.status is not Status.FAILED:
-        columns[0].button(
-            "Regenerate", key=_key("regenerate", message), icon=":material/refresh:", on_click=workspace.retry
+        elif is_last and message.role == "assistant" and message.status is not Status.FAILED:
+            st.button(
+                "Regenerate",
+                key=_key("regenerate", message),
+                icon=":material/refresh:",
+                on_click=workspace.retry,
+                width="content",
+            )
+        st.button(
+            "Delete",
+            key=_key("delete", message),
+            icon=":material/delete:",
+            width="content",
+            on_click=workspace.conversation.delete,
+            args=(message.id,),
         )
-    columns[1].button(
-        "Delete",
-        key=_key("delete", message),
-        icon=":material/delete:",
-        on_click=workspace.conversation.delete,
-        args=(message.id,),
-    )
 
 
 def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_last: bool) -> None:

@@ -153,7 +153,8 @@ def render_sidebar() -> None:
         spec = workspace.model_spec()
         label = f"{spec.label}" + (f" (figures estimated for '{spec.requested}')" if spec.is_estimate else "")
         st.caption(f"Model figures: **{label}** · window {spec.context_window:,} · max out {spec.max_output_tokens:,}")
-        if notice := spec.retirement_notice(workspace.connection.provider):
+        provider = workspace.connection.provider
+        if provider != "compatible" and (notice := spec.retirement_notice(provider)):
             st.warning(notice, icon=":material/schedule:")
         if missing := workspace.connection.missing():
             st.info(
