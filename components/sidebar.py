@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from components import format as fmt
 from components.state import Keys, get_workspace, server_defaults
-from playground.client import test_connection
+from playground.client import check_connection
 from playground.connection import PROVIDER_LABELS, ConnectionSettings
 from playground.errors import PlaygroundError
 from playground.meter import context_usage, session_cost
@@ -120,7 +120,7 @@ def _connection_checks() -> None:
     left, right = st.columns(2)
     if left.button("Test connection", key=Keys.TEST_CONNECTION, width="stretch"):
         with st.spinner("Testing…"):
-            for check in test_connection(workspace.client()):
+            for check in check_connection(workspace.client()):
                 (st.success if check.ok else st.error)(f"**{check.name}**: {check.detail}")
     if workspace.connection.provider != "azure" and right.button("List models", key=Keys.LIST_MODELS, width="stretch"):
         try:

@@ -380,7 +380,7 @@ class CheckResult:
     detail: str
 
 
-def test_connection(client: PlaygroundClient) -> list[CheckResult]:
+def check_connection(client: PlaygroundClient) -> list[CheckResult]:
     """Check what works: settings, listing models, and a one-token chat request (costs ~10 tokens)."""
     settings = client.settings
     if missing := settings.missing():

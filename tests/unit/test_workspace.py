@@ -1,0 +1,55 @@
+import pytest
+
+from playground.conversation import ImageAttachment
+from playground.errors import ErrorKind, PlaygroundError
+from playground.request import ChatParams
+from playground.workspace import ResponseSchema, Workspace
+
+
+def test_submit_attaches_pending_images_and_requests_a_reply():
+    workspace = Workspace()
+    workspace.pending_images = [ImageAttachment(name="x.png", url="data:image/png;base64,AA==")]
+    message = workspace.submit("look")
+    assert message.images and workspace.pending_images == [] and workspace.awaiting_reply
+
+
+def test_empty_submit_is_refused():
+    with pytest.raises(PlaygroundError) as caught:
+        Workspace().submit("   ")
+    assert caught.value.kind is ErrorKind.INVALID_INPUT
+
+
+def test_request_carries_system_prompt_history_and_schema():
+    workspace = Workspace(system_prompt="Be terse.")
+    workspace.submit("first")
+    workspace.conversation.start_reply("m").content = "ok"
+    workspace.submit("second")
+    workspace.response_schema = ResponseSchema(name="answer", schema={"type": "object"}, enabled=True)
+    kwargs = workspace.build_request().to_kwargs()
+    assert [m["role"] for m in kwargs["messages"]] == ["system", "user", "assistant", "user"]
+    assert kwargs["response_format"]["json_schema"] == {"name": "answer", "schema": {"type": "object"}, "strict": True}
+
+
+def test_invalid_parameters_block_the_request():
+    workspace = Workspace(params=ChatParams(temperature=5))
+    workspace.submit("hi")
+    with pytest.raises(PlaygroundError) as caught:
+        workspace.build_request()
+    assert "temperature" in caught.value.message
+
+
+def test_retry_and_edit_leave_the_conversation_ready_to_resend():
+    workspace = Workspace()
+    first = workspace.submit("one")
+    workspace.conversation.start_reply("m").content = "partial"
+    workspace.awaiting_reply = False
+    workspace.retry()
+    assert workspace.awaiting_reply and [m.content for m in workspace.conversation.messages] == ["one"]
+    workspace.awaiting_reply = False
+    workspace.edit_and_resend(first.id, "uno")
+    assert workspace.awaiting_reply and workspace.conversation.messages[0].content == "uno"
+
+
+def test_estimate_counts_the_draft():
+    workspace = Workspace()
+    assert workspace.estimate_prompt_tokens("a fairly long draft message here") > workspace.estimate_prompt_tokens()
