@@ -7,10 +7,9 @@ only from this app, ``data:`` and ``blob:`` URLs. ``app.py`` stays the script St
 
 from pathlib import Path
 
+import streamlit as st
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-import streamlit as st
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

@@ -45,6 +45,14 @@ class ImageAttachment:
     def is_remote(self) -> bool:
         return not self.url.startswith("data:")
 
+    def estimated_tokens(self, model: str) -> int | None:
+        """Input tokens this image costs on ``model``; None when its size is unknown (a remote URL)."""
+        if self.width is None or self.height is None:
+            return None
+        from playground.vision import image_tokens  # Pillow loads only when an image is counted
+
+        return image_tokens(self.width, self.height, self.detail, model)
+
     def payload(self) -> bytes | None:
         """The image bytes of a data URL (None for a remote URL or an undecodable one)."""
         if self.is_remote:

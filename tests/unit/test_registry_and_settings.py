@@ -41,7 +41,9 @@ def test_retirement_warning_near_and_past_the_date():
 
 
 def test_azure_deployment_type_caps_the_window():
-    workspace = Workspace(connection=ConnectionSettings(provider="azure", deployment="d", azure_deployment_type="standard"))
+    workspace = Workspace(
+        connection=ConnectionSettings(provider="azure", deployment="d", azure_deployment_type="standard")
+    )
     assert workspace.model_spec().context_window == 128_000
 
 
@@ -79,7 +81,10 @@ def test_parameter_bounds_come_from_the_registry():
 
 def test_request_omits_defaults_and_prefers_schema_over_json_object():
     request = ChatRequest(
-        model="m", messages=[], params=ChatParams(response_format="json_object"), response_format={"type": "json_schema"}
+        model="m",
+        messages=[],
+        params=ChatParams(response_format="json_object"),
+        response_format={"type": "json_schema"},
     )
     kwargs = request.to_kwargs()
     assert kwargs["response_format"] == {"type": "json_schema"}

@@ -1,0 +1,71 @@
+"""app.py: starts with or without credentials, keeps keys per session, sidebar connection works."""
+
+from __future__ import annotations
+
+from components.state import STATE_KEY, Keys
+
+
+def test_starts_with_no_credentials_and_says_what_is_needed(app_factory):
+    app = app_factory(connected=False)
+    assert not app.exception
+    infos = " ".join(info.value for info in app.sidebar.info)
+    assert "OpenAI API key" in infos and "work without a connection" in infos
+
+
+def test_sending_without_credentials_keeps_the_message_and_explains(app_factory, fake):
+    app = app_factory(connected=False)
+    app.chat_input(key=Keys.CHAT_INPUT).set_value("Hello?").run()
+    assert not app.exception
+    assert app.chat_message[0].markdown[0].value == "Hello?"
+    assert any("To send, add an OpenAI API key" in error.value for error in app.error)
+    assert fake.chat_requests() == []
+
+
+def test_server_side_key_is_used_but_never_sent_to_the_browser(app_factory, fake):
+    app = app_factory()
+    key_field = app.sidebar.text_input(key=Keys.API_KEY)
+    assert key_field.value == ""  # the server's key is not put into the widget
+    assert "configured on the server" in key_field.proto.placeholder
+    app.chat_input(key=Keys.CHAT_INPUT).set_value("hi").run()
+    assert fake.chat_requests()[-1].headers["authorization"] == "Bearer sk-server-side-key"
+
+
+def test_two_sessions_with_different_keys_never_share_a_client(app_factory, fake):
+    first, second = app_factory(), app_factory()
+    first.sidebar.text_input(key=Keys.API_KEY).input("sk-first-session").run()
+    second.sidebar.text_input(key=Keys.API_KEY).input("sk-second-session").run()
+    first.chat_input(key=Keys.CHAT_INPUT).set_value("from first").run()
+    second.chat_input(key=Keys.CHAT_INPUT).set_value("from second").run()
+    by_text = {req.json["messages"][-1]["content"]: req.headers["authorization"] for req in fake.chat_requests()}
+    assert by_text == {"from first": "Bearer sk-first-session", "from second": "Bearer sk-second-session"}
+    first_client = first.session_state[STATE_KEY].client()
+    second_client = second.session_state[STATE_KEY].client()
+    assert first_client is not second_client
+    assert first_client.settings.key == "sk-first-session" and second_client.settings.key == "sk-second-session"
+
+
+def test_switching_to_azure_shows_azure_fields(app_factory):
+    app = app_factory()
+    app.sidebar.selectbox(key=Keys.PROVIDER).select("azure").run()
+    assert not app.exception
+    app.sidebar.text_input(key=Keys.AZURE_ENDPOINT).input("https://res.openai.azure.com").run()
+    app.sidebar.text_input(key=Keys.DEPLOYMENT).input("mini-prod").run()
+    workspace = app.session_state[STATE_KEY]
+    assert workspace.connection.provider == "azure" and workspace.connection.request_model == "mini-prod"
+    assert workspace.model_spec().is_estimate  # a deployment name: figures are labelled estimates
+    assert any("estimated" in caption.value for caption in app.sidebar.caption)
+    assert any("retired" in warning.value or "retires" in warning.value for warning in app.sidebar.warning)
+
+
+def test_test_connection_reports_each_check(app_factory):
+    app = app_factory()
+    app.sidebar.button(key=Keys.TEST_CONNECTION).click().run()
+    successes = [s.value for s in app.sidebar.success]
+    assert any("List models" in s for s in successes) and any("Chat completion" in s for s in successes)
+
+
+def test_list_models_fills_the_model_choices(app_factory, fake):
+    fake.models = [{"id": "local-llama", "object": "model", "created": 0, "owned_by": "me"}]
+    app = app_factory()
+    app.sidebar.button(key=Keys.LIST_MODELS).click().run()
+    assert "local-llama" in app.sidebar.selectbox(key=Keys.MODEL).options
