@@ -45,8 +45,9 @@ def test_yields_while_streaming_and_throttles(fake, openai_settings):
     assert len(every_event) > 40  # one redraw per event, plus the final one
     fake.enqueue(Scenario(text=" ".join(["w"] * 40)))
     _, request, reply, client = start(openai_settings)
-    throttled = list(stream_reply(client, request, reply, refresh_interval_s=60))
-    assert len(throttled) == 2  # the first event, then the final state
+    contents = [update.content for update in stream_reply(client, request, reply, refresh_interval_s=60)]
+    # The stream opening, the first visible text at once (time to first token), then the final state.
+    assert contents == ["", "w", " ".join(["w"] * 40)]
 
 
 def test_stopping_early_keeps_partial_text_and_marks_it_stopped(fake, openai_settings):
