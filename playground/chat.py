@@ -15,6 +15,7 @@ from playground.client import (
     Finished,
     PlaygroundClient,
     RefusalDelta,
+    ServedModel,
     StreamMetrics,
     StreamOpened,
     TextDelta,
@@ -58,6 +59,8 @@ def stream_reply(
                 match event:
                     case StreamOpened(request_id=request_id):
                         stats.request_id = request_id
+                    case ServedModel(name=name):
+                        stats.served_model = name
                     case TextDelta(text=text):
                         reply.content += text
                     case RefusalDelta(text=text):

@@ -32,6 +32,13 @@ class StreamOpened:
 
 
 @dataclass(frozen=True)
+class ServedModel:
+    """The model the server says answered (an Azure deployment reports its underlying model)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class TextDelta:
     text: str
 
@@ -297,10 +304,14 @@ class PlaygroundClient:
         output_deltas = 0
         usage: UsageReport | None = None
         finish_reason: str | None = None
+        served_model: str | None = None
         yield StreamOpened(request_id=request_id, model=request.model)
         try:
             with stream:
                 for chunk in stream:
+                    if served_model is None and chunk.model:
+                        served_model = chunk.model
+                        yield ServedModel(chunk.model)
                     extras = chunk.model_extra or {}
                     for prompt_result in extras.get("prompt_filter_results") or []:
                         yield ContentFilterReport("prompt", prompt_result.get("content_filter_results") or {})

@@ -81,6 +81,7 @@ class ReplyStats:
     """What one reply cost and how fast it came. Token figures are the API's own usage."""
 
     model: str
+    served_model: str | None = None
     prompt_tokens: int | None = None
     cached_tokens: int = 0
     completion_tokens: int | None = None
@@ -170,6 +171,13 @@ class Conversation:
         reply = Message(role="assistant", status=Status.STREAMING, stats=ReplyStats(model=model))
         self.messages.append(reply)
         return reply
+
+    def last_served_model(self) -> str | None:
+        """The model the server reported for the latest reply that said so."""
+        for message in reversed(self.messages):
+            if message.stats is not None and message.stats.served_model:
+                return message.stats.served_model
+        return None
 
     def settle_interrupted(self) -> None:
         """Mark replies left streaming by an interrupted script run as stopped (their text is kept)."""

@@ -57,6 +57,10 @@ class Workspace:
         """The registry entry whose limits and prices apply to the current connection."""
         settings = self.connection
         spec = resolve_model(settings.request_model, settings.registry_entry)
+        served = self.conversation.last_served_model()
+        if spec.is_estimate and settings.registry_entry is None and served:
+            # An Azure deployment or local server names its model in every reply: trust that first.
+            spec = resolve_model(served)
         if settings.provider == "azure":
             spec = spec.with_context_cap(spec.entry.azure_context_caps.get(settings.azure_deployment_type))
         return spec

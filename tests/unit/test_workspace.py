@@ -53,3 +53,25 @@ def test_retry_and_edit_leave_the_conversation_ready_to_resend():
 def test_estimate_counts_the_draft():
     workspace = Workspace()
     assert workspace.estimate_prompt_tokens("a fairly long draft message here") > workspace.estimate_prompt_tokens()
+
+
+def test_azure_deployment_maps_to_the_model_the_server_reports(fake, azure_settings):
+    from playground.chat import stream_reply
+    from tests.fakes.server import Scenario
+
+    workspace = Workspace(connection=azure_settings)
+    assert workspace.model_spec().is_estimate  # "my-mini" is a deployment name, not a model
+    fake.enqueue(Scenario(text="hi", model="gpt-4o-2024-11-20"))
+    workspace.submit("hello")
+    request = workspace.build_request()
+    reply = workspace.conversation.start_reply(request.model)
+    list(stream_reply(workspace.client(), request, reply))
+    assert reply.stats.served_model == "gpt-4o-2024-11-20"
+    spec = workspace.model_spec()
+    assert spec.id == "gpt-4o" and not spec.is_estimate
+
+
+def test_a_pinned_registry_entry_wins_over_the_reported_model(azure_settings):
+    workspace = Workspace(connection=azure_settings.model_copy(update={"registry_entry": "gpt-4.1-nano"}))
+    workspace.conversation.start_reply("my-mini").stats.served_model = "gpt-4o-2024-11-20"
+    assert workspace.model_spec().id == "gpt-4.1-nano"
