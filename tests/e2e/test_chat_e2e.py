@@ -1,0 +1,262 @@
+"""The chat panel in a real browser: streaming, Stop, errors mid-stream and before it, and the CSP.
+
+The app runs as in production (``streamlit run serve.py``) against the loopback fake OpenAI server;
+see ``conftest.py`` for the fixtures and ``helpers.py`` for the waiting strategy.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from components.state import Keys
+from tests.e2e.helpers import (
+    CHAT_INPUT,
+    by_key,
+    by_key_prefix,
+    chat_messages,
+    open_app,
+    send_chat_message,
+    wait_for_app_idle,
+)
+from tests.fakes.server import FakeOpenAIServer, Scenario
+
+MARKDOWN = "[data-testid=stMarkdownContainer]"
+CAPTION = "[data-testid=stCaptionContainer]"
+ALERT = "[data-testid=stAlert]"
+STOPPED_CAPTION = "Stopped: partial reply, incomplete."
+DROPPED = "The connection dropped while the reply was streaming."
+
+# A 1x1 transparent PNG, served by the leak server (so a load would succeed if it were allowed).
+PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+def reply_text(message) -> str:
+    """The Markdown text of a chat message (its first Markdown block)."""
+    return message.locator(MARKDOWN).first.inner_text().strip()
+
+
+def test_message_streams_a_reply_with_stats(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    prompt = "Hello from the browser test"
+    open_app(page, app_url)
+
+    send_chat_message(page, prompt)
+    assistant = chat_messages(page, "assistant")
+    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
+
+    expect(chat_messages(page, "user")).to_have_count(1)
+    expect(chat_messages(page, "user").first.locator(MARKDOWN).first).to_have_text(prompt)
+    expect(assistant).to_have_count(1)
+    expect(assistant.first.locator(MARKDOWN).first).to_have_text(f"Echo: {prompt}")
+    expect(assistant.first.locator(CAPTION, has_text="finish: stop")).to_be_visible()
+
+    requests = fake.chat_requests()
+    assert len(requests) == 1
+    body = requests[0].json
+    assert body["messages"][-1] == {"role": "user", "content": prompt}
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert body["store"] is False
+    assert requests[0].headers.get("authorization") == "Bearer test-key"
+
+
+def test_stop_keeps_the_partial_reply_and_regenerate_resends(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    words = [f"w{number:03d}" for number in range(1, 201)]
+    full_text = " ".join(words)
+    prompt = "Count to two hundred"
+    fake.enqueue(Scenario(text=full_text, chunk_delay=0.05))  # one chunk per word: ~10 s in all
+    open_app(page, app_url)
+
+    send_chat_message(page, prompt)
+    assistant = chat_messages(page, "assistant")
+    expect(assistant.last).to_contain_text("w005", timeout=15_000)
+    stop = by_key(assistant.last, Keys.STOP).get_by_role("button")
+    expect(stop).to_be_visible()
+    stop.click()
+    wait_for_app_idle(page, expect=assistant.last.locator(CAPTION, has_text=STOPPED_CAPTION))
+
+    expect(assistant).to_have_count(1)
+    expect(by_key(page, Keys.STOP)).to_have_count(0)  # the run that drew it is over
+    partial = reply_text(assistant.first)
+    assert "w005" in partial
+    assert full_text.startswith(partial)
+    assert len(partial) < len(full_text)
+    assert "▌" not in partial
+    expect(chat_messages(page, "user").first.locator(MARKDOWN).first).to_have_text(prompt)
+    expect(page.locator(CHAT_INPUT)).to_be_enabled()
+
+    # The app closed the HTTP stream (the provider stops generating, and billing): the fake's
+    # handler for it has ended. (``_connections``: the fake's open sockets; no public API yet.)
+    deadline = time.monotonic() + 3
+    while fake._connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not fake._connections, "the stream was not closed after Stop"
+    time.sleep(1.0)  # nothing may re-send on its own after the stop
+    assert len(fake.chat_requests()) == 1
+
+    # A stopped reply is not FAILED: the UI offers Regenerate (Retry is only for errors).
+    expect(by_key_prefix(assistant.first, "chat.retry.")).to_have_count(0)
+    regenerate = by_key_prefix(assistant.first, "chat.regenerate.").get_by_role("button")
+    expect(regenerate).to_be_visible()
+    fake.enqueue(Scenario(text=full_text))
+    regenerate.click()
+    wait_for_app_idle(page, expect=assistant.first.locator(CAPTION, has_text="finish: stop"))
+
+    expect(assistant).to_have_count(1)
+    expect(assistant.first.locator(MARKDOWN).first).to_have_text(full_text)
+    expect(page.get_by_text(STOPPED_CAPTION)).to_have_count(0)
+    requests = fake.chat_requests()
+    assert len(requests) == 2
+    # The stopped partial reply was dropped: the same user turn is sent again, alone.
+    assert requests[1].json["messages"] == [{"role": "user", "content": prompt}]
+
+
+def test_dropped_stream_keeps_partial_text_and_retry_resends(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    words = [f"part{number:02d}" for number in range(1, 31)]
+    prompt = "Tell me thirty words"
+    fake.enqueue(Scenario(text=" ".join(words), cut_after=10))  # 10 word chunks, then the socket closes
+    open_app(page, app_url)
+
+    send_chat_message(page, prompt)
+    assistant = chat_messages(page, "assistant")
+    error = assistant.last.locator(ALERT, has_text=DROPPED)
+    wait_for_app_idle(page, expect=error)
+
+    expect(error).to_contain_text("The partial reply above is kept, marked incomplete.")
+    assert reply_text(assistant.first) == " ".join(words[:10])
+    expect(chat_messages(page, "user").first.locator(MARKDOWN).first).to_have_text(prompt)
+    assert len(fake.chat_requests()) == 1
+
+    retry = by_key_prefix(assistant.first, "chat.retry.").get_by_role("button")
+    retry.click()
+    wait_for_app_idle(page, expect=assistant.first.locator(CAPTION, has_text="finish: stop"))
+
+    expect(assistant).to_have_count(1)
+    expect(assistant.first.locator(MARKDOWN).first).to_have_text(f"Echo: {prompt}")
+    expect(page.locator(ALERT, has_text=DROPPED)).to_have_count(0)
+    users = chat_messages(page, "user")
+    expect(users).to_have_count(1)
+    expect(users.first.locator(MARKDOWN).first).to_have_text(prompt)
+    requests = fake.chat_requests()
+    assert len(requests) == 2
+    assert requests[1].json["messages"] == [{"role": "user", "content": prompt}]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message", "expected_requests"),
+    [
+        pytest.param(
+            Scenario(fault="context_length_exceeded"),
+            "The conversation is too long for the model",
+            1,  # a 400 is not retried
+            id="context_length_exceeded",
+        ),
+        pytest.param(
+            # A 429 is retried by the SDK (max_retries=2) before the app reports it: answer all three.
+            Scenario(fault="insufficient_quota", repeat=3),
+            "You have run out of quota (insufficient_quota)",
+            3,
+            id="insufficient_quota",
+        ),
+    ],
+)
+def test_fault_before_streaming_shows_a_clear_error(
+    page: Page,
+    app_url: str,
+    fake: FakeOpenAIServer,
+    scenario: Scenario,
+    message: str,
+    expected_requests: int,
+) -> None:
+    prompt = "Please answer this"
+    fake.enqueue(scenario)
+    open_app(page, app_url)
+
+    send_chat_message(page, prompt)
+    assistant = chat_messages(page, "assistant")
+    error = assistant.last.locator(ALERT, has_text=message)
+    wait_for_app_idle(page, expect=error)
+
+    expect(error).to_contain_text("request id: req_fake_")
+    expect(assistant).to_have_count(1)
+    expect(assistant.first.locator(CAPTION, has_text="finish:")).to_have_count(0)  # no stats for a failure
+    users = chat_messages(page, "user")
+    expect(users).to_have_count(1)
+    expect(users.first.locator(MARKDOWN).first).to_have_text(prompt)
+    expect(page.locator(CHAT_INPUT)).to_be_enabled()
+    assert len(fake.chat_requests()) == expected_requests
+
+
+class _LeakServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _LeakHandler)
+        self.hits: list[str] = []
+
+
+class _LeakHandler(BaseHTTPRequestHandler):
+    server: _LeakServer
+
+    def do_GET(self) -> None:
+        self.server.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(PIXEL_PNG)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        self.wfile.write(PIXEL_PNG)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def leak_server() -> Iterator[_LeakServer]:
+    """A loopback HTTP server recording every request: where a leaking image would go."""
+    server = _LeakServer()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_csp_blocks_remote_markdown_images(
+    page: Page, app_url: str, fake: FakeOpenAIServer, leak_server: _LeakServer, console_errors: list[str]
+) -> None:
+    leak_url = f"http://127.0.0.1:{leak_server.server_address[1]}/leak.png"
+    with urllib.request.urlopen(leak_url.replace("leak.png", "probe.png"), timeout=5) as response:
+        assert response.status == 200  # the leak server works: zero hits below means "blocked"
+    assert leak_server.hits == ["/probe.png"]
+    leak_server.hits.clear()
+
+    response = open_app(page, app_url)
+    assert response is not None
+    policy = response.headers.get("content-security-policy", "")
+    assert "img-src 'self' data: blob:" in [directive.strip() for directive in policy.split(";")]
+
+    fake.enqueue(Scenario(text=f"Look ![pixel]({leak_url})"))
+    send_chat_message(page, "Show me a picture")
+    assistant = chat_messages(page, "assistant")
+    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
+
+    image = assistant.first.locator(f"img[src='{leak_url}']")
+    expect(image).to_have_count(1)  # the Markdown image is in the page: only the policy stops it
+    expect(assistant.first.locator(MARKDOWN).first).to_contain_text("Look")
+    page.wait_for_timeout(1_000)  # give a (wrongly allowed) request time to arrive
+    assert leak_server.hits == []
+    assert image.evaluate("img => img.naturalWidth") == 0
+    assert any("Content Security Policy" in error and "leak.png" in error for error in console_errors), console_errors
