@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from streamlit.runtime.pages_manager import PagesManager
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -50,5 +51,10 @@ class SecurityHeadersMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
+
+# The panels live in pages/, which Streamlit also reads as a legacy (v1) multipage folder until
+# app.py's st.navigation first runs in the process: until then a direct link such as /images would
+# run that page alone, without app.py's sidebar and navigation. app.py always navigates itself.
+PagesManager.uses_pages_directory = False
 
 app = st.App(Path(__file__).with_name("app.py"), middleware=[Middleware(SecurityHeadersMiddleware)])
