@@ -5,12 +5,11 @@ from __future__ import annotations
 import streamlit as st
 from pydantic import SecretStr
 
-from components import format as fmt
+from components.meter import live_meter
 from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
 from playground.connection import PROVIDER_LABELS, ConnectionSettings
 from playground.errors import PlaygroundError
-from playground.meter import context_usage, session_cost
 from playground.registry import model_ids
 
 AZURE_DEPLOYMENT_TYPES = ["global_standard", "standard", "provisioned", "batch"]
@@ -131,19 +130,6 @@ def _connection_checks() -> None:
             st.error(str(error))
 
 
-def live_meter() -> None:
-    """Context fill of the next request and what the session has cost so far."""
-    workspace = get_workspace()
-    usage = context_usage(workspace)
-    st.progress(
-        min(usage.fraction, 1.0),
-        text=f"Context: {fmt.tokens(usage.prompt_tokens)} + "
-        f"{fmt.tokens(usage.reserved_output)} reserved of {fmt.tokens(usage.window)}",
-    )
-    estimate = " (estimate)" if workspace.model_spec().is_estimate else ""
-    st.caption(f"Session cost: **{fmt.usd(session_cost(workspace))}**{estimate}")
-
-
 def render_sidebar() -> None:
     workspace = get_workspace()
     with st.sidebar:
@@ -161,4 +147,4 @@ def render_sidebar() -> None:
                 "To send requests, add " + " and ".join(missing) + ". Token counts, images and schemas "
                 "work without a connection."
             )
-        live_meter()
+        live_meter(workspace)

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from components.chat_view import parameters_form, render_message
+from components.images import pending_images_strip
+from components.meter import compose_and_gate
 from components.state import Keys, get_workspace
 from playground.chat import stream_reply
 from playground.errors import PlaygroundError
@@ -26,13 +28,14 @@ for position, message in enumerate(messages):
 if messages:
     st.button("Clear chat", key=Keys.CLEAR, icon=":material/delete_sweep:", on_click=workspace.clear_chat)
 
+pending_images_strip(workspace)
 if prompt := st.chat_input("Message the model", key=Keys.CHAT_INPUT, submit_mode="disable"):
     try:
         render_message(workspace, workspace.submit(prompt), spec, is_last=True)
     except PlaygroundError as error:
         st.error(str(error))
 
-if workspace.awaiting_reply:
+if compose_and_gate(workspace):  # the live draft box; holds a request too big for the window
     workspace.awaiting_reply = False  # from here on nothing re-sends on its own
     try:
         request = workspace.build_request()

@@ -11,12 +11,12 @@ from typing import Any
 
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
-from playground.conversation import Conversation, ImageAttachment, Message
+from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats
 from playground.costs import price_for
 from playground.errors import ErrorKind, PlaygroundError
+from playground.meter import prompt_breakdown
 from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
-from playground.tokens import count_chat_tokens
 
 DEFAULT_TIER = {"openai": "openai_standard", "azure": "azure_global", "compatible": "openai_standard"}
 
@@ -47,6 +47,8 @@ class Workspace:
     pending_images: list[ImageAttachment] = field(default_factory=list)
     price_tier: str | None = None
     price_overrides: dict[str, Price] = field(default_factory=dict)
+    # Every reply with usage, by message id, kept when the conversation drops it: the session paid for it.
+    usage_ledger: dict[str, ReplyStats] = field(default_factory=dict)
     awaiting_reply: bool = False
     available_models: list[str] = field(default_factory=list)
     _client: PlaygroundClient | None = field(default=None, repr=False)
@@ -88,7 +90,8 @@ class Workspace:
         return messages
 
     def estimate_prompt_tokens(self, draft: str = "") -> int:
-        return count_chat_tokens(self.api_messages(draft), self.tools or None, self.model_spec().id)
+        """Prompt tokens of the next request (the meter's one counting path; see playground.meter)."""
+        return prompt_breakdown(self, draft).total
 
     def build_request(self) -> ChatRequest:
         """The request for the next reply; raises PlaygroundError if a parameter is out of bounds."""

@@ -1,0 +1,540 @@
+"""The cost and context meter's Streamlit pieces: the sidebar's live meter, the chat page's draft box
+and send gate, and the sections of the meter panel (tables and plotly charts).
+
+All arithmetic is in :mod:`playground.meter`; this module only draws it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from components import format as fmt
+from playground.errors import PlaygroundError
+from playground.meter import (
+    DAYS_PER_MONTH,
+    FILL_FULL,
+    FILL_NEAR,
+    Breakdown,
+    FillLevel,
+    RoomPlan,
+    RoomStrategy,
+    TurnUsage,
+    applied_price_label,
+    batch_tier_for,
+    context_categories,
+    growth_per_turn,
+    hold_oversized_request,
+    make_room,
+    next_request_cost,
+    plan_room,
+    project,
+    prompt_breakdown,
+    running_accuracy,
+    session_cost,
+    set_price_override,
+    tier_prices,
+    turns_left,
+    usage_csv,
+    usage_rows,
+)
+from playground.registry import Price, price_tiers
+from playground.workspace import Workspace
+
+
+class MeterKeys:
+    """Widget and container keys of the meter, named once so pages and tests agree on them."""
+
+    LIVE = "meter.live"
+    DRAFT = "meter.draft"
+    SEND_DRAFT = "meter.send_draft"
+    BLOCKED = "meter.blocked"
+    DROP_TURNS = "meter.drop_turns"
+    DROP_IMAGES = "meter.drop_images"
+    TIER = "meter.tier"
+    OVERRIDE_FORM = "meter.override_form"
+    OVERRIDE_INPUT = "meter.override_input"
+    OVERRIDE_CACHED = "meter.override_cached"
+    OVERRIDE_OUTPUT = "meter.override_output"
+    OVERRIDE_APPLY = "meter.override_apply"
+    OVERRIDE_RESET = "meter.override_reset"
+    REQUESTS_PER_DAY = "meter.requests_per_day"
+    DOWNLOAD_CSV = "meter.download_csv"
+
+
+LEVEL_COLOURS = {FillLevel.OK: "green", FillLevel.NEAR: "orange", FillLevel.FULL: "red", FillLevel.OVER: "red"}
+LEVEL_ICONS = {
+    FillLevel.OK: ":material/check_circle:",
+    FillLevel.NEAR: ":material/warning:",
+    FillLevel.FULL: ":material/error:",
+    FillLevel.OVER: ":material/block:",
+}
+BAR_CELLS = 20
+PREVIEW_CHARS = 80
+# Chart colours: one per token kind, the same in every chart.
+COLOURS = {"uncached": "#4C78A8", "cached": "#72B7B2", "images": "#F58518", "output": "#54A24B", "reserved": "#BAB0AC"}
+TURN_AXIS = {"dtick": 1, "tickprefix": "turn "}
+CHART_LAYOUT = {
+    "height": 320,
+    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "legend": {"orientation": "h", "y": -0.12, "yanchor": "top"},
+}
+
+
+def _fill_bar(breakdown: Breakdown) -> str:
+    """A bar in the level's colour (st.progress only knows the theme's colour, red by default)."""
+    filled = min(BAR_CELLS, math.ceil(breakdown.fraction * BAR_CELLS))
+    return f":{LEVEL_COLOURS[breakdown.level]}[{'█' * filled}]:gray[{'░' * (BAR_CELLS - filled)}]"
+
+
+def _money(amount: float) -> str:
+    """Amounts at scale in cents; single requests keep fmt.usd's sub-cent precision."""
+    return fmt.usd(amount) if amount < 1 else f"${amount:,.2f}"
+
+
+def _level_text(breakdown: Breakdown) -> str:
+    percent = f"{breakdown.fraction:.0%}"
+    return {
+        FillLevel.OK: f"{percent} of the window",
+        FillLevel.NEAR: f"{percent} of the window: nearing the limit",
+        FillLevel.FULL: f"{percent} of the window: almost full",
+        FillLevel.OVER: f"Over the window by {breakdown.overflow:,} tokens",
+    }[breakdown.level]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sidebar
+
+
+def live_meter(workspace: Workspace) -> None:
+    """What the next request carries against the window, its cost, and the session's cost so far."""
+    draft = st.session_state.get(MeterKeys.DRAFT) or ""
+    breakdown = prompt_breakdown(workspace, draft)
+    rows = usage_rows(workspace)
+    approx = "≥" if breakdown.is_lower_bound else "≈" if breakdown.is_estimate else ""
+    with st.container(key=MeterKeys.LIVE, gap="small"):
+        st.markdown(
+            f"Context: {approx}{fmt.tokens(breakdown.total)} + {fmt.tokens(breakdown.reserved_output)} "
+            f"reserved of {fmt.tokens(breakdown.window)}  \n{_fill_bar(breakdown)}"
+        )
+        st.badge(_level_text(breakdown), color=LEVEL_COLOURS[breakdown.level], icon=LEVEL_ICONS[breakdown.level])
+        if draft_tokens := breakdown.tokens_of("draft"):
+            st.caption(f"Includes your draft: {draft_tokens:,} tokens")
+        if breakdown.estimate_notes:
+            st.caption("Estimate: " + "; ".join(breakdown.estimate_notes) + ".")
+        price = workspace.price()
+        if price is None:
+            st.caption(f"Next request: no {applied_price_label(workspace)} price for {breakdown.model}.")
+        else:
+            cost = next_request_cost(breakdown, price, rows)
+            if cost.expected_output_tokens is not None:
+                st.caption(
+                    f"Next request ≈ **{fmt.usd(cost.expected_usd)}** with an average reply "
+                    f"({cost.expected_output_tokens:,} tokens)."
+                )
+            st.caption(
+                f"At most {fmt.usd(cost.max_usd)}: {fmt.usd(cost.input_usd)} input (no cache discount) + "
+                f"{fmt.usd(cost.reserved_output_usd)} if the reply uses all {cost.reserved_output_tokens:,} "
+                f"reserved tokens. Prices: {applied_price_label(workspace)}."
+            )
+        estimated = " (estimated prices)" if workspace.model_spec().is_estimate else ""
+        st.caption(f"Session cost: **{fmt.usd(session_cost(workspace))}**{estimated}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat page: the live draft box and the send gate
+
+
+def _send_draft(workspace: Workspace) -> None:
+    try:
+        workspace.submit(st.session_state.get(MeterKeys.DRAFT) or "")
+    except PlaygroundError as error:
+        st.toast(str(error), icon=":material/info:")
+        return
+    st.session_state[MeterKeys.DRAFT] = ""
+
+
+def _make_room(workspace: Workspace, strategy: RoomStrategy) -> None:
+    plan = make_room(workspace, strategy)
+    if plan is not None:
+        st.toast(f"{_plan_label(plan)}: done.", icon=":material/content_cut:")
+
+
+def _plan_label(plan: RoomPlan) -> str:
+    if plan.strategy == "turns":
+        what = f"Drop the {plan.count} oldest turn{'s' if plan.count > 1 else ''}"
+    else:
+        what = f"Drop {plan.count} image{'s' if plan.count > 1 else ''}"
+    return f"{what} (frees {plan.freed_tokens:,} tokens)"
+
+
+def _blocked_panel(workspace: Workspace, breakdown: Breakdown) -> None:
+    with st.container(border=True, key=MeterKeys.BLOCKED):
+        st.error(
+            f"Not sent: this request needs {breakdown.used:,} tokens ({breakdown.total:,} in the prompt + "
+            f"{breakdown.reserved_output:,} reserved for the reply), but the window is {breakdown.window:,}: "
+            f"{breakdown.overflow:,} too many. Your message is kept; nothing was sent to the API.",
+            icon=":material/block:",
+        )
+        plans = {
+            MeterKeys.DROP_TURNS: plan_room(workspace, "turns"),
+            MeterKeys.DROP_IMAGES: plan_room(workspace, "images"),
+        }
+        with st.container(horizontal=True, gap="small"):
+            for key, plan in plans.items():
+                if plan is not None:
+                    st.button(
+                        _plan_label(plan),
+                        key=key,
+                        on_click=_make_room,
+                        args=(workspace, plan.strategy),
+                        disabled=not plan.fits,
+                        type="primary" if plan.fits else "secondary",
+                        icon=":material/content_cut:",
+                        help="Then the request is sent."
+                        if plan.fits
+                        else "Not enough on its own: even dropping all of them leaves the request too big.",
+                    )
+        st.caption(
+            "Or make room yourself (shorten the system prompt, remove tool definitions or the schema, or lower Max "
+            f"completion tokens: {breakdown.reserved_output:,} reserved), then resend your message with Edit → Resend."
+        )
+
+
+def compose_and_gate(workspace: Workspace) -> bool:
+    """The chat page's draft box and send gate; True when the chat should request a reply now.
+
+    ``st.chat_input`` does not report what is being typed, so the "Compose" box (``live=True``:
+    it commits after a short typing pause) is what the live meter counts as the draft; its Send
+    goes through ``workspace.submit`` like the chat input. A pending request that cannot fit the
+    window is held with an explanation and one-click ways to make room, instead of failing at the API.
+    """
+    if (blocked := hold_oversized_request(workspace)) is not None:
+        _blocked_panel(workspace, blocked)
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.text_input(
+            "Compose (the meter counts it as you type)",
+            key=MeterKeys.DRAFT,
+            live=True,
+            placeholder="Draft a message here to see its tokens and cost before sending",
+        )
+        st.button("Send", key=MeterKeys.SEND_DRAFT, icon=":material/send:", on_click=_send_draft, args=(workspace,))
+    return workspace.awaiting_reply
+
+
+# ---------------------------------------------------------------------------------------------
+# Meter panel
+
+
+def _set_tier(workspace: Workspace) -> None:
+    workspace.price_tier = st.session_state[MeterKeys.TIER]
+
+
+def _apply_override(workspace: Workspace) -> None:
+    price = Price(
+        input=st.session_state[MeterKeys.OVERRIDE_INPUT],
+        cached_input=st.session_state[MeterKeys.OVERRIDE_CACHED],  # empty: no cache discount
+        output=st.session_state[MeterKeys.OVERRIDE_OUTPUT],
+    )
+    set_price_override(workspace, price)
+
+
+def price_controls(workspace: Workspace) -> None:
+    """Pick the price tier (registry data) or override prices for this session."""
+    spec = workspace.model_spec()
+    tiers = tier_prices(spec)
+    ids = [tier for tier, _, _ in tiers]
+    current = workspace.tier()
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.selectbox(
+            "Price tier",
+            ids,
+            index=ids.index(current) if current in ids else 0,
+            format_func=lambda tier: price_tiers()[tier].label,
+            key=MeterKeys.TIER,
+            on_change=_set_tier,
+            args=(workspace,),
+            help="Costs of every turn are recomputed from its usage at the tier you pick.",
+        )
+        applied = workspace.price()
+        if applied is None:
+            st.warning(f"The registry has no {applied_price_label(workspace)} price for {spec.label}: pick a tier.")
+        overridden = spec.id in workspace.price_overrides
+        with st.expander("Override prices for this session", expanded=overridden):
+            with st.form(MeterKeys.OVERRIDE_FORM, border=False):
+                base = applied or Price(input=0.0, output=0.0)
+                st.number_input("Input, USD per 1M", 0.0, value=base.input, format="%.4f", key=MeterKeys.OVERRIDE_INPUT)
+                st.number_input(
+                    "Cached input, USD per 1M (empty = no cache discount)",
+                    0.0,
+                    value=base.cached_input,
+                    format="%.4f",
+                    key=MeterKeys.OVERRIDE_CACHED,
+                )
+                st.number_input(
+                    "Output, USD per 1M", 0.0, value=base.output, format="%.4f", key=MeterKeys.OVERRIDE_OUTPUT
+                )
+                st.form_submit_button(
+                    "Apply for this session", key=MeterKeys.OVERRIDE_APPLY, on_click=_apply_override, args=(workspace,)
+                )
+            if overridden:
+                st.button(
+                    "Back to registry prices",
+                    key=MeterKeys.OVERRIDE_RESET,
+                    on_click=set_price_override,
+                    args=(workspace, None),
+                )
+    with right:
+        table = pd.DataFrame(
+            {
+                "Tier": [label for _, label, _ in tiers],
+                "Input": [f"${price.input:.3f}" for _, _, price in tiers],
+                "Cached input": [
+                    "no discount" if price.cached_input is None else f"${price.cached_input:.3f}"
+                    for _, _, price in tiers
+                ],
+                "Output": [f"${price.output:.3f}" for _, _, price in tiers],
+                "Applied": ["✓" if tier == current and not overridden else "" for tier in ids],
+            }
+        )
+        st.dataframe(table, hide_index=True)
+        st.caption(
+            f"{spec.label}, USD per 1M tokens (no discount: cached tokens are charged as input). "
+            f"Costs below use **{applied_price_label(workspace)}**"
+            + (" (figures of a guessed model: estimates)." if spec.is_estimate else ".")
+        )
+
+
+def current_context(workspace: Workspace, breakdown: Breakdown) -> None:
+    """What takes the space in the next request: a chart by kind, and every part with a preview."""
+    st.subheader("Current context")
+    columns = st.columns(4)
+    columns[0].metric("Next prompt", f"{breakdown.total:,}", help="Tokens the next request would carry.")
+    columns[1].metric("Reserved for the reply", f"{breakdown.reserved_output:,}")
+    columns[2].metric("Window", f"{breakdown.window:,}", help=f"Figures of {breakdown.model}.")
+    columns[3].metric("Used, reply reserved", f"{breakdown.fraction:.1%}", help=f"{breakdown.free:,} tokens free.")
+    if breakdown.estimate_notes:
+        st.caption("Estimate: " + "; ".join(breakdown.estimate_notes) + ".")
+    categories = context_categories(breakdown)
+    figure = go.Figure(
+        go.Bar(
+            x=[tokens for _, tokens in categories] + [breakdown.reserved_output],
+            y=[label for label, _ in categories] + ["Reserved for the reply"],
+            orientation="h",
+            marker_color=[COLOURS["uncached"]] * len(categories) + [COLOURS["reserved"]],
+            text=[f"{tokens:,}" for _, tokens in categories] + [f"{breakdown.reserved_output:,}"],
+            textposition="auto",
+        )
+    )
+    figure.update_layout(title="What takes the space (tokens)", yaxis={"autorange": "reversed"}, **CHART_LAYOUT)
+    st.plotly_chart(figure)
+    contents = {message.id: message.content for message in workspace.conversation.messages}
+    with st.expander(f"Every part ({len(breakdown.parts)})"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Part": [part.label for part in breakdown.parts],
+                    "Preview": [contents.get(part.message_id or "", "")[:PREVIEW_CHARS] for part in breakdown.parts],
+                    "Text tokens": [part.text_tokens for part in breakdown.parts],
+                    "Image tokens": [part.image_tokens for part in breakdown.parts],
+                    "Images of unknown size": [part.unknown_images for part in breakdown.parts],
+                }
+            ),
+            hide_index=True,
+        )
+
+
+def _turns_frame(rows: list[TurnUsage]) -> pd.DataFrame:
+    accuracy = running_accuracy(rows)
+    return pd.DataFrame(
+        {
+            "Turn": [row.turn for row in rows],
+            "Prompt tokens": [row.prompt_tokens for row in rows],
+            "Cached": [row.cached_tokens for row in rows],
+            "Images (est.)": [row.image_tokens for row in rows],
+            "Output": [row.completion_tokens for row in rows],
+            "Our estimate": [row.estimated_prompt_tokens for row in rows],
+            "Estimate − actual": [row.estimate_error for row in rows],
+            "Error %": [None if (e := row.estimate_error_fraction) is None else e * 100 for row in rows],
+            "Running accuracy %": [None if a is None else a.accuracy * 100 for a in accuracy],
+            "Cost": [row.cost_usd for row in rows],
+            "Cumulative cost": [row.cumulative_cost_usd for row in rows],
+            "Context fill %": [row.context_fraction * 100 for row in rows],
+            "Finish": [row.finish_reason or "" for row in rows],
+        }
+    )
+
+
+def _turn_bars(
+    title: str, turns: list[int], series: dict[str, tuple[list[int | None], str]], barmode: str
+) -> go.Figure:
+    figure = go.Figure(
+        [go.Bar(name=name, x=turns, y=values, marker_color=colour) for name, (values, colour) in series.items()]
+    )
+    figure.update_layout(title=title, barmode=barmode, xaxis=TURN_AXIS, **CHART_LAYOUT)
+    return figure
+
+
+def turns_section(workspace: Workspace, rows: list[TurnUsage]) -> None:
+    """The per-turn table, its charts, and the CSV export."""
+    st.subheader("Turns")
+    prices = applied_price_label(workspace)
+    if removed := len(workspace.usage_ledger) - len(rows):
+        st.caption(
+            f"Session total, with {removed} repl{'ies' if removed > 1 else 'y'} no longer in the conversation "
+            f"(dropped, deleted, regenerated or cleared): **{fmt.usd(session_cost(workspace))}**."
+        )
+    if not rows:
+        st.info("No replies with usage yet: chat first, then come back here.")
+        return
+    st.caption(
+        f"One row per reply, from the API's usage. Costs at **{prices}**, recomputed for every turn; cached tokens "
+        "are part of the prompt tokens and charged once, at the cached rate. Image tokens are our estimate."
+    )
+    st.dataframe(
+        _turns_frame(rows),
+        hide_index=True,
+        column_config={
+            "Cost": st.column_config.NumberColumn(format="$%.6f"),
+            "Cumulative cost": st.column_config.NumberColumn(format="$%.6f"),
+            "Error %": st.column_config.NumberColumn(format="%.2f"),
+            "Running accuracy %": st.column_config.NumberColumn(format="%.2f"),
+            "Context fill %": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+    st.download_button(
+        "Download per-turn usage (CSV)",
+        data=usage_csv(rows, prices),
+        file_name="turn_usage.csv",
+        mime="text/csv",
+        key=MeterKeys.DOWNLOAD_CSV,
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    turns = [row.turn for row in rows]
+    left, right = st.columns(2)
+    tokens = _turn_bars(
+        "Tokens per turn",
+        turns,
+        {
+            "Uncached input": ([r.uncached_text_tokens for r in rows], COLOURS["uncached"]),
+            "Cached input": ([r.cached_tokens for r in rows], COLOURS["cached"]),
+            "Images (est.)": ([r.uncached_image_tokens for r in rows], COLOURS["images"]),
+            "Output": ([r.completion_tokens for r in rows], COLOURS["output"]),
+        },
+        barmode="stack",
+    )
+    left.plotly_chart(tokens)
+    cost = go.Figure(
+        go.Scatter(x=turns, y=[r.cumulative_cost_usd for r in rows], mode="lines+markers", line_color=COLOURS["output"])
+    )
+    cost.update_layout(
+        title=f"Cumulative cost (USD, {prices})",
+        xaxis=TURN_AXIS,
+        yaxis={"rangemode": "tozero", "tickprefix": "$", "tickformat": ",.6~f"},
+    )
+    cost.update_layout(**CHART_LAYOUT)
+    right.plotly_chart(cost)
+    fill = go.Figure(
+        go.Scatter(
+            x=turns, y=[r.context_fraction * 100 for r in rows], mode="lines+markers", line_color=COLOURS["uncached"]
+        )
+    )
+    for threshold, colour in ((FILL_NEAR, "orange"), (FILL_FULL, "red")):
+        fill.add_hline(y=threshold * 100, line_dash="dot", line_color=colour)
+    fill.update_layout(
+        title="Context fill after each turn (% of the window)",
+        xaxis=TURN_AXIS,
+        yaxis={"range": [0, max(100.0, max(r.context_fraction * 100 for r in rows))]},
+        **CHART_LAYOUT,
+    )
+    left.plotly_chart(fill)
+    estimates = _turn_bars(
+        "Estimate vs actual prompt tokens",
+        turns,
+        {
+            "Our estimate": ([r.estimated_prompt_tokens for r in rows], COLOURS["reserved"]),
+            "usage.prompt_tokens": ([r.prompt_tokens for r in rows], COLOURS["uncached"]),
+        },
+        barmode="group",
+    )
+    right.plotly_chart(estimates)
+
+
+def estimate_summary(rows: list[TurnUsage]) -> None:
+    """The running accuracy of our pre-send estimates against the API's prompt_tokens."""
+    accuracy = next((a for a in reversed(running_accuracy(rows)) if a is not None), None)
+    if accuracy is None:
+        return
+    st.metric(
+        "Accuracy of our prompt estimates",
+        f"{accuracy.accuracy:.2%}",
+        help="1 − mean |estimate − usage.prompt_tokens| / usage.prompt_tokens over every reply with an estimate.",
+    )
+    st.caption(
+        f"Over {accuracy.replies} repl{'ies' if accuracy.replies > 1 else 'y'}: off by {accuracy.mean_abs_error:,.1f} "
+        "tokens on average. usage.prompt_tokens is the truth; our count is exact for text under the cookbook rules "
+        "and estimated for tools, schemas and images."
+    )
+
+
+def projection_section(workspace: Workspace, rows: list[TurnUsage], breakdown: Breakdown) -> None:
+    """Costs at scale, what caching and the Batch API change, and turns left in the window."""
+    st.subheader("Projection")
+    left, right = st.columns([1, 3], gap="large")
+    per_day = left.number_input("Requests a day", min_value=0, value=1_000, step=100, key=MeterKeys.REQUESTS_PER_DAY)
+    remaining = turns_left(breakdown)
+    growth = growth_per_turn(breakdown)
+    left.metric(
+        "Turns left in the window",
+        "n/a" if remaining is None else f"{remaining:,}",
+        help="Free tokens (window − next prompt − reserved reply) / average tokens a turn adds so far.",
+    )
+    if growth is not None:
+        left.caption(f"At {growth:,.0f} tokens per turn (your message and its reply), the average so far.")
+    price = workspace.price()
+    spec = workspace.model_spec()
+    batch_tier = batch_tier_for(spec, workspace.tier())
+    projection = (
+        None
+        if price is None
+        else project(rows, price, spec.price(batch_tier) if batch_tier else None, batch_tier, int(per_day))
+    )
+    with right:
+        if projection is None:
+            st.info("Projections start after the first reply with usage (and need a price for the applied tier).")
+            return
+        st.caption(f"Requests like the last one, at **{applied_price_label(workspace)}**.")
+        cells = st.columns(4)
+        cells[0].metric("Per request", fmt.usd(projection.per_request))
+        cells[1].metric("Per 1,000 requests", _money(projection.per_thousand))
+        cells[2].metric("Per 1M requests", _money(projection.per_million))
+        cells[3].metric(f"Per month at {int(per_day):,}/day", _money(projection.per_month))
+        savings = {
+            "Prompt caching saved": projection.caching_saved,
+            "Prompt caching could save": projection.caching_could_save,
+        }
+        if projection.batch_saves is not None and projection.batch_tier is not None:
+            savings["The Batch API would save"] = projection.batch_saves
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Saving": list(savings),
+                    "Per request": [fmt.usd(saved) for saved in savings.values()],
+                    "Per 1,000 requests": [_money(saved * 1_000) for saved in savings.values()],
+                    "Per month": [_money(projection.monthly(saved)) for saved in savings.values()],
+                }
+            ),
+            hide_index=True,
+        )
+        batch = f" at {price_tiers()[projection.batch_tier].label} prices" if projection.batch_tier else ""
+        st.caption(
+            "Caching saved: what the last request's cached tokens saved against every prompt token at the input "
+            "price. Could save: if the whole repeated prefix (the previous request and its reply) were cached; the "
+            f"provider caches only long repeated prefixes, so this is an upper bound. Batch API{batch}: no cache "
+            f"discount, not interactive. A month is {DAYS_PER_MONTH} days."
+        )
