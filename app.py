@@ -10,6 +10,7 @@ st.set_page_config(page_title="GPT-4.1-mini playground", page_icon="🧪", layou
 PAGES = [
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
+    st.Page("pages/tools.py", title="Functions", icon=":material/function:"),
     st.Page("pages/meter.py", title="Cost & context", icon=":material/monitoring:"),
 ]
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from components import format as fmt
+from components.state import Keys
+from playground.chat import stream_reply
 from playground.conversation import Message, ReplyStats, Status
+from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, parameter_bounds
 from playground.request import ChatParams
 from playground.workspace import Workspace
@@ -32,14 +35,19 @@ def stats_line(stats: ReplyStats, estimated_price: bool) -> str:
     )
 
 
+def _resend_edited(workspace: Workspace, message: Message) -> None:
+    # Read the text area's value now: args bound at render time would hold the previous run's text.
+    workspace.edit_and_resend(message.id, st.session_state[_key("edit_text", message)])
+
+
 def _edit_popover(workspace: Workspace, message: Message) -> None:
     with st.popover("Edit", icon=":material/edit:", width="content"):
-        text = st.text_area("Edit and resend from here", value=message.content, key=_key("edit_text", message))
+        st.text_area("Edit and resend from here", value=message.content, key=_key("edit_text", message))
         st.button(
             "Resend",
             key=_key("resend", message),
-            on_click=workspace.edit_and_resend,
-            args=(message.id, text),
+            on_click=_resend_edited,
+            args=(workspace, message),
             type="primary",
             help="Replaces this message and drops everything after it.",
         )
@@ -105,8 +113,6 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
 
 def parameters_form(params: ChatParams, spec: ModelSpec) -> ChatParams:
     """Sampling parameters, bounded by the registry for the chosen model."""
-    from components.state import Keys
-
     bounds = parameter_bounds()
     left, right = st.columns(2)
     temperature = left.slider(
@@ -163,3 +169,27 @@ def parameters_form(params: ChatParams, spec: ModelSpec) -> ChatParams:
         stop=list(stop),
         response_format=response_format,
     )
+
+
+def stream_pending_reply(workspace: Workspace) -> None:
+    """Stream the reply the conversation is waiting for, then rerun to draw it with its stats.
+
+    The reply is written into the conversation as it arrives, so a Stop click (which ends this run
+    at the next Streamlit call) keeps the partial text.
+    """
+    workspace.awaiting_reply = False  # from here on nothing re-sends on its own
+    try:
+        request = workspace.build_request()
+    except PlaygroundError as error:
+        st.error(str(error), icon=":material/tune:")
+        return
+    estimate = workspace.estimate_prompt_tokens()
+    reply = workspace.conversation.start_reply(request.model)
+    with st.chat_message("assistant", avatar=ROLE_AVATARS["assistant"]):
+        st.button("Stop", key=Keys.STOP, icon=":material/stop_circle:", help="Stop and keep the partial reply")
+        text = st.empty()
+        for _ in stream_reply(
+            workspace.client(), request, reply, price=workspace.price(), estimated_prompt_tokens=estimate
+        ):
+            text.markdown(reply.content + " ▌")
+    st.rerun()

@@ -204,16 +204,13 @@ def _blocked_panel(workspace: Workspace, breakdown: Breakdown) -> None:
         )
 
 
-def compose_and_gate(workspace: Workspace) -> bool:
-    """The chat page's draft box and send gate; True when the chat should request a reply now.
+def compose_box(workspace: Workspace) -> None:
+    """The chat page's draft box: what the live meter counts as the message being drafted.
 
-    ``st.chat_input`` does not report what is being typed, so the "Compose" box (``live=True``:
-    it commits after a short typing pause) is what the live meter counts as the draft; its Send
-    goes through ``workspace.submit`` like the chat input. A pending request that cannot fit the
-    window is held with an explanation and one-click ways to make room, instead of failing at the API.
+    ``st.chat_input`` does not report what is being typed, so this box (``live=True``: it commits
+    after a short typing pause) carries the draft; its Send goes through ``workspace.submit`` like
+    the chat input.
     """
-    if (blocked := hold_oversized_request(workspace)) is not None:
-        _blocked_panel(workspace, blocked)
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         st.text_input(
             "Compose (the meter counts it as you type)",
@@ -222,6 +219,16 @@ def compose_and_gate(workspace: Workspace) -> bool:
             placeholder="Draft a message here to see its tokens and cost before sending",
         )
         st.button("Send", key=MeterKeys.SEND_DRAFT, icon=":material/send:", on_click=_send_draft, args=(workspace,))
+
+
+def request_gate(workspace: Workspace) -> bool:
+    """True when a reply should be requested now.
+
+    A pending request that cannot fit the window is held with an explanation and one-click ways
+    to make room, instead of failing at the API.
+    """
+    if (blocked := hold_oversized_request(workspace)) is not None:
+        _blocked_panel(workspace, blocked)
     return workspace.awaiting_reply
 
 

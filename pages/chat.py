@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-from components.chat_view import parameters_form, render_message
+from components.chat_view import parameters_form, render_message, stream_pending_reply
 from components.images import pending_images_strip
-from components.meter import compose_and_gate
+from components.meter import compose_box, request_gate
 from components.state import Keys, get_workspace
-from playground.chat import stream_reply
 from playground.errors import PlaygroundError
 
 workspace = get_workspace()
@@ -35,20 +34,6 @@ if prompt := st.chat_input("Message the model", key=Keys.CHAT_INPUT, submit_mode
     except PlaygroundError as error:
         st.error(str(error))
 
-if compose_and_gate(workspace):  # the live draft box; holds a request too big for the window
-    workspace.awaiting_reply = False  # from here on nothing re-sends on its own
-    try:
-        request = workspace.build_request()
-    except PlaygroundError as error:
-        st.error(str(error), icon=":material/tune:")
-    else:
-        estimate = workspace.estimate_prompt_tokens()
-        reply = workspace.conversation.start_reply(request.model)
-        with st.chat_message("assistant", avatar=":material/smart_toy:"):
-            st.button("Stop", key=Keys.STOP, icon=":material/stop_circle:", help="Stop and keep the partial reply")
-            text = st.empty()
-            for _ in stream_reply(
-                workspace.client(), request, reply, price=workspace.price(), estimated_prompt_tokens=estimate
-            ):
-                text.markdown(reply.content + " ▌")
-        st.rerun()
+compose_box(workspace)
+if request_gate(workspace):
+    stream_pending_reply(workspace)

@@ -17,6 +17,7 @@ from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import prompt_breakdown
 from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
+from playground.tools import answer_calls, parallel_tool_calls_to_send
 
 DEFAULT_TIER = {"openai": "openai_standard", "azure": "azure_global", "compatible": "openai_standard"}
 
@@ -43,6 +44,9 @@ class Workspace:
     system_prompt: str = ""
     params: ChatParams = field(default_factory=ChatParams)
     tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str = "auto"  # "auto", "none", "required", or one tool's name
+    parallel_tool_calls: bool = True
+    tool_mock_outputs: dict[str, str] = field(default_factory=dict)  # canned output per tool name
     response_schema: ResponseSchema = field(default_factory=ResponseSchema)
     pending_images: list[ImageAttachment] = field(default_factory=list)
     price_tier: str | None = None
@@ -101,9 +105,20 @@ class Workspace:
             messages=self.api_messages(),
             params=self.params.model_copy(deep=True),
             tools=list(self.tools),
+            tool_choice=self._tool_choice_payload(),
+            parallel_tool_calls=parallel_tool_calls_to_send(
+                self.connection.provider, self.tools, self.parallel_tool_calls
+            ),
             response_format=self.response_schema.response_format(),
             store=self.connection.store,
         )
+
+    def _tool_choice_payload(self) -> str | dict[str, Any] | None:
+        if not self.tools or self.tool_choice == "auto":
+            return None
+        if self.tool_choice in ("none", "required"):
+            return self.tool_choice
+        return {"type": "function", "function": {"name": self.tool_choice}}
 
     # --- conversation actions (each leaves the conversation ready for the next reply) ----------
     def submit(self, text: str) -> Message:
@@ -122,6 +137,11 @@ class Workspace:
 
     def edit_and_resend(self, message_id: str, text: str) -> None:
         self.conversation.edit_and_truncate(message_id, text)
+        self.awaiting_reply = True
+
+    def answer_tool_calls(self, outputs: dict[str, str]) -> None:
+        """Record the outputs of the model's pending tool calls and ask for the next reply."""
+        answer_calls(self.conversation, outputs)
         self.awaiting_reply = True
 
     def clear_chat(self) -> None:

@@ -1,0 +1,141 @@
+"""The function-calling sandbox's Streamlit pieces: tool definitions and answering the model's calls."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from playground.errors import PlaygroundError
+from playground.tools import argument_errors, load_tool_templates, parse_tools, tool_problems, unanswered_calls
+from playground.workspace import Workspace
+
+
+class ToolKeys:
+    """Widget keys of the Functions page."""
+
+    TEMPLATE = "tools.template"
+    ADD_TEMPLATE = "tools.add_template"
+    DEFINITIONS = "tools.definitions_json"
+    APPLY = "tools.apply"
+    CLEAR = "tools.clear"
+    CHOICE = "tools.choice"
+    PARALLEL = "tools.parallel"
+    SEND_RESULTS = "tools.send_results"
+    CHAT_INPUT = "tools.chat_input"
+
+    @staticmethod
+    def mock(tool_name: str) -> str:
+        return f"tools.mock.{tool_name}"
+
+    @staticmethod
+    def output(call_id: str) -> str:
+        return f"tools.output.{call_id}"
+
+
+def _show_definitions(workspace: Workspace) -> None:
+    st.session_state[ToolKeys.DEFINITIONS] = json.dumps(workspace.tools, indent=2)
+
+
+def _add_template(workspace: Workspace) -> None:
+    template = load_tool_templates()[st.session_state[ToolKeys.TEMPLATE]]
+    workspace.tools = [tool for tool in workspace.tools if tool["function"]["name"] != template.name]
+    workspace.tools.append(template.tool)
+    workspace.tool_mock_outputs.setdefault(template.name, template.mock_output)
+    _show_definitions(workspace)
+
+
+def _apply_definitions(workspace: Workspace) -> None:
+    try:
+        workspace.tools = parse_tools(st.session_state[ToolKeys.DEFINITIONS])
+    except PlaygroundError as error:
+        st.session_state["tools.apply_error"] = error.message  # shown under the editor; the text is kept
+    else:
+        st.session_state.pop("tools.apply_error", None)
+        _show_definitions(workspace)
+
+
+def _clear_tools(workspace: Workspace) -> None:
+    workspace.tools = []
+    workspace.tool_choice = "auto"
+    _show_definitions(workspace)
+
+
+def tool_definitions(workspace: Workspace) -> None:
+    """Templates, the JSON editor, per-tool checks, tool_choice and parallel calls, canned outputs."""
+    if ToolKeys.DEFINITIONS not in st.session_state:
+        _show_definitions(workspace)
+    left, right = st.columns([3, 2])
+    with left:
+        picker, add = st.columns([3, 1], vertical_alignment="bottom")
+        picker.selectbox("Template", list(load_tool_templates()), key=ToolKeys.TEMPLATE)
+        add.button("Add", key=ToolKeys.ADD_TEMPLATE, on_click=_add_template, args=(workspace,), width="stretch")
+        st.text_area(
+            "Tools (Chat Completions format: a list of {type: function, function: {...}})",
+            key=ToolKeys.DEFINITIONS,
+            height=300,
+        )
+        with st.container(horizontal=True):
+            st.button("Apply", key=ToolKeys.APPLY, on_click=_apply_definitions, args=(workspace,), type="primary")
+            st.button("Remove all", key=ToolKeys.CLEAR, on_click=_clear_tools, args=(workspace,))
+        if apply_error := st.session_state.get("tools.apply_error"):
+            st.error(apply_error + " Your text is kept; fix it and apply again.")
+    with right:
+        names = [tool["function"]["name"] for tool in workspace.tools]
+        choices = ["auto", "none", "required", *names]
+        workspace.tool_choice = st.selectbox(
+            "tool_choice",
+            choices,
+            index=choices.index(workspace.tool_choice) if workspace.tool_choice in choices else 0,
+            key=ToolKeys.CHOICE,
+            help="A tool's name forces that tool.",
+        )
+        workspace.parallel_tool_calls = st.toggle(
+            "Parallel tool calls", value=workspace.parallel_tool_calls, key=ToolKeys.PARALLEL
+        )
+        for tool in workspace.tools:
+            name = tool["function"]["name"]
+            if problems := tool_problems(tool, workspace.connection.provider):
+                st.warning(f"**{name}** would be rejected:\n\n- " + "\n- ".join(problems))
+            workspace.tool_mock_outputs[name] = st.text_area(
+                f"Canned output of {name}",
+                value=workspace.tool_mock_outputs.get(name, "{}"),
+                key=ToolKeys.mock(name),
+                height=80,
+            )
+
+
+def _send_outputs(workspace: Workspace, call_ids: list[str]) -> None:
+    # Read the outputs now: args bound at render time would hold the previous run's text.
+    workspace.answer_tool_calls({call_id: st.session_state[ToolKeys.output(call_id)] for call_id in call_ids})
+
+
+def pending_calls_form(workspace: Workspace) -> None:
+    """The model's unanswered calls: arguments checked against the schema, outputs to send back."""
+    calls = unanswered_calls(workspace.conversation)
+    if not calls:
+        return
+    tools_by_name = {tool["function"]["name"]: tool for tool in workspace.tools}
+    with st.container(border=True):
+        st.markdown(f"**The model called {len(calls)} tool(s).** Check the arguments and send the outputs back.")
+        for call in calls:
+            st.markdown(f"`{call.name}` · call id `{call.id}`")
+            try:
+                st.json(json.loads(call.arguments or "{}"))
+            except json.JSONDecodeError:
+                st.code(call.arguments)
+            for problem in argument_errors(tools_by_name.get(call.name), call.arguments):
+                st.error(f"Arguments do not match the schema: {problem}")
+            st.text_area(
+                f"Output of {call.name}",
+                value=workspace.tool_mock_outputs.get(call.name, "{}"),
+                key=ToolKeys.output(call.id),
+            )
+        st.button(
+            "Send outputs and continue",
+            key=ToolKeys.SEND_RESULTS,
+            on_click=_send_outputs,
+            args=(workspace, [call.id for call in calls]),
+            type="primary",
+            icon=":material/send:",
+        )

@@ -1,0 +1,131 @@
+"""The function-calling sandbox: tool definitions, their checks, and answering the model's calls.
+
+Tools are kept in Chat Completions format (what is sent and what the meter counts); the sandbox
+adds canned outputs per tool so a prompt can be demoed end to end without a backend.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from playground.conversation import Conversation, Message, ToolCall
+from playground.errors import ErrorKind, PlaygroundError
+from playground.schema import lint_name, lint_strict
+
+TEMPLATES_PATH = Path(__file__).with_name("tool_templates.json")
+
+
+@dataclass(frozen=True)
+class ToolTemplate:
+    tool: dict[str, Any]
+    mock_output: str
+
+    @property
+    def name(self) -> str:
+        return self.tool["function"]["name"]
+
+
+@cache
+def load_tool_templates() -> dict[str, ToolTemplate]:
+    raw = json.loads(TEMPLATES_PATH.read_text())
+    return {key: ToolTemplate(tool=value["tool"], mock_output=value["mock_output"]) for key, value in raw.items()}
+
+
+def _as_tool(item: Any, position: int) -> dict[str, Any]:
+    function = item.get("function", item) if isinstance(item, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            f"Tool {position + 1} needs a 'name' (give either {{'type': 'function', 'function': {{...}}}} "
+            "or the function object itself).",
+        )
+    tool_function = {"name": function["name"], "description": function.get("description", "")}
+    tool_function["parameters"] = function.get("parameters") or {"type": "object", "properties": {}}
+    if "strict" in function:
+        tool_function["strict"] = bool(function["strict"])
+    return {"type": "function", "function": tool_function}
+
+
+def parse_tools(text: str) -> list[dict[str, Any]]:
+    """Tools from pasted JSON: a list (or one) of tools or bare function objects, normalised."""
+    try:
+        data = json.loads(text) if text.strip() else []
+    except json.JSONDecodeError as error:
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            f"The tools are not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.",
+        ) from error
+    items = data if isinstance(data, list) else [data]
+    tools = [_as_tool(item, position) for position, item in enumerate(items)]
+    names = [tool["function"]["name"] for tool in tools]
+    if duplicates := sorted({name for name in names if names.count(name) > 1}):
+        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"Tool names must be unique: {', '.join(duplicates)}.")
+    return tools
+
+
+def tool_problems(tool: dict[str, Any], provider: str) -> list[str]:
+    """Why the API would reject this tool: its name, and (for strict tools) the strict subset."""
+    function = tool["function"]
+    problems = [f"name: {violation.message}" for violation in lint_name(function["name"])]
+    if function.get("strict"):
+        problems += [f"{v.path}: {v.message}" for v in lint_strict(function["parameters"], provider)]
+    else:
+        try:
+            jsonschema.Draft202012Validator.check_schema(function["parameters"])
+        except jsonschema.SchemaError as error:
+            problems.append(f"parameters: not a valid JSON Schema ({error.message}).")
+    return problems
+
+
+def parallel_tool_calls_to_send(provider: str, tools: list[dict[str, Any]], wanted: bool) -> bool | None:
+    """The ``parallel_tool_calls`` value to send (None = leave the API default, which is on).
+
+    Azure rejects strict tools together with parallel tool calls, so they are turned off there.
+    """
+    if not wanted or (provider == "azure" and any(tool["function"].get("strict") for tool in tools)):
+        return False
+    return None
+
+
+def argument_errors(tool: dict[str, Any] | None, arguments: str) -> list[str]:
+    """Whether the model's arguments parse and match the tool's parameters schema."""
+    if tool is None:
+        return ["The model called a tool that is not defined."]
+    try:
+        value = json.loads(arguments or "{}")
+    except json.JSONDecodeError as error:
+        return [f"The arguments are not valid JSON: {error.msg} (column {error.colno})."]
+    validator = jsonschema.Draft202012Validator(tool["function"]["parameters"])
+    return [
+        f"{'/'.join(str(part) for part in error.absolute_path) or '(root)'}: {error.message}"
+        for error in validator.iter_errors(value)
+    ]
+
+
+def unanswered_calls(conversation: Conversation) -> list[ToolCall]:
+    """Tool calls of the latest assistant message that have no tool result yet."""
+    answered: set[str] = set()
+    for message in reversed(conversation.messages):
+        if message.role == "tool" and message.tool_call_id:
+            answered.add(message.tool_call_id)
+        elif message.role == "assistant":
+            return [call for call in message.tool_calls if call.id not in answered]
+        else:
+            return []
+    return []
+
+
+def answer_calls(conversation: Conversation, outputs: dict[str, str]) -> list[Message]:
+    """Append one tool message per unanswered call (``outputs`` maps call id to the output text)."""
+    pending = unanswered_calls(conversation)
+    if missing := [call.name for call in pending if call.id not in outputs]:
+        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"Give an output for every call first: {', '.join(missing)}.")
+    added = [Message(role="tool", content=outputs[call.id], tool_call_id=call.id, name=None) for call in pending]
+    conversation.messages.extend(added)
+    return added

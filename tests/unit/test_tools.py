@@ -1,0 +1,107 @@
+import json
+
+import pytest
+
+from playground.chat import stream_reply
+from playground.connection import ConnectionSettings
+from playground.conversation import Conversation, ToolCall
+from playground.errors import PlaygroundError
+from playground.tools import (
+    answer_calls,
+    argument_errors,
+    load_tool_templates,
+    parallel_tool_calls_to_send,
+    parse_tools,
+    tool_problems,
+    unanswered_calls,
+)
+from playground.workspace import Workspace
+from tests.fakes.server import Scenario
+
+WEATHER = load_tool_templates()["get_weather"]
+
+
+def test_templates_are_valid_strict_tools_for_both_providers():
+    for template in load_tool_templates().values():
+        assert tool_problems(template.tool, "openai") == []
+        assert tool_problems(template.tool, "azure") == []
+        assert json.loads(template.mock_output)
+
+
+def test_parse_accepts_bare_functions_and_reports_bad_json_with_position():
+    [tool] = parse_tools('{"name": "ping", "description": "Ping."}')
+    assert tool == {
+        "type": "function",
+        "function": {"name": "ping", "description": "Ping.", "parameters": {"type": "object", "properties": {}}},
+    }
+    with pytest.raises(PlaygroundError) as caught:
+        parse_tools('[{"name": "a"},\n {"name": ')
+    assert "line 2" in caught.value.message
+    with pytest.raises(PlaygroundError, match="unique"):
+        parse_tools('[{"name": "a"}, {"name": "a"}]')
+
+
+def test_strict_tool_problems_come_from_the_strict_linter():
+    tool = parse_tools(
+        json.dumps({"name": "bad name!", "strict": True, "parameters": {"type": "object", "properties": {"x": {}}}})
+    )[0]
+    problems = tool_problems(tool, "openai")
+    assert any(problem.startswith("name:") for problem in problems)
+    assert any("additionalProperties" in problem for problem in problems)
+
+
+def test_parallel_tool_calls_are_turned_off_for_strict_tools_on_azure():
+    assert parallel_tool_calls_to_send("azure", [WEATHER.tool], True) is False
+    assert parallel_tool_calls_to_send("openai", [WEATHER.tool], True) is None  # API default: not sent
+    assert parallel_tool_calls_to_send("openai", [WEATHER.tool], False) is False
+
+
+def test_argument_errors_name_the_field():
+    assert argument_errors(WEATHER.tool, '{"city": "Paris", "unit": null}') == []
+    assert argument_errors(WEATHER.tool, '{"city": 3, "unit": null}') == ["city: 3 is not of type 'string'"]
+    assert "not valid JSON" in argument_errors(WEATHER.tool, '{"city": ')[0]
+    assert argument_errors(None, "{}") == ["The model called a tool that is not defined."]
+
+
+def test_answering_calls_appends_tool_messages_in_order():
+    conversation = Conversation()
+    conversation.add_user("weather in Paris and Rome?")
+    reply = conversation.start_reply("m")
+    reply.tool_calls = [ToolCall("call_1", "get_weather", "{}"), ToolCall("call_2", "get_weather", "{}")]
+    assert [call.id for call in unanswered_calls(conversation)] == ["call_1", "call_2"]
+    with pytest.raises(PlaygroundError, match="every call"):
+        answer_calls(conversation, {"call_1": "sunny"})
+    answer_calls(conversation, {"call_1": "sunny", "call_2": "rain"})
+    assert unanswered_calls(conversation) == []
+    assert [m.to_api() for m in conversation.messages[-2:]] == [
+        {"role": "tool", "content": "sunny", "tool_call_id": "call_1"},
+        {"role": "tool", "content": "rain", "tool_call_id": "call_2"},
+    ]
+
+
+def test_a_full_tool_round_trip_against_the_fake_server(fake, openai_settings):
+    workspace = Workspace(connection=openai_settings, tools=[WEATHER.tool], tool_choice="required")
+    fake.enqueue(Scenario(tool_calls=[{"name": "get_weather", "arguments": '{"city": "Paris", "unit": null}'}]))
+    workspace.submit("Weather in Paris?")
+    request = workspace.build_request()
+    list(stream_reply(workspace.client(), request, workspace.conversation.start_reply(request.model)))
+    first_body = fake.chat_requests()[-1].json
+    assert first_body["tools"] == [WEATHER.tool] and first_body["tool_choice"] == "required"
+    [call] = unanswered_calls(workspace.conversation)
+    workspace.answer_tool_calls({call.id: WEATHER.mock_output})
+    assert workspace.awaiting_reply
+    fake.enqueue(Scenario(text="It is 18 °C and raining in Paris."))
+    request = workspace.build_request()
+    list(stream_reply(workspace.client(), request, workspace.conversation.start_reply(request.model)))
+    roles = [m["role"] for m in fake.chat_requests()[-1].json["messages"]]
+    assert roles == ["user", "assistant", "tool"]
+    assert workspace.conversation.messages[-1].content == "It is 18 °C and raining in Paris."
+
+
+def test_named_tool_choice_is_sent_as_a_function_object():
+    workspace = Workspace(connection=ConnectionSettings(), tools=[WEATHER.tool], tool_choice="get_weather")
+    workspace.submit("x")
+    assert workspace.build_request().to_kwargs()["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "get_weather"},
+    }
