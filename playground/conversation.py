@@ -127,6 +127,12 @@ class Message:
     def is_partial(self) -> bool:
         return self.status in (Status.STOPPED, Status.FAILED)
 
+    @property
+    def is_sent(self) -> bool:
+        """Whether this message goes into the next request: a failed reply with no text or tool
+        calls was never part of the dialogue."""
+        return not (self.status is Status.FAILED and not self.content and not self.tool_calls)
+
     def to_api(self) -> dict[str, Any]:
         """This message in Chat Completions format."""
         message: dict[str, Any] = {"role": self.role}
@@ -216,8 +222,5 @@ class Conversation:
         Failed replies with no text are left out (they were never part of the dialogue).
         """
         api_messages = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
-        for message in self.messages:
-            if message.status is Status.FAILED and not message.content and not message.tool_calls:
-                continue
-            api_messages.append(message.to_api())
+        api_messages.extend(message.to_api() for message in self.messages if message.is_sent)
         return api_messages

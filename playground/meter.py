@@ -21,7 +21,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
-from playground.conversation import ImageAttachment, Message, ReplyStats, Status
+from playground.conversation import ImageAttachment, Message, ReplyStats
 from playground.costs import price_for, request_cost
 from playground.registry import ModelSpec, Price, TokenRules, price_tiers, resolve_model
 from playground.tokens import TokenCounter, count_message_tokens, count_tools_tokens, counter_for
@@ -128,12 +128,6 @@ class MessageCounter:
 def message_counter(model_id: str) -> MessageCounter:
     """The process-wide counter for a registry model (counts of messages are safe to share)."""
     return MessageCounter(resolve_model(model_id))
-
-
-def is_sent(message: Message) -> bool:
-    """Whether a message goes into the next request (mirrors ``Conversation.to_api``'s rule:
-    failed replies with no text were never part of the dialogue)."""
-    return not (message.status is Status.FAILED and not message.content and not message.tool_calls)
 
 
 @dataclass(frozen=True)
@@ -248,7 +242,7 @@ def prompt_breakdown(workspace: Workspace, draft: str = "") -> Breakdown:
         system = counter.count_text({"role": "system", "content": workspace.system_prompt})
         parts.append(Part("system", "System prompt", system, role="system"))
     for position, message in enumerate(workspace.conversation.messages, start=1):
-        if not is_sent(message):
+        if not message.is_sent:
             continue
         counted = counter.count(message)
         parts.append(
@@ -328,7 +322,7 @@ def _oldest_turns(workspace: Workspace, tokens_by_id: dict[str, int]) -> list[tu
 def _droppable_images(workspace: Workspace) -> list[tuple[list[ImageAttachment], ImageAttachment, int]]:
     """(owner list, image, tokens) of every measurable image, oldest first, pending ones last."""
     counter = message_counter(workspace.model_spec().id)
-    owners = [message.images for message in workspace.conversation.messages if is_sent(message)]
+    owners = [message.images for message in workspace.conversation.messages if message.is_sent]
     owners.append(workspace.pending_images)
     found = []
     for images in owners:
@@ -519,7 +513,7 @@ def usage_rows(workspace: Workspace) -> list[TurnUsage]:
     images_so_far = 0  # history is resent with every request, so are its images
     cumulative = 0.0
     for message in workspace.conversation.messages:
-        if message.role == "user" and is_sent(message):
+        if message.role == "user" and message.is_sent:
             images_so_far += counter.count(message).images
         if (stats := _usage_of(message)) is None:
             continue
