@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
     st.Page("pages/tools.py", title="Functions", icon=":material/function:"),
+    st.Page("pages/schema.py", title="Schema builder", icon=":material/data_object:"),
     st.Page("pages/meter.py", title="Cost & context", icon=":material/monitoring:"),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import format as fmt
+from components.schema_builder import schema_badge
 from components.state import Keys
 from playground.chat import stream_reply
 from playground.conversation import Message, ReplyStats, Status
@@ -86,6 +87,7 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
                     column.image(payload, caption=f"{image.name} · detail {image.detail}", width=160)
         if message.content:
             st.markdown(message.content)
+            schema_badge(workspace, message)
         if message.refusal:
             st.warning(f"The model refused: {message.refusal}", icon=":material/block:")
         for call in message.tool_calls:

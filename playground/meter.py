@@ -541,9 +541,12 @@ def usage_rows(workspace: Workspace) -> list[TurnUsage]:
     return rows
 
 
-def remember_usage(workspace: Workspace) -> None:
-    """Note every reply with usage in ``workspace.usage_ledger``, which outlives the conversation."""
-    for message in workspace.conversation.messages:
+def remember_usage(workspace: Workspace, replies: Iterable[Message] | None = None) -> None:
+    """Note every reply with usage in ``workspace.usage_ledger``, which outlives the conversation.
+
+    ``replies`` defaults to the conversation's; requests made outside it (schema test runs) pass theirs.
+    """
+    for message in workspace.conversation.messages if replies is None else replies:
         if (stats := _usage_of(message)) is not None:
             workspace.usage_ledger.setdefault(message.id, stats)
 

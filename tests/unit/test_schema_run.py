@@ -1,0 +1,515 @@
+"""playground.schema_run: schema-run requests per mode, the streamed and checked result, the panel's
+schema edits, and "view code" snippets (which must send the exact request and never hold the key)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from pydantic import SecretStr
+
+from playground.client import PlaygroundClient
+from playground.connection import ConnectionSettings
+from playground.conversation import Status
+from playground.errors import ErrorKind, PlaygroundError
+from playground.registry import Price
+from playground.request import ChatParams
+from playground.schema import add_field, delete_field, get_field, lint_strict, load_templates
+from playground.schema_run import (
+    DEFAULT_ENUM_VALUES,
+    JSON_MODE_INSTRUCTION,
+    SchemaPanel,
+    add_new_field,
+    apply_schema_text,
+    builder_fields,
+    curl_snippet,
+    edit_fields,
+    enum_lines,
+    fix_schema,
+    infer_from_example,
+    load_template,
+    parent_paths,
+    parse_enum_lines,
+    prepare_run,
+    python_snippet,
+    reply_tables,
+    run_structured,
+    schema_json,
+    schema_run_request,
+    set_field_attribute,
+    shift_field,
+)
+from playground.workspace import ResponseSchema, Workspace
+from tests.fakes.server import Scenario
+
+PRICE = Price(input=0.40, cached_input=0.10, output=1.60)
+SECRET = "sk-live-TOPSECRET-0123456789abcdef"
+FEEDBACK = load_templates()["feedback_analysis"]["schema"]
+GOOD_FEEDBACK = {"sentiment": "positive", "category": "shipping", "priority": "low", "summary": "Fast."}
+TITLE_SCORE = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "score": {"type": "integer"}},
+    "required": ["title", "score"],
+    "additionalProperties": False,
+}
+
+
+def workspace(settings: ConnectionSettings | None = None, system: str = "You label feedback.") -> Workspace:
+    ws = Workspace(connection=settings or ConnectionSettings(api_key=SecretStr(SECRET)), system_prompt=system)
+    load_template(ws.response_schema, "feedback_analysis")
+    return ws
+
+
+# --- requests -----------------------------------------------------------------------------------
+def test_json_schema_strict_request_is_system_prompt_plus_test_input_only():
+    ws = workspace()
+    ws.conversation.add_user("an earlier chat turn that must not be sent")
+    ws.params = ChatParams(temperature=0.2, seed=7)
+    body = schema_run_request(ws, "Great app, slow delivery.").to_kwargs()
+    assert body["messages"] == [
+        {"role": "system", "content": "You label feedback."},
+        {"role": "user", "content": "Great app, slow delivery."},
+    ]
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "feedback_analysis", "schema": FEEDBACK, "strict": True},
+    }
+    assert body["temperature"] == 0.2 and body["seed"] == 7 and body["stream"] is True
+    assert len(ws.conversation.messages) == 1  # the chat is untouched
+
+
+def test_strict_off_is_sent_as_strict_false_and_no_system_prompt_means_no_system_message():
+    ws = workspace(system="  ")
+    ws.response_schema.strict = False
+    body = schema_run_request(ws, "hi").to_kwargs()
+    assert body["response_format"]["json_schema"]["strict"] is False
+    assert body["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_json_object_mode_puts_the_schema_in_the_system_message():
+    ws = workspace()
+    body = schema_run_request(ws, "hi", "json_object").to_kwargs()
+    assert body["response_format"] == {"type": "json_object"}
+    system = body["messages"][0]["content"]
+    assert system.startswith("You label feedback.\n\n" + JSON_MODE_INSTRUCTION)
+    assert json.loads(system.split("\n", 3)[-1]) == FEEDBACK  # the schema, as JSON
+    assert "JSON" in system  # JSON mode requires the word in the messages
+    alone = schema_run_request(workspace(system=""), "hi", "json_object").to_kwargs()["messages"][0]["content"]
+    assert alone.startswith(JSON_MODE_INSTRUCTION)
+
+
+def test_the_chat_param_response_format_does_not_override_the_run_mode():
+    ws = workspace()
+    ws.params = ChatParams(response_format="json_object")
+    assert schema_run_request(ws, "hi").to_kwargs()["response_format"]["type"] == "json_schema"
+
+
+def test_azure_requests_name_the_deployment():
+    settings = ConnectionSettings(
+        provider="azure", azure_endpoint="https://res.openai.azure.com", api_key=SecretStr(SECRET), deployment="my-mini"
+    )
+    assert schema_run_request(workspace(settings), "hi").model == "my-mini"
+
+
+@pytest.mark.parametrize(
+    ("change", "text", "message"),
+    [
+        (lambda ws: None, "  ", "Type a test input"),
+        (lambda ws: setattr(ws.response_schema, "schema", None), "hi", "Build or load a schema first"),
+        (lambda ws: setattr(ws.response_schema, "name", "bad name!"), "hi", "may only use letters"),
+        (lambda ws: setattr(ws, "params", ChatParams(temperature=5)), "hi", "temperature must be between"),
+    ],
+)
+def test_prepare_run_refuses_what_cannot_be_sent(change, text, message):
+    ws = workspace()
+    change(ws)
+    with pytest.raises(PlaygroundError, match=message) as info:
+        prepare_run(ws, text)
+    assert info.value.kind is ErrorKind.INVALID_INPUT
+
+
+def test_prepare_run_snapshots_the_schema():
+    ws = workspace()
+    result = prepare_run(ws, "hi")
+    ws.response_schema.schema["properties"].clear()
+    assert result.schema == FEEDBACK and result.mode == "json_schema" and result.strict is True
+    assert result.reply.status is Status.STREAMING and result.verdict == "pending"
+
+
+# --- running and checking -----------------------------------------------------------------------
+def run(fake, openai_settings, scenario: Scenario, schema: dict = FEEDBACK, mode="json_schema"):
+    ws = workspace(openai_settings)
+    ws.response_schema.schema = schema
+    fake.enqueue(scenario)
+    result = prepare_run(ws, "Great app", mode)
+    updates = list(run_structured(PlaygroundClient(openai_settings), result, price=PRICE, refresh_interval_s=0))
+    assert updates and all(update is result for update in updates)
+    return result
+
+
+def test_a_matching_reply_is_valid_and_keeps_its_stats_and_cost(fake, openai_settings):
+    result = run(fake, openai_settings, Scenario(text=json.dumps(GOOD_FEEDBACK)))
+    assert result.verdict == "valid" and result.validation.parsed == GOOD_FEEDBACK
+    assert result.finish_reason == "stop" and not result.truncated
+    assert result.stats.cost_usd and result.stats.completion_tokens
+    body = fake.chat_requests()[-1].json
+    assert body["response_format"]["json_schema"] == {"name": "feedback_analysis", "schema": FEEDBACK, "strict": True}
+
+
+def test_a_reply_breaking_the_schema_is_invalid_and_names_the_field(fake, openai_settings):
+    result = run(fake, openai_settings, Scenario(text='{"title": "A", "score": "high"}'), TITLE_SCORE)
+    assert result.verdict == "invalid"
+    [error] = result.validation.errors
+    assert (error.path, error.field) == ("$.score", "score") and "Expected integer" in error.message
+
+
+def test_a_refusal_is_reported_and_not_checked(fake, openai_settings):
+    result = run(fake, openai_settings, Scenario(refusal="I can't help with that."))
+    assert result.verdict == "refused" and result.refusal == "I can't help with that."
+    assert result.validation is None
+
+
+def test_a_reply_cut_at_the_length_limit_is_truncated(fake, openai_settings):
+    result = run(fake, openai_settings, Scenario(text='{"sentiment": "positive", "summ', finish_reason="length"))
+    assert result.truncated and result.finish_reason == "length" and result.verdict == "invalid"
+    assert "truncated" in result.validation.errors[0].message
+
+
+def test_a_failed_request_has_no_verdict_but_the_error(fake, openai_settings):
+    result = run(fake, openai_settings, Scenario(fault="insufficient_quota"))
+    assert result.verdict == "failed" and result.reply.error.kind is ErrorKind.QUOTA
+
+
+def test_json_object_mode_reply_is_checked_against_the_schema_too(fake, openai_settings):
+    result = run(fake, openai_settings, Scenario(text=json.dumps(GOOD_FEEDBACK)), mode="json_object")
+    assert result.verdict == "valid" and fake.chat_requests()[-1].json["response_format"] == {"type": "json_object"}
+
+
+def test_a_stopped_run_is_settled_with_its_partial_text_checked(fake, openai_settings):
+    ws = workspace(openai_settings)
+    fake.enqueue(Scenario(text=json.dumps(GOOD_FEEDBACK), chunks=20, chunk_delay=0.005))
+    panel = SchemaPanel(result=prepare_run(ws, "hi"))
+    updates = run_structured(PlaygroundClient(openai_settings), panel.result, refresh_interval_s=0)
+    for _ in range(5):
+        next(updates)
+    updates.close()  # what a Stop click does to the running script
+    panel.settle()
+    assert panel.result.reply.status is Status.STOPPED and panel.result.text
+    assert panel.result.verdict == "invalid" and panel.result.truncated
+
+
+def test_an_invalid_schema_is_reported_not_raised(fake, openai_settings):
+    result = run(fake, openai_settings, Scenario(text="{}"), {"type": "object", "properties": {"a": {"type": 5}}})
+    assert result.schema_problem and "not valid JSON Schema" in result.schema_problem
+
+
+def test_reply_tables_find_arrays_of_objects_with_nested_values_as_json():
+    parsed = {
+        "title": "x",
+        "items": [{"sku": "A", "qty": 2, "tags": ["x"]}, {"sku": "B", "qty": 1, "tags": []}],
+        "meta": {"rows": [{"a": 1}]},
+        "plain": [1, 2],
+    }
+    assert reply_tables(parsed) == {
+        "$.items": [{"sku": "A", "qty": 2, "tags": '["x"]'}, {"sku": "B", "qty": 1, "tags": "[]"}],
+        "$.meta.rows": [{"a": 1}],
+    }
+
+
+# --- editing the shared schema ------------------------------------------------------------------
+def names(target: ResponseSchema, *path: str) -> list[str]:
+    fields = builder_fields(target)
+    if path:
+        field = get_field(fields, list(path))
+        fields = field.children if field.type == "object" else field.item_fields
+    return [f.name for f in fields if not f.root_keyword]
+
+
+def test_builder_edits_change_the_one_shared_schema():
+    target = ResponseSchema()
+    assert builder_fields(target) == []
+    path = add_new_field(target, {"name": " title ", "type": "string", "description": "Headline"})
+    assert path == ("title",)
+    add_new_field(target, {"name": "score", "type": "integer", "minimum": 0, "maximum": 10})
+    assert target.schema == {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "description": "Headline"},
+            "score": {"type": "integer", "minimum": 0, "maximum": 10},
+        },
+        "required": ["title", "score"],
+        "additionalProperties": False,
+    }
+    shift_field(target, ["score"], -1)
+    assert names(target) == ["score", "title"]
+    shift_field(target, ["score"], -1)  # already first: stays
+    assert names(target) == ["score", "title"]
+    edit_fields(target, delete_field, ["score"])
+    assert names(target) == ["title"] and lint_strict(target.schema) == []
+
+
+def test_nested_objects_and_arrays_of_objects_are_edited_in_place():
+    target = ResponseSchema()
+    add_new_field(target, {"name": "items", "type": "array", "item_type": "object", "min_items": 1})
+    add_new_field(target, {"name": "sku", "type": "string"}, ("items",))
+    add_new_field(target, {"name": "qty", "type": "integer"}, ("items",))
+    add_new_field(target, {"name": "address", "type": "object", "nullable": True})
+    add_new_field(target, {"name": "city", "type": "string"}, ["address"])
+    assert parent_paths(builder_fields(target)) == [(), ("items",), ("address",)]
+    shift_field(target, ("items", "qty"), -1)
+    assert names(target, "items") == ["qty", "sku"]
+    items = target.schema["properties"]["items"]
+    assert items["minItems"] == 1 and list(items["items"]["properties"]) == ["qty", "sku"]
+    assert target.schema["properties"]["address"]["anyOf"][1] == {"type": "null"}
+    assert lint_strict(target.schema) == []
+
+
+def test_changing_a_type_keeps_the_field_editable():
+    target = ResponseSchema(schema=TITLE_SCORE)
+    set_field_attribute(target, ["title"], "type", "enum")
+    assert target.schema["properties"]["title"]["enum"] == list(DEFAULT_ENUM_VALUES)
+    set_field_attribute(target, ["title"], "enum_values", "red\ngreen\n\nred")
+    assert target.schema["properties"]["title"] == {"type": "string", "enum": ["red", "green"]}
+    set_field_attribute(target, ["score"], "type", "array")
+    assert target.schema["properties"]["score"]["items"] == {"type": "string"}
+    set_field_attribute(target, ["score"], "item_type", "enum")
+    assert target.schema["properties"]["score"]["items"]["enum"] == list(DEFAULT_ENUM_VALUES)
+    set_field_attribute(target, ["title"], "name", "colour")
+    assert list(target.schema["properties"]) == ["colour", "score"]
+    assert not any(f.read_only for f in builder_fields(target))
+
+
+def test_string_and_number_attributes():
+    target = ResponseSchema(schema=TITLE_SCORE)
+    set_field_attribute(target, ["title"], "format", "email")
+    set_field_attribute(target, ["title"], "pattern", "^.+@example\\.com$")
+    set_field_attribute(target, ["title"], "nullable", True)
+    set_field_attribute(target, ["score"], "maximum", 5.0)
+    assert target.schema["properties"]["title"] == {
+        "type": ["string", "null"],
+        "format": "email",
+        "pattern": "^.+@example\\.com$",
+    }
+    assert target.schema["properties"]["score"] == {"type": "integer", "maximum": 5}
+    set_field_attribute(target, ["title"], "format", None)
+    set_field_attribute(target, ["title"], "pattern", "")
+    assert target.schema["properties"]["title"] == {"type": ["string", "null"]}
+
+
+@pytest.mark.parametrize(
+    ("path", "attr", "value", "message"),
+    [
+        (["score"], "minimum", 50, r"minimum \(50\) is above the maximum \(10\)"),
+        (["title"], "name", "score", "already exists"),
+        (["title"], "name", "  ", "cannot be empty"),
+        (["title"], "enum_values", "\n", "at least one value"),
+        (["nope"], "description", "x", "There is no field 'nope'"),
+    ],
+)
+def test_rejected_edits_leave_the_schema_unchanged(path, attr, value, message):
+    schema = {**TITLE_SCORE, "properties": {**TITLE_SCORE["properties"], "score": {"type": "integer", "maximum": 10}}}
+    target = ResponseSchema(schema=schema)
+    with pytest.raises(PlaygroundError, match=message):
+        set_field_attribute(target, path, attr, value)
+    assert target.schema == schema
+
+
+def test_new_fields_need_a_name_and_a_unique_one():
+    target = ResponseSchema(schema=TITLE_SCORE)
+    with pytest.raises(PlaygroundError, match="Give the new field a name"):
+        add_new_field(target, {"name": "", "type": "string"})
+    with pytest.raises(PlaygroundError, match="already exists"):
+        add_new_field(target, {"name": "title", "type": "string"})
+    assert target.schema == TITLE_SCORE
+
+
+def test_inputs_that_do_not_apply_to_the_type_are_ignored():
+    target = ResponseSchema()
+    add_new_field(target, {"name": "a", "type": "string", "enum_values": "", "minimum": 3, "item_enum_values": ""})
+    add_new_field(target, {"name": "b", "type": "array", "item_type": "integer", "item_enum_values": ""})
+    assert target.schema["properties"]["a"] == {"type": "string"}
+    assert target.schema["properties"]["b"] == {"type": "array", "items": {"type": "integer"}}
+    with pytest.raises(PlaygroundError, match="at least one value"):
+        add_new_field(target, {"name": "c", "type": "enum", "enum_values": " \n"})
+
+
+def test_enum_lines_round_trip_numbers_and_strings():
+    assert parse_enum_lines("1\n2.5\n 3 ") == [1, 2.5, 3]
+    assert parse_enum_lines("1\ntwo") == ["1", "two"]
+    assert parse_enum_lines('"quoted"\nplain') == ['"quoted"', "plain"]
+    assert parse_enum_lines("NaN\n1") == ["NaN", "1"]
+    assert enum_lines([1, 2.5, "x", True]) == "1\n2.5\nx\ntrue"
+
+
+def test_raw_json_replaces_the_schema_or_keeps_it_and_says_where_it_broke():
+    target = ResponseSchema(schema=TITLE_SCORE)
+    with pytest.raises(PlaygroundError, match=r"line 2, column \d+") as info:
+        apply_schema_text(target, '{"type": "object",\n  "properties": {,}}')
+    assert info.value.details["line"] == 2
+    assert target.schema == TITLE_SCORE
+    wrapper = {
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "scores", "strict": False, "schema": FEEDBACK},
+        }
+    }
+    apply_schema_text(target, json.dumps(wrapper))
+    assert (target.schema, target.name, target.strict) == (FEEDBACK, "scores", False)
+
+
+def test_defs_and_recursive_refs_survive_builder_edits():
+    tree = {
+        "type": "object",
+        "properties": {"root": {"$ref": "#/$defs/node"}},
+        "required": ["root"],
+        "additionalProperties": False,
+        "$defs": {
+            "node": {
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+                },
+                "required": ["label", "children"],
+                "additionalProperties": False,
+            }
+        },
+    }
+    target = ResponseSchema(schema=tree)
+    fields = builder_fields(target)
+    assert fields[0].read_only and fields[-1].root_keyword and fields[-1].name == "$defs"
+    edit_fields(target, add_field, fields[0].model_copy(update={"name": "copy"}))
+    assert target.schema["$defs"] == tree["$defs"] and target.schema["properties"]["copy"] == {"$ref": "#/$defs/node"}
+    assert lint_strict(target.schema) == []
+
+
+def test_infer_fix_and_template_actions():
+    target = ResponseSchema()
+    infer_from_example(target, '{"title": "A", "score": 3, "tags": ["x"], "note": null}')
+    assert target.schema["properties"]["score"] == {"type": "integer"}
+    assert target.schema["properties"]["note"] == {"type": ["string", "null"]}
+    target.schema = {"type": "object", "properties": {"a": {"type": "string", "minLength": 2}}}
+    assert {v.rule for v in lint_strict(target.schema)} >= {"additional_properties", "not_required"}
+    notes = fix_schema(target, "openai")
+    assert notes and lint_strict(target.schema) == []
+    load_template(target, "invoice_extraction")
+    assert target.name == "invoice_extraction" and "line_items" in target.schema["properties"]
+    with pytest.raises(PlaygroundError, match="no template"):
+        load_template(target, "nope")
+
+
+def test_the_panel_resyncs_once_per_schema_change():
+    target = ResponseSchema(schema=TITLE_SCORE)
+    panel = SchemaPanel()
+    assert panel.needs_sync(target) and panel.synced_json == schema_json(TITLE_SCORE)
+    assert not panel.needs_sync(target)
+    with pytest.raises(PlaygroundError):
+        apply_schema_text(target, "{oops")
+    assert not panel.needs_sync(target)  # a failed apply changes nothing
+    shift_field(target, ["score"], -1)
+    assert panel.needs_sync(target)
+
+
+# --- view code ----------------------------------------------------------------------------------
+AZURE = ConnectionSettings(
+    provider="azure",
+    azure_endpoint="https://res.openai.azure.com/",
+    api_key=SecretStr(SECRET),
+    deployment="my-mini",
+    api_version="2024-10-21",
+)
+SETTINGS = {
+    "openai": ConnectionSettings(api_key=SecretStr(SECRET), organization="org-1", project="proj_1"),
+    "compatible": ConnectionSettings(
+        provider="compatible", base_url="http://localhost:8000/v1", api_key=SecretStr(SECRET)
+    ),
+    "azure": AZURE,
+    "azure_entra": AZURE.model_copy(update={"azure_auth": "entra_id", "api_key": None}),
+    "azure_v1": AZURE.model_copy(update={"azure_api_mode": "v1"}),
+}
+
+
+def curl_body(snippet: str) -> dict:
+    return json.loads(re.search(r"<<'JSON'\n(.*)\nJSON\n$", snippet, re.S).group(1))
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+@pytest.mark.parametrize("mode", ["json_schema", "json_object"])
+def test_snippets_compile_carry_the_exact_body_and_never_the_key(name, mode):
+    settings = SETTINGS[name]
+    request = schema_run_request(workspace(settings), "It's \"great\" but\n'slow' $HOME `x`", mode)
+    python, curl = python_snippet(request, settings), curl_snippet(request, settings)
+    compile(python, "snippet.py", "exec")
+    assert curl_body(curl) == request.to_kwargs()
+    assert SECRET not in python and SECRET not in curl
+    assert "os.environ" in python or "token_provider" in python
+
+
+def test_a_key_pasted_into_a_setting_is_scrubbed_too():
+    settings = ConnectionSettings(
+        provider="compatible", base_url=f"http://localhost/v1?key={SECRET}", api_key=SecretStr(SECRET)
+    )
+    request = schema_run_request(workspace(settings), "hi")
+    assert SECRET not in python_snippet(request, settings) and SECRET not in curl_snippet(request, settings)
+
+
+def test_azure_snippets_use_the_deployment_url_and_api_key_header():
+    request = schema_run_request(workspace(AZURE), "hi")
+    curl = curl_snippet(request, AZURE)
+    assert (
+        "curl --no-buffer 'https://res.openai.azure.com/openai/deployments/my-mini/chat/completions"
+        "?api-version=2024-10-21'"
+    ) in curl
+    assert '-H "api-key: $AZURE_OPENAI_API_KEY"' in curl and "Authorization" not in curl
+    python = python_snippet(request, AZURE)
+    assert "AzureOpenAI(" in python and "azure_endpoint='https://res.openai.azure.com'" in python
+    assert "api_version='2024-10-21'" in python and 'api_key=os.environ["AZURE_OPENAI_API_KEY"]' in python
+    entra = SETTINGS["azure_entra"]
+    assert "azure_ad_token_provider=token_provider" in python_snippet(request, entra)
+    assert '"Authorization: Bearer $AZURE_OPENAI_AD_TOKEN"' in curl_snippet(request, entra)
+    assert "https://res.openai.azure.com/openai/v1/chat/completions" in curl_snippet(request, SETTINGS["azure_v1"])
+
+
+def test_openai_snippets_use_bearer_auth_and_organization_headers():
+    settings = SETTINGS["openai"]
+    curl = curl_snippet(schema_run_request(workspace(settings), "hi"), settings)
+    assert "https://api.openai.com/v1/chat/completions" in curl
+    assert '-H "Authorization: Bearer $OPENAI_API_KEY"' in curl and "-H 'OpenAI-Organization: org-1'" in curl
+
+
+def _received_after(fake, command: list[str], env: dict[str, str], stdin: str | None = None) -> dict:
+    before = len(fake.chat_requests())
+    done = subprocess.run(
+        command, input=stdin, env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(fake.chat_requests()) == before + 1
+    return fake.chat_requests()[-1]
+
+
+@pytest.mark.parametrize("provider", ["compatible", "azure"])
+def test_running_the_snippets_sends_exactly_the_request(fake, provider):
+    fake.api_key = "env-key-42"
+    try:
+        if provider == "azure":
+            settings = ConnectionSettings(
+                provider="azure", azure_endpoint=fake.azure_endpoint, api_key=SecretStr(SECRET), deployment="my-mini"
+            )
+            env = {"AZURE_OPENAI_API_KEY": "env-key-42"}
+        else:
+            settings = ConnectionSettings(provider="compatible", base_url=fake.base_url, api_key=SecretStr(SECRET))
+            env = {"OPENAI_API_KEY": "env-key-42"}
+        request = schema_run_request(workspace(settings), "Great app, slow 'delivery' $HOME")
+        for command, stdin in (
+            ([sys.executable, "-"], python_snippet(request, settings)),
+            (["bash", "-s"], curl_snippet(request, settings)),
+        ):
+            received = _received_after(fake, command, env, stdin)
+            assert received.json == request.to_kwargs()
+            assert "env-key-42" in (received.headers.get("authorization", "") + received.headers.get("api-key", ""))
+    finally:
+        fake.api_key = None
