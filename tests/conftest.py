@@ -19,7 +19,7 @@ def fake_server_session() -> Iterator[FakeOpenAIServer]:
 
 @pytest.fixture
 def fake(fake_server_session: FakeOpenAIServer) -> FakeOpenAIServer:
-    """The session's fake server, emptied of scenarios and recordings for this test."""
+    """The session's fake server, reset for this test: no scenarios or recordings, default replies and models."""
     fake_server_session.reset()
     return fake_server_session
 

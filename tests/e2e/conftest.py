@@ -40,7 +40,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.helpers import install_run_tracker
-from tests.fakes.server import DEFAULT_MODELS, FakeOpenAIServer, Scenario
+from tests.fakes.server import FakeOpenAIServer
 
 E2E_DIR = Path(__file__).resolve().parent
 REPO_ROOT = E2E_DIR.parents[1]
@@ -99,8 +99,6 @@ def fake_server() -> Iterator[FakeOpenAIServer]:
 def fake(fake_server: FakeOpenAIServer) -> FakeOpenAIServer:
     """The fake server, reset for this test: empty queue, no recorded requests, default echo."""
     fake_server.reset()
-    fake_server.default_scenario = Scenario()
-    fake_server.models = [dict(model) for model in DEFAULT_MODELS]
     return fake_server
 
 

@@ -375,9 +375,12 @@ class FakeOpenAIServer:
                 self._queue.append([scenario, scenario.repeat])
 
     def reset(self) -> None:
+        """Back to a fresh server: no queue, no recordings, the default echo reply and models."""
         with self._lock:
             self._queue.clear()
             self._requests.clear()
+            self.default_scenario = Scenario()
+            self.models = [dict(model) for model in DEFAULT_MODELS]
 
     @property
     def requests(self) -> list[RecordedRequest]:

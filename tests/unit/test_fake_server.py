@@ -33,8 +33,6 @@ def server():
 @pytest.fixture(autouse=True)
 def _clean(server):
     server.reset()
-    server.default_scenario = Scenario()
-    server.models = [dict(m) for m in DEFAULT_MODELS]
 
 
 @pytest.fixture
@@ -532,3 +530,11 @@ def test_cli_serves_until_interrupted():
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0
         proc.stdout.close()
+
+
+def test_reset_restores_the_default_reply_and_models(server):
+    server.models = [{"id": "other", "object": "model", "created": 0, "owned_by": "x"}]
+    server.default_scenario = Scenario(text="custom")
+    server.reset()
+    assert [m["id"] for m in server.models] == [m["id"] for m in DEFAULT_MODELS]
+    assert server.default_scenario == Scenario()
