@@ -8,23 +8,26 @@ from pydantic import SecretStr
 from components.meter import live_meter
 from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
-from playground.connection import PROVIDER_LABELS, ConnectionSettings
+from playground.connection import PROVIDER_LABELS, ConnectionSettings, may_use_server_key
 from playground.errors import PlaygroundError
 from playground.registry import model_ids
 
 AZURE_DEPLOYMENT_TYPES = ["global_standard", "standard", "provisioned", "batch"]
 
 
-def _api_key_input(server_key: SecretStr | None, label: str) -> SecretStr | None:
-    """A masked key field. A server-side key is never sent to the browser, only used on the server."""
+def _api_key_input(provider: str, server_key_applies: bool, label: str) -> SecretStr | None:
+    """A masked key field, one per provider (a key typed for one never goes to another).
+
+    A server-side key is never sent to the browser: the field stays empty and says it is in use.
+    """
     typed = st.text_input(
         label,
         type="password",
-        key=Keys.API_KEY,
-        placeholder="Using the key configured on the server" if server_key else "Paste your key",
+        key=Keys.api_key(provider),
+        placeholder="Using the key configured on the server" if server_key_applies else "Paste your key",
         help="Kept only in this browser session's server memory: never written to disk or logs.",
     )
-    return SecretStr(typed) if typed else server_key
+    return SecretStr(typed) if typed else None
 
 
 def connection_form() -> ConnectionSettings:
@@ -40,8 +43,8 @@ def connection_form() -> ConnectionSettings:
         format_func=PROVIDER_LABELS.__getitem__,
         key=Keys.PROVIDER,
     )
-    server_key = defaults.api_key if provider == defaults.provider else None
-    fields: dict[str, object] = {"provider": provider}
+    server_key_applies = may_use_server_key(current.model_copy(update={"provider": provider}), defaults)
+    fields: dict[str, object] = {"provider": provider, "api_key": None}
     if provider == "azure":
         fields["azure_endpoint"] = st.text_input(
             "Endpoint",
@@ -58,7 +61,7 @@ def connection_form() -> ConnectionSettings:
             format_func={"api_key": "API key", "entra_id": "Microsoft Entra ID"}.__getitem__,
         )
         if fields["azure_auth"] == "api_key":
-            fields["api_key"] = _api_key_input(server_key, "API key")
+            fields["api_key"] = _api_key_input(provider, server_key_applies, "API key")
         fields["azure_api_mode"] = st.radio(
             "API",
             ["deployments", "v1"],
@@ -78,7 +81,8 @@ def connection_form() -> ConnectionSettings:
             help="Standard and provisioned deployments cap the context window at 128k tokens.",
         )
     else:
-        fields["api_key"] = _api_key_input(server_key, "API key" + (" (optional)" if provider == "compatible" else ""))
+        optional = " (optional)" if provider == "compatible" else ""
+        fields["api_key"] = _api_key_input(provider, server_key_applies, f"API key{optional}")
         label = "Base URL" if provider == "compatible" else "Base URL (optional)"
         fields["base_url"] = st.text_input(
             label,
@@ -111,7 +115,10 @@ def connection_form() -> ConnectionSettings:
         )
         fields["registry_entry"] = None if pinned == "(automatic)" else pinned
     fields["store"] = st.toggle("Store completions on the provider (store=true)", value=current.store, key=Keys.STORE)
-    return current.model_copy(update=fields)
+    chosen = current.model_copy(update=fields)
+    if chosen.api_key is None and may_use_server_key(chosen, defaults):
+        chosen = chosen.model_copy(update={"api_key": defaults.api_key})
+    return chosen
 
 
 def _connection_checks() -> None:

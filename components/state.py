@@ -23,7 +23,6 @@ class Keys:
     """Widget keys, named once so pages and tests agree on them."""
 
     PROVIDER = "conn.provider"
-    API_KEY = "conn.api_key"
     ORGANIZATION = "conn.organization"
     PROJECT = "conn.project"
     BASE_URL = "conn.base_url"
@@ -53,6 +52,10 @@ class Keys:
     CLEAR = "chat.clear"
     REGENERATE = "chat.regenerate"
     RETRY = "chat.retry"
+
+    @staticmethod
+    def api_key(provider: str) -> str:
+        return f"conn.api_key.{provider}"
 
 
 def _secrets() -> Mapping[str, Any]:

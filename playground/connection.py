@@ -92,6 +92,17 @@ class ConnectionSettings(BaseModel):
         return self.base_url or f"https://{OPENAI_HOST}/v1"
 
 
+def may_use_server_key(chosen: ConnectionSettings, server: ConnectionSettings) -> bool:
+    """Whether the server-side key may authenticate ``chosen``: only at the very endpoint the
+    operator configured it for. A visitor who points the app elsewhere must bring their own key,
+    or the operator's key would be sent to whatever address they typed."""
+    if server.api_key is None or chosen.provider != server.provider:
+        return False
+    if chosen.provider == "azure":
+        return chosen.azure_endpoint.rstrip("/") == server.azure_endpoint.rstrip("/")
+    return chosen.base_url.rstrip("/") == server.base_url.rstrip("/")
+
+
 def _lookup(sources: list[Mapping[str, Any]], *names: str) -> str:
     for source in sources:
         for name in names:

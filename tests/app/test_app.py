@@ -23,17 +23,40 @@ def test_sending_without_credentials_keeps_the_message_and_explains(app_factory,
 
 def test_server_side_key_is_used_but_never_sent_to_the_browser(app_factory, fake):
     app = app_factory()
-    key_field = app.sidebar.text_input(key=Keys.API_KEY)
+    key_field = app.sidebar.text_input(key=Keys.api_key("compatible"))
     assert key_field.value == ""  # the server's key is not put into the widget
     assert "configured on the server" in key_field.proto.placeholder
     app.chat_input(key=Keys.CHAT_INPUT).set_value("hi").run()
     assert fake.chat_requests()[-1].headers["authorization"] == "Bearer sk-server-side-key"
 
 
+def test_server_key_is_never_sent_to_an_address_the_visitor_typed(app_factory, fake):
+    from tests.fakes.server import FakeOpenAIServer
+
+    app = app_factory()
+    with FakeOpenAIServer() as elsewhere:
+        app.sidebar.text_input(key=Keys.BASE_URL).input(elsewhere.base_url).run()
+        app.sidebar.button(key=Keys.TEST_CONNECTION).click().run()
+        app.chat_input(key=Keys.CHAT_INPUT).set_value("hello").run()
+        seen = {request.headers.get("authorization") for request in elsewhere.requests}
+    assert seen and "Bearer sk-server-side-key" not in seen
+    assert app.session_state[STATE_KEY].connection.api_key is None
+    assert "Paste your key" in app.sidebar.text_input(key=Keys.api_key("compatible")).proto.placeholder
+
+
+def test_a_typed_key_stays_with_its_provider(app_factory):
+    app = app_factory()
+    app.sidebar.text_input(key=Keys.api_key("compatible")).input("sk-typed-for-local").run()
+    app.sidebar.selectbox(key=Keys.PROVIDER).select("azure").run()
+    app.sidebar.text_input(key=Keys.AZURE_ENDPOINT).input("https://res.openai.azure.com").run()
+    assert app.session_state[STATE_KEY].connection.api_key is None
+    assert app.sidebar.text_input(key=Keys.api_key("azure")).value == ""
+
+
 def test_two_sessions_with_different_keys_never_share_a_client(app_factory, fake):
     first, second = app_factory(), app_factory()
-    first.sidebar.text_input(key=Keys.API_KEY).input("sk-first-session").run()
-    second.sidebar.text_input(key=Keys.API_KEY).input("sk-second-session").run()
+    first.sidebar.text_input(key=Keys.api_key("compatible")).input("sk-first-session").run()
+    second.sidebar.text_input(key=Keys.api_key("compatible")).input("sk-second-session").run()
     first.chat_input(key=Keys.CHAT_INPUT).set_value("from first").run()
     second.chat_input(key=Keys.CHAT_INPUT).set_value("from second").run()
     by_text = {req.json["messages"][-1]["content"]: req.headers["authorization"] for req in fake.chat_requests()}

@@ -123,3 +123,17 @@ def test_workspace_reuses_its_client_until_settings_change():
     assert workspace.client() is first
     workspace.connection = workspace.connection.model_copy(update={"api_key": SecretStr("b")})
     assert workspace.client() is not first
+
+
+def test_server_key_only_applies_at_the_endpoint_it_was_configured_for():
+    from playground.connection import may_use_server_key
+
+    server = settings_from_sources({"OPENAI_API_KEY": "sk-op", "OPENAI_BASE_URL": "http://llm.internal:8000/v1"})
+    assert may_use_server_key(server.model_copy(update={"api_key": None}), server)
+    assert may_use_server_key(server.model_copy(update={"base_url": "http://llm.internal:8000/v1/"}), server)
+    assert not may_use_server_key(server.model_copy(update={"base_url": "http://attacker.example/v1"}), server)
+    assert not may_use_server_key(server.model_copy(update={"provider": "openai", "base_url": ""}), server)
+    azure = settings_from_sources({"AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com", "AZURE_OPENAI_API_KEY": "k"})
+    assert may_use_server_key(azure, azure)
+    assert not may_use_server_key(azure.model_copy(update={"azure_endpoint": "https://evil.openai.azure.com"}), azure)
+    assert not may_use_server_key(ConnectionSettings(), ConnectionSettings())  # no server key at all
