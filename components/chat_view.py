@@ -185,7 +185,7 @@ def stream_pending_reply(workspace: Workspace) -> None:
     except PlaygroundError as error:
         st.error(str(error), icon=":material/tune:")
         return
-    estimate = workspace.estimate_prompt_tokens()
+    estimate = workspace.estimate_prompt_tokens(with_next_message=False)
     reply = workspace.conversation.start_reply(request.model)
     with st.chat_message("assistant", avatar=ROLE_AVATARS["assistant"]):
         st.button("Stop", key=Keys.STOP, icon=":material/stop_circle:", help="Stop and keep the partial reply")

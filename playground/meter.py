@@ -158,14 +158,22 @@ class Breakdown:
     window: int
     reserved_output: int
     model_is_guess: bool
+    # With max_completion_tokens set, the API refuses a prompt that leaves less room than that; with
+    # none set it accepts any prompt that fits and shortens the reply, so only the prompt must fit.
+    output_limit_set: bool = False
 
     @property
     def used(self) -> int:
         return self.total + self.reserved_output
 
     @property
+    def required(self) -> int:
+        """What must fit the window for the API to accept the request."""
+        return self.total + (self.reserved_output if self.output_limit_set else 0)
+
+    @property
     def fits(self) -> bool:
-        return self.used <= self.window
+        return self.required <= self.window
 
     @property
     def fraction(self) -> float:
@@ -173,8 +181,8 @@ class Breakdown:
 
     @property
     def overflow(self) -> int:
-        """Tokens over the window (0 when it fits)."""
-        return max(0, self.used - self.window)
+        """Tokens to remove before the API accepts the request (0 when it fits)."""
+        return max(0, self.required - self.window)
 
     @property
     def free(self) -> int:
@@ -227,13 +235,14 @@ class Breakdown:
         return {part.message_id: part.tokens for part in self.parts if part.kind == "message" and part.message_id}
 
 
-def prompt_breakdown(workspace: Workspace, draft: str = "") -> Breakdown:
+def prompt_breakdown(workspace: Workspace, draft: str = "", *, with_next_message: bool = True) -> Breakdown:
     """The tokens of everything the next request would carry, part by part.
 
     Reply priming and system prompt, each conversation turn (text with per-message overhead and
     tool calls, plus its images for the chosen model), tool definitions, the response schema, and
-    the draft with the pending images. The reply's maximum length (``max_completion_tokens``, else
-    the model's max output) is reserved against the window.
+    (``with_next_message``) the message being drafted: ``draft`` with the pending images. Without
+    it, the breakdown is of the request a reply would be asked with now. The reply's maximum
+    length (``max_completion_tokens``, else the model's max output) is reserved against the window.
     """
     spec = workspace.model_spec()
     counter = message_counter(spec.id)
@@ -260,7 +269,7 @@ def prompt_breakdown(workspace: Workspace, draft: str = "") -> Breakdown:
         parts.append(Part("tools", "Tool definitions", counter.count_tools(workspace.tools)))
     if (response_format := workspace.response_schema.response_format()) is not None:
         parts.append(Part("schema", "Response schema", counter.count_json(response_format["json_schema"])))
-    if draft or workspace.pending_images:
+    if with_next_message and (draft or workspace.pending_images):
         counted = counter.count(Message(role="user", content=draft, images=workspace.pending_images, id=DRAFT_ID))
         parts.append(Part("draft", "Draft", counted.text, counted.images, counted.unknown_images, role="user"))
     return Breakdown(
@@ -271,6 +280,7 @@ def prompt_breakdown(workspace: Workspace, draft: str = "") -> Breakdown:
         window=spec.context_window,
         reserved_output=workspace.params.max_completion_tokens or spec.max_output_tokens,
         model_is_guess=spec.is_estimate,
+        output_limit_set=workspace.params.max_completion_tokens is not None,
     )
 
 
@@ -381,7 +391,7 @@ def hold_oversized_request(workspace: Workspace) -> Breakdown | None:
     """
     if not (workspace.awaiting_reply or workspace.conversation.ends_with_user_turn()):
         return None
-    breakdown = prompt_breakdown(workspace)
+    breakdown = prompt_breakdown(workspace, with_next_message=False)
     if breakdown.fits:
         return None
     workspace.awaiting_reply = False

@@ -87,22 +87,27 @@ class Workspace:
 
     # --- requests -----------------------------------------------------------------------------
     def api_messages(self, draft: str = "") -> list[dict[str, Any]]:
-        """What the next request would carry (plus ``draft`` and pending images, if given)."""
+        """The next message's request as the meter sees it: the conversation, plus the message
+        being drafted (``draft`` and the pending images) when there is one."""
         messages = self.conversation.to_api(self.system_prompt)
         if draft or self.pending_images:
             messages.append(Message(role="user", content=draft, images=self.pending_images).to_api())
         return messages
 
-    def estimate_prompt_tokens(self, draft: str = "") -> int:
-        """Prompt tokens of the next request (the meter's one counting path; see playground.meter)."""
-        return prompt_breakdown(self, draft).total
+    def estimate_prompt_tokens(self, draft: str = "", *, with_next_message: bool = True) -> int:
+        """Prompt tokens of the next request (the meter's one counting path; see playground.meter).
+
+        ``with_next_message=False`` estimates the request a reply would be asked with now.
+        """
+        return prompt_breakdown(self, draft, with_next_message=with_next_message).total
 
     def build_request(self) -> ChatRequest:
         """The request for the next reply; raises PlaygroundError if a parameter is out of bounds."""
         ensure_valid(self.params, self.model_spec())
         return ChatRequest(
             model=self.connection.request_model,
-            messages=self.api_messages(),
+            # Exactly the conversation: pending images belong to the next message the user sends.
+            messages=self.conversation.to_api(self.system_prompt),
             params=self.params.model_copy(deep=True),
             tools=list(self.tools),
             tool_choice=self._tool_choice_payload(),

@@ -157,6 +157,7 @@ def azure_standard(app_factory, clean_env, fake):
 
 def test_a_request_too_big_for_the_window_is_held_until_old_turns_are_dropped(azure_standard, fake):
     app = azure_standard
+    app.number_input(key=Keys.MAX_TOKENS).set_value(32_768).run()  # the API must leave room for this
     conversation = workspace(app).conversation
     for turn in range(4):  # ~120,000 tokens of history + 32,768 reserved: over 128,000
         conversation.add_user(f"Question {turn}: " + words(15_000, "alpha"))

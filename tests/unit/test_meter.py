@@ -166,6 +166,7 @@ def test_window_reserved_output_and_fill_levels():
     workspace = Workspace(connection=AZURE_STANDARD)
     workspace.params.max_completion_tokens = 1_000
     base = prompt_breakdown(workspace).used
+    assert prompt_breakdown(workspace).output_limit_set
     for fraction, level in [(0.5, FillLevel.OK), (FILL_NEAR, FillLevel.NEAR), (FILL_FULL, FillLevel.FULL)]:
         breakdown = prompt_breakdown(workspace, words(int(128_000 * fraction) - base - 4))
         assert breakdown.level is level and breakdown.fits
@@ -352,8 +353,26 @@ def long_chat(exchanges: int, tokens: int, **fields) -> Workspace:
         system_prompt="Keep me.",
         **fields,
     )
+    workspace.params.max_completion_tokens = 32_768  # asked for explicitly: the API needs that room
     workspace.submit("And the latest question?")
     return workspace
+
+
+def test_without_an_output_limit_only_the_prompt_must_fit():
+    workspace = long_chat(4, 15_000)
+    workspace.params.max_completion_tokens = None  # the API then shortens the reply instead of refusing
+    breakdown = prompt_breakdown(workspace)
+    assert breakdown.fits and breakdown.used > breakdown.window  # shown as full, but sendable
+    assert hold_oversized_request(workspace) is None and workspace.awaiting_reply
+    workspace.conversation.add_user(words(10_000))
+    assert not prompt_breakdown(workspace).fits and hold_oversized_request(workspace) is not None
+
+
+def test_the_gate_counts_the_request_as_sent_not_the_pending_images():
+    workspace = long_chat(1, 100)
+    workspace.pending_images = [ImageAttachment(name="a.png", url="data:,", width=1024, height=1024)]
+    next_message = prompt_breakdown(workspace).total - prompt_breakdown(workspace, with_next_message=False).total
+    assert next_message == 1_659 + 3 + 1  # the image, per-message overhead, role
 
 
 def test_drop_oldest_turns_makes_the_request_fit_and_queues_it():
@@ -391,7 +410,8 @@ def test_when_dropping_every_old_turn_is_not_enough_the_plan_says_so():
     workspace = Workspace(connection=AZURE_STANDARD)
     workspace.conversation.add_user(words(1_000))
     workspace.conversation.messages.append(Message(role="assistant", content="ok"))
-    workspace.submit(words(100_000))  # the latest message alone is too big: it is never dropped
+    workspace.params.max_completion_tokens = 32_768
+    workspace.submit(words(100_000))  # with the reply's room, the latest message alone is too big
     plan = plan_room(workspace, "turns")
     assert plan is not None and not plan.fits and plan.count == 1
     assert plan_room(workspace, "images") is None  # nothing to drop

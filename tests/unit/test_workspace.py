@@ -75,3 +75,14 @@ def test_a_pinned_registry_entry_wins_over_the_reported_model(azure_settings):
     workspace = Workspace(connection=azure_settings.model_copy(update={"registry_entry": "gpt-4.1-nano"}))
     workspace.conversation.start_reply("my-mini").stats.served_model = "gpt-4o-2024-11-20"
     assert workspace.model_spec().id == "gpt-4.1-nano"
+
+
+def test_regenerate_with_pending_images_sends_exactly_the_conversation():
+    workspace = Workspace()
+    workspace.submit("describe the weather")
+    workspace.conversation.start_reply("m").content = "sunny"
+    workspace.pending_images = [ImageAttachment(name="x.png", url="data:image/png;base64,AA==")]
+    workspace.retry()
+    request = workspace.build_request()
+    assert request.messages == workspace.conversation.to_api() == [{"role": "user", "content": "describe the weather"}]
+    assert workspace.pending_images  # still waiting for the next message the user sends
