@@ -7,6 +7,7 @@ import streamlit as st
 from components import format as fmt
 from components.schema_builder import schema_badge
 from components.state import Keys
+from components.tools_view import pending_calls_form
 from playground.chat import stream_reply
 from playground.conversation import Message, ReplyStats, Status
 from playground.errors import PlaygroundError
@@ -113,6 +114,14 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
         _actions(workspace, message, is_last)
 
 
+def render_conversation(workspace: Workspace, spec: ModelSpec) -> None:
+    """Every turn of the shared conversation, then any tool calls waiting for their output."""
+    messages = workspace.conversation.messages
+    for position, message in enumerate(messages):
+        render_message(workspace, message, spec, is_last=position == len(messages) - 1)
+    pending_calls_form(workspace)
+
+
 def parameters_form(params: ChatParams, spec: ModelSpec) -> ChatParams:
     """Sampling parameters, bounded by the registry for the chosen model."""
     bounds = parameter_bounds()
@@ -195,3 +204,20 @@ def stream_pending_reply(workspace: Workspace) -> None:
         ):
             text.markdown(reply.content + " ▌")
     st.rerun()
+
+
+def _submit_from_box(workspace: Workspace, key: str) -> None:
+    text = st.session_state[key]
+    try:
+        workspace.submit(text)
+    except PlaygroundError as error:
+        st.session_state[f"{key}.refused"] = str(error)
+        st.session_state[key] = text  # back into the box: a refused message is never lost
+
+
+def chat_box(workspace: Workspace, key: str, placeholder: str) -> None:
+    """The chat input. Its message joins the conversation before the page draws (a callback);
+    a message the workspace refuses goes back into the box, with the reason."""
+    st.chat_input(placeholder, key=key, submit_mode="disable", on_submit=_submit_from_box, args=(workspace, key))
+    if refused := st.session_state.pop(f"{key}.refused", None):
+        st.error(f"{refused} Your message is back in the box.", icon=":material/edit_note:")

@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-from components.chat_view import parameters_form, render_message, stream_pending_reply
+from components.chat_view import chat_box, parameters_form, render_conversation, stream_pending_reply
 from components.images import pending_images_strip
 from components.meter import compose_box, request_gate
 from components.state import Keys, get_workspace
-from playground.errors import PlaygroundError
 
 workspace = get_workspace()
 workspace.conversation.settle_interrupted()
@@ -21,18 +20,12 @@ with st.expander("System prompt & parameters", expanded=not workspace.conversati
     )
     workspace.params = parameters_form(workspace.params, spec)
 
-messages = workspace.conversation.messages
-for position, message in enumerate(messages):
-    render_message(workspace, message, spec, is_last=position == len(messages) - 1)
-if messages:
+render_conversation(workspace, spec)
+if workspace.conversation.messages:
     st.button("Clear chat", key=Keys.CLEAR, icon=":material/delete_sweep:", on_click=workspace.clear_chat)
 
 pending_images_strip(workspace)
-if prompt := st.chat_input("Message the model", key=Keys.CHAT_INPUT, submit_mode="disable"):
-    try:
-        render_message(workspace, workspace.submit(prompt), spec, is_last=True)
-    except PlaygroundError as error:
-        st.error(str(error))
+chat_box(workspace, Keys.CHAT_INPUT, "Message the model")
 
 compose_box(workspace)
 if request_gate(workspace):

@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-from components.chat_view import render_message, stream_pending_reply
+from components.chat_view import chat_box, render_conversation, stream_pending_reply
 from components.meter import request_gate
 from components.state import get_workspace
-from components.tools_view import ToolKeys, pending_calls_form, tool_definitions
-from playground.errors import PlaygroundError
+from components.tools_view import ToolKeys, tool_definitions
 
 workspace = get_workspace()
 workspace.conversation.settle_interrupted()
@@ -17,16 +16,9 @@ with st.expander(f"Tools ({len(workspace.tools)} defined)", expanded=not workspa
 if not workspace.tools:
     st.info("Add a tool (start from a template), then ask something that needs it.")
 
-messages = workspace.conversation.messages
-for position, message in enumerate(messages):
-    render_message(workspace, message, spec, is_last=position == len(messages) - 1)
-pending_calls_form(workspace)
+render_conversation(workspace, spec)
 
-if prompt := st.chat_input("Ask something that needs a tool", key=ToolKeys.CHAT_INPUT, submit_mode="disable"):
-    try:
-        render_message(workspace, workspace.submit(prompt), spec, is_last=True)
-    except PlaygroundError as error:
-        st.error(str(error))
+chat_box(workspace, ToolKeys.CHAT_INPUT, "Ask something that needs a tool")
 
 if request_gate(workspace):
     stream_pending_reply(workspace)

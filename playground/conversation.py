@@ -129,9 +129,14 @@ class Message:
 
     @property
     def is_sent(self) -> bool:
-        """Whether this message goes into the next request: a failed reply with no text or tool
-        calls was never part of the dialogue."""
-        return not (self.status is Status.FAILED and not self.content and not self.tool_calls)
+        """Whether this message goes into the next request: a stopped or failed reply counts only
+        through the text it got (it was never a complete turn of the dialogue)."""
+        return self.status is Status.COMPLETE or bool(self.content)
+
+    @property
+    def sent_tool_calls(self) -> list[ToolCall]:
+        """Tool calls of a complete reply; a cut-off one's are partial JSON the API would reject."""
+        return self.tool_calls if self.status is Status.COMPLETE else []
 
     def to_api(self) -> dict[str, Any]:
         """This message in Chat Completions format."""
@@ -143,8 +148,8 @@ class Message:
             message["content"] = self.content
         if self.name:
             message["name"] = self.name
-        if self.tool_calls:
-            message["tool_calls"] = [call.to_api() for call in self.tool_calls]
+        if calls := self.sent_tool_calls:
+            message["tool_calls"] = [call.to_api() for call in calls]
             if not self.content:
                 message["content"] = None
         if self.tool_call_id:

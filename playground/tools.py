@@ -115,7 +115,7 @@ def unanswered_calls(conversation: Conversation) -> list[ToolCall]:
         if message.role == "tool" and message.tool_call_id:
             answered.add(message.tool_call_id)
         elif message.role == "assistant":
-            return [call for call in message.tool_calls if call.id not in answered]
+            return [call for call in message.sent_tool_calls if call.id not in answered]
         else:
             return []
     return []

@@ -17,7 +17,7 @@ from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import prompt_breakdown
 from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
-from playground.tools import answer_calls, parallel_tool_calls_to_send
+from playground.tools import answer_calls, parallel_tool_calls_to_send, unanswered_calls
 
 DEFAULT_TIER = {"openai": "openai_standard", "azure": "azure_global", "compatible": "openai_standard"}
 
@@ -130,6 +130,13 @@ class Workspace:
         """Add the user's message, with the images attached so far, and ask for a reply."""
         if not text.strip() and not self.pending_images:
             raise PlaygroundError(ErrorKind.INVALID_INPUT, "Type a message (or attach an image) first.")
+        if waiting := unanswered_calls(self.conversation):
+            names = ", ".join(sorted({call.name for call in waiting}))
+            raise PlaygroundError(
+                ErrorKind.INVALID_INPUT,
+                f"The model is waiting for the output of {names}: send the tool output(s) first "
+                "(or delete that reply). The API refuses a new message after unanswered tool calls.",
+            )
         message = self.conversation.add_user(text, self.pending_images)
         self.pending_images = []
         self.awaiting_reply = True

@@ -113,3 +113,25 @@ def test_model_markdown_is_not_raw_html(app_factory, fake):
     app = send(app_factory(), "html?")
     element = app.chat_message[1].markdown[0]
     assert element.proto.allow_html is False
+
+
+def test_a_tool_call_in_the_chat_can_be_answered_there(app_factory, fake):
+    import json
+
+    from components.tools_view import ToolKeys
+    from playground.tools import load_tool_templates
+
+    app = app_factory()
+    workspace(app).tools = [load_tool_templates()["get_weather"].tool]
+    fake.enqueue(
+        Scenario(tool_calls=[{"name": "get_weather", "arguments": json.dumps({"city": "Oslo", "unit": None})}])
+    )
+    send(app, "Weather in Oslo?")
+    send(app, "Hello?")  # refused: the call is unanswered, and the API would reject this request
+    assert any("waiting for the output of get_weather" in error.value for error in app.error)
+    assert app.chat_input(key=Keys.CHAT_INPUT).proto.value == "Hello?"  # back in the box, not lost
+    assert len(fake.chat_requests()) == 1
+    fake.enqueue(Scenario(text="It is 3 degrees in Oslo."))
+    app.button(key=ToolKeys.SEND_RESULTS).click().run()
+    assert [m["role"] for m in fake.chat_requests()[-1].json["messages"]] == ["user", "assistant", "tool"]
+    assert app.chat_message[-1].markdown[0].value == "It is 3 degrees in Oslo."

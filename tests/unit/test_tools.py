@@ -4,7 +4,7 @@ import pytest
 
 from playground.chat import stream_reply
 from playground.connection import ConnectionSettings
-from playground.conversation import Conversation, ToolCall
+from playground.conversation import Conversation, Status, ToolCall
 from playground.errors import PlaygroundError
 from playground.tools import (
     answer_calls,
@@ -68,6 +68,7 @@ def test_answering_calls_appends_tool_messages_in_order():
     conversation.add_user("weather in Paris and Rome?")
     reply = conversation.start_reply("m")
     reply.tool_calls = [ToolCall("call_1", "get_weather", "{}"), ToolCall("call_2", "get_weather", "{}")]
+    reply.status = Status.COMPLETE
     assert [call.id for call in unanswered_calls(conversation)] == ["call_1", "call_2"]
     with pytest.raises(PlaygroundError, match="every call"):
         answer_calls(conversation, {"call_1": "sunny"})
@@ -105,3 +106,27 @@ def test_named_tool_choice_is_sent_as_a_function_object():
         "type": "function",
         "function": {"name": "get_weather"},
     }
+
+
+def test_a_new_message_is_refused_while_tool_calls_wait_for_output():
+    workspace = Workspace(tools=[WEATHER.tool])
+    workspace.submit("weather?")
+    reply = workspace.conversation.start_reply("m")
+    reply.tool_calls, reply.status = [ToolCall("call_1", "get_weather", "{}")], Status.COMPLETE
+    with pytest.raises(PlaygroundError, match="waiting for the output of get_weather"):
+        workspace.submit("hello?")
+    workspace.answer_tool_calls({"call_1": "{}"})
+    workspace.conversation.start_reply("m").status = Status.COMPLETE
+    assert workspace.submit("thanks").content == "thanks"
+
+
+def test_a_stopped_reply_with_partial_tool_calls_is_never_sent():
+    conversation = Conversation()
+    conversation.add_user("weather?")
+    reply = conversation.start_reply("m")
+    reply.tool_calls = [ToolCall("call_1", "get_weather", '{"city": "Par')]
+    conversation.settle_interrupted()
+    assert conversation.to_api() == [{"role": "user", "content": "weather?"}]
+    assert unanswered_calls(conversation) == []
+    reply.content = "Let me check"
+    assert conversation.to_api()[-1] == {"role": "assistant", "content": "Let me check"}
