@@ -99,9 +99,14 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
             request_id = f" (request id: {message.error.request_id})" if message.error.request_id else ""
             partial = " The partial reply above is kept, marked incomplete." if message.content else ""
             st.error(f"{message.error.message}{request_id}{partial}", icon=":material/error:")
-            st.button(
-                "Retry", key=_key("retry", message), icon=":material/replay:", on_click=workspace.retry, type="primary"
-            )
+            if is_last:  # Retry resends the latest turn: under an older failure it would drop newer ones
+                st.button(
+                    "Retry",
+                    key=_key("retry", message),
+                    icon=":material/replay:",
+                    on_click=workspace.retry,
+                    type="primary",
+                )
         if message.stats is not None and message.status is not Status.FAILED:
             st.caption(stats_line(message.stats, spec.is_estimate))
             if flag := FINISH_FLAGS.get(message.stats.finish_reason or ""):

@@ -135,3 +135,14 @@ def test_a_tool_call_in_the_chat_can_be_answered_there(app_factory, fake):
     app.button(key=ToolKeys.SEND_RESULTS).click().run()
     assert [m["role"] for m in fake.chat_requests()[-1].json["messages"]] == ["user", "assistant", "tool"]
     assert app.chat_message[-1].markdown[0].value == "It is 3 degrees in Oslo."
+
+
+def test_retry_is_offered_only_on_the_latest_turn(app_factory, fake):
+    fake.enqueue(Scenario(fault="bad_request"))
+    app = send(app_factory(), "first")
+    assert app.button(key=f"chat.retry.{workspace(app).conversation.messages[-1].id}")
+    send(app, "second")  # the failed first reply stays, with its error, but Retry would drop "second"
+    failed = workspace(app).conversation.messages[1]
+    assert failed.error is not None
+    assert not [button for button in app.button if button.key == f"chat.retry.{failed.id}"]
+    assert [m.content for m in workspace(app).conversation.messages][-2:] == ["second", "Echo: second"]
