@@ -205,7 +205,7 @@ def stream_pending_reply(workspace: Workspace) -> None:
         st.button("Stop", key=Keys.STOP, icon=":material/stop_circle:", help="Stop and keep the partial reply")
         text = st.empty()
         for _ in stream_reply(
-            workspace.client(), request, reply, price=workspace.price(), estimated_prompt_tokens=estimate
+            workspace.client(), request, reply, price_of=workspace.reply_price, estimated_prompt_tokens=estimate
         ):
             text.markdown(reply.content + " ▌")
     st.rerun()

@@ -603,7 +603,7 @@ def _stream(workspace: Workspace, panel: SchemaPanel, result: StructuredResult) 
     panel.result = result
     st.button("Stop", key=SchemaKeys.STOP, icon=":material/stop_circle:", help="Stop and keep the partial reply")
     text = st.empty()
-    for _ in run_structured(workspace.client(), result, price=workspace.price()):
+    for _ in run_structured(workspace.client(), result, price_of=workspace.reply_price):
         text.code((result.text or result.refusal or "") + " ▌", language="json", wrap_lines=True)
     remember_usage(workspace, [result.reply])  # a test run is paid for like a chat turn
     st.rerun()

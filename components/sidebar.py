@@ -114,6 +114,8 @@ def connection_form() -> ConnectionSettings:
             help="Which registry model the deployment or local model runs; figures are labelled estimates.",
         )
         fields["registry_entry"] = None if pinned == "(automatic)" else pinned
+    else:
+        fields["registry_entry"] = None  # a known model's own figures apply: no leftover pin
     fields["store"] = st.toggle("Store completions on the provider (store=true)", value=current.store, key=Keys.STORE)
     chosen = current.model_copy(update=fields)
     if chosen.api_key is None and may_use_server_key(chosen, defaults):

@@ -7,7 +7,7 @@ whatever stops the run (Stop, another click, an error) leaves the partial text i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 
 from playground.client import (
@@ -36,7 +36,7 @@ def stream_reply(
     request: ChatRequest,
     reply: Message,
     *,
-    price: Price | None = None,
+    price_of: Callable[[ReplyStats], Price | None] | None = None,
     estimated_prompt_tokens: int | None = None,
     refresh_interval_s: float = DEFAULT_REFRESH_S,
 ) -> Iterator[Message]:
@@ -72,7 +72,8 @@ def stream_reply(
                         stats.prompt_tokens = event.prompt_tokens
                         stats.completion_tokens = event.completion_tokens
                         stats.cached_tokens = event.cached_tokens
-                        if price is not None:
+                        # Priced now, not before sending: the stream has told us which model served it.
+                        if price_of is not None and (price := price_of(stats)) is not None:
                             stats.cost_usd = request_cost(
                                 price, event.prompt_tokens, event.completion_tokens, event.cached_tokens
                             )

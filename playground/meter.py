@@ -22,7 +22,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from playground.conversation import ImageAttachment, Message, ReplyStats
-from playground.costs import price_for, request_cost
+from playground.costs import request_cost
 from playground.registry import ModelSpec, Price, TokenRules, price_tiers, resolve_model
 from playground.tokens import TokenCounter, count_message_tokens, count_tools_tokens, counter_for
 
@@ -496,13 +496,13 @@ def _usage_of(message: Message) -> ReplyStats | None:
 
 def _reply_coster(workspace: Workspace) -> Callable[[ReplyStats], float | None]:
     """Costs a reply from its usage at the price that applies now (None: no price for its model)."""
-    tier, overrides, pinned = workspace.tier(), workspace.price_overrides, workspace.connection.registry_entry
-    prices: dict[str, Price | None] = {}
+    prices: dict[tuple[str, str | None], Price | None] = {}
 
     def cost(stats: ReplyStats) -> float | None:
-        if stats.model not in prices:
-            prices[stats.model] = price_for(resolve_model(stats.model, pinned), tier, overrides)
-        price = prices[stats.model]
+        served_by = (stats.model, stats.served_model)
+        if served_by not in prices:
+            prices[served_by] = workspace.reply_price(stats)
+        price = prices[served_by]
         if price is None or stats.prompt_tokens is None:
             return None
         return request_cost(price, stats.prompt_tokens, stats.completion_tokens or 0, stats.cached_tokens)

@@ -229,18 +229,22 @@ def find_entry(name: str) -> str | None:
     return None
 
 
-def resolve_model(requested: str | None, pinned_entry: str | None = None) -> ModelSpec:
+def resolve_model(requested: str | None, pinned_entry: str | None = None, served: str | None = None) -> ModelSpec:
     """Map what the server calls a model to the registry entry whose figures apply.
 
-    ``pinned_entry`` is the user's explicit choice (for Azure deployments and local models). If
-    neither names a known entry, the default model is used and the spec is flagged as an estimate.
+    In order: a name the registry knows (model id, snapshot, alias, fine-tune of one) is that model;
+    else the user's explicit choice (``pinned_entry``, for Azure deployments and local models);
+    else the model the server reported in its replies (``served``); else the default model. Only
+    the first and the third are known to be right: the others are flagged ``is_estimate``.
     """
     registry = load_registry()
     requested = (requested or "").strip() or registry.default_model
-    if pinned_entry and pinned_entry in registry.models:
-        model_id, is_estimate = pinned_entry, find_entry(requested) != pinned_entry
-    elif (known := find_entry(requested)) is not None:
+    if (known := find_entry(requested)) is not None:
         model_id, is_estimate = known, False
+    elif pinned_entry in registry.models:
+        model_id, is_estimate = pinned_entry, True
+    elif served and (reported := find_entry(served)) is not None:
+        model_id, is_estimate = reported, False
     else:
         model_id, is_estimate = registry.default_model, True
     entry = registry.models[model_id]

@@ -384,7 +384,7 @@ def run_structured(
     client: PlaygroundClient,
     result: StructuredResult,
     *,
-    price: Price | None = None,
+    price_of: Callable[[ReplyStats], Price | None] | None = None,
     refresh_interval_s: float = DEFAULT_REFRESH_S,
 ) -> Iterator[StructuredResult]:
     """Stream ``result``'s request into its reply, yielding ``result`` whenever the UI should redraw;
@@ -394,7 +394,7 @@ def run_structured(
     partial reply; call :meth:`StructuredResult.finish` to close and check it.
     """
     with closing(
-        stream_reply(client, result.request, result.reply, price=price, refresh_interval_s=refresh_interval_s)
+        stream_reply(client, result.request, result.reply, price_of=price_of, refresh_interval_s=refresh_interval_s)
     ) as stream:
         for _ in stream:
             yield result

@@ -62,11 +62,7 @@ class Workspace:
     def model_spec(self) -> ModelSpec:
         """The registry entry whose limits and prices apply to the current connection."""
         settings = self.connection
-        spec = resolve_model(settings.request_model, settings.registry_entry)
-        served = self.conversation.last_served_model()
-        if spec.is_estimate and settings.registry_entry is None and served:
-            # An Azure deployment or local server names its model in every reply: trust that first.
-            spec = resolve_model(served)
+        spec = resolve_model(settings.request_model, settings.registry_entry, self.conversation.last_served_model())
         if settings.provider == "azure":
             spec = spec.with_context_cap(spec.entry.azure_context_caps.get(settings.azure_deployment_type))
         return spec
@@ -76,6 +72,11 @@ class Workspace:
 
     def price(self) -> Price | None:
         return price_for(self.model_spec(), self.tier(), self.price_overrides)
+
+    def reply_price(self, stats: ReplyStats) -> Price | None:
+        """The price of one reply: that of the model which served it, at the tier that applies now."""
+        spec = resolve_model(stats.model, self.connection.registry_entry, stats.served_model)
+        return price_for(spec, self.tier(), self.price_overrides)
 
     def client(self) -> PlaygroundClient:
         """This session's client, rebuilt only when the connection settings change."""

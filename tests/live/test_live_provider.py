@@ -32,7 +32,7 @@ def test_a_real_streamed_reply_has_usage_and_cost():
         params=ChatParams(max_completion_tokens=5, temperature=0),
     )
     reply = conversation.start_reply(request.model)
-    list(stream_reply(workspace.client(), request, reply, price=workspace.price()))
+    list(stream_reply(workspace.client(), request, reply, price_of=workspace.reply_price))
     assert reply.status is Status.COMPLETE, reply.error
     assert "pong" in reply.content.lower()
     assert reply.stats.prompt_tokens and reply.stats.cost_usd and reply.stats.request_id

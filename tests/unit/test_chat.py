@@ -28,7 +28,7 @@ def start(openai_settings, text="Hello"):
 def test_complete_reply_has_text_stats_and_cost(fake, openai_settings):
     fake.enqueue(Scenario(text="alpha beta", cached_tokens=2, usage=None))
     _, request, reply, client = start(openai_settings)
-    list(stream_reply(client, request, reply, price=PRICE, estimated_prompt_tokens=8))
+    list(stream_reply(client, request, reply, price_of=lambda _: PRICE, estimated_prompt_tokens=8))
     assert reply.status is Status.COMPLETE and reply.content == "alpha beta"
     stats = reply.stats
     assert stats.finish_reason == "stop" and stats.request_id.startswith("req_")

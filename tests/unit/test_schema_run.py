@@ -146,7 +146,9 @@ def run(fake, openai_settings, scenario: Scenario, schema: dict = FEEDBACK, mode
     ws.response_schema.schema = schema
     fake.enqueue(scenario)
     result = prepare_run(ws, "Great app", mode)
-    updates = list(run_structured(PlaygroundClient(openai_settings), result, price=PRICE, refresh_interval_s=0))
+    updates = list(
+        run_structured(PlaygroundClient(openai_settings), result, price_of=lambda _: PRICE, refresh_interval_s=0)
+    )
     assert updates and all(update is result for update in updates)
     return result
 

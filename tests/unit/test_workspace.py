@@ -86,3 +86,35 @@ def test_regenerate_with_pending_images_sends_exactly_the_conversation():
     request = workspace.build_request()
     assert request.messages == workspace.conversation.to_api() == [{"role": "user", "content": "describe the weather"}]
     assert workspace.pending_images  # still waiting for the next message the user sends
+
+
+def test_a_deployment_serving_gpt_4o_is_priced_as_gpt_4o_from_its_first_reply(fake, azure_settings):
+    from playground.chat import stream_reply
+    from playground.meter import session_cost, usage_rows
+    from tests.fakes.server import Scenario
+
+    workspace = Workspace(connection=azure_settings)
+    usage = {"prompt_tokens": 1_000_000, "completion_tokens": 0, "total_tokens": 1_000_000}
+    for turn in range(2):
+        fake.enqueue(Scenario(text="ok", model="gpt-4o-2024-11-20", usage=usage))
+        workspace.submit(f"turn {turn}")
+        request = workspace.build_request()
+        list(
+            stream_reply(
+                workspace.client(),
+                request,
+                workspace.conversation.start_reply(request.model),
+                price_of=workspace.reply_price,
+            )
+        )
+    assert [m.stats.cost_usd for m in workspace.conversation.messages if m.stats] == [2.50, 2.50]
+    assert [row.cost_usd for row in usage_rows(workspace)] == [2.50, 2.50]
+    assert session_cost(workspace) == 5.00
+
+
+def test_a_known_model_ignores_a_leftover_pin():
+    from playground.connection import ConnectionSettings
+
+    workspace = Workspace(connection=ConnectionSettings(model="gpt-4.1-mini", registry_entry="gpt-4o"))
+    spec = workspace.model_spec()
+    assert spec.id == "gpt-4.1-mini" and not spec.is_estimate
