@@ -24,7 +24,7 @@ from playground.client import (
 )
 from playground.conversation import ErrorInfo, Message, ReplyStats, Status, ToolCall
 from playground.costs import request_cost
-from playground.errors import PlaygroundError
+from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import Price
 from playground.request import ChatRequest
 
@@ -98,6 +98,11 @@ def stream_reply(
         reply.status = Status.FAILED
         reply.error = ErrorInfo.from_error(error)
         stats.request_id = stats.request_id or error.request_id
+    except Exception as error:  # a bug or an unforeseen library error must not take the page down
+        reply.status = Status.FAILED
+        reply.error = ErrorInfo(
+            ErrorKind.SERVER, f"Unexpected error ({type(error).__name__}); the partial reply is kept.", retryable=True
+        )
     finally:
         if reply.status is Status.STREAMING:
             reply.status = Status.STOPPED

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx2
 import openai
+from azure.core.exceptions import ClientAuthenticationError
 
 from playground.connection import ConnectionSettings
 from playground.errors import ErrorKind, PlaygroundError
@@ -122,8 +123,21 @@ def _error_body(exc: openai.APIError) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+# What the SDK, the transport and the Entra ID token provider raise; map_error explains each.
+CLIENT_ERRORS = (openai.OpenAIError, httpx2.HTTPError, ClientAuthenticationError)
+
+
 def map_error(exc: Exception, settings: ConnectionSettings, *, mid_stream: bool = False) -> PlaygroundError:
-    """Translate an SDK/transport exception into a PlaygroundError a user can act on."""
+    """Translate an SDK/transport/credential exception into a PlaygroundError a user can act on."""
+    if isinstance(exc, ClientAuthenticationError):
+        first_line = _redact(str(exc.message or exc).strip().splitlines()[0] if str(exc).strip() else "", settings)
+        return PlaygroundError(
+            ErrorKind.AUTH,
+            "Microsoft Entra ID sign-in failed on the server"
+            + (f" ({first_line})" if first_line else "")
+            + ". Sign the server in (az login, a managed identity, or AZURE_CLIENT_ID / AZURE_TENANT_ID / "
+            "AZURE_CLIENT_SECRET), or use an API key.",
+        )
     request_id = getattr(exc, "request_id", None)
     if mid_stream and isinstance(exc, openai.APIConnectionError | httpx2.HTTPError):
         return PlaygroundError(
@@ -297,7 +311,7 @@ class PlaygroundClient:
         started = time.perf_counter()
         try:
             stream = self._sdk().chat.completions.create(**request.to_kwargs())
-        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+        except CLIENT_ERRORS as exc:
             raise self._fail(exc) from exc
         request_id = stream.response.headers.get("x-request-id")
         first_token_at: float | None = None
@@ -351,7 +365,7 @@ class PlaygroundClient:
                         if choice.finish_reason:
                             finish_reason = choice.finish_reason
                             yield Finished(choice.finish_reason)
-        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+        except CLIENT_ERRORS as exc:
             error = self._fail(exc, mid_stream=True)
             error.request_id = error.request_id or request_id
             raise error from exc
@@ -380,7 +394,7 @@ class PlaygroundClient:
         """Model ids the server offers (``GET /models``), sorted."""
         try:
             return sorted(model.id for model in self._sdk().models.list())
-        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+        except CLIENT_ERRORS as exc:
             raise self._fail(exc) from exc
 
 

@@ -7,6 +7,7 @@ adds canned outputs per tool so a prompt can be demoed end to end without a back
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -101,11 +102,15 @@ def argument_errors(tool: dict[str, Any] | None, arguments: str) -> list[str]:
         value = json.loads(arguments or "{}")
     except json.JSONDecodeError as error:
         return [f"The arguments are not valid JSON: {error.msg} (column {error.colno})."]
-    validator = jsonschema.Draft202012Validator(tool["function"]["parameters"])
-    return [
-        f"{'/'.join(str(part) for part in error.absolute_path) or '(root)'}: {error.message}"
-        for error in validator.iter_errors(value)
-    ]
+    try:
+        validator = jsonschema.Draft202012Validator(tool["function"]["parameters"])
+        return [
+            f"{'/'.join(str(part) for part in error.absolute_path) or '(root)'}: {error.message}"
+            for error in validator.iter_errors(value)
+        ]
+    except (jsonschema.SchemaError, jsonschema.exceptions.UnknownType, re.error) as error:
+        # The tool's own schema is broken (an unknown type, a bad pattern): say so, don't crash.
+        return [f"The tool's parameters schema cannot check them: {str(error).splitlines()[0]}"]
 
 
 def unanswered_calls(conversation: Conversation) -> list[ToolCall]:

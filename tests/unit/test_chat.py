@@ -110,3 +110,16 @@ def test_length_finish_is_recorded(fake, openai_settings):
     _, request, reply, client = start(openai_settings)
     list(stream_reply(client, request, reply))
     assert reply.status is Status.COMPLETE and reply.stats.finish_reason == "length"
+
+
+def test_an_unexpected_error_fails_the_reply_instead_of_the_page(openai_settings):
+    class BrokenClient:
+        def stream_chat(self, request):
+            yield from ()
+            raise RuntimeError("library bug")
+
+    conversation = Conversation()
+    conversation.add_user("hi")
+    reply = conversation.start_reply("m")
+    list(stream_reply(BrokenClient(), ChatRequest(model="m", messages=conversation.to_api()), reply))
+    assert reply.status is Status.FAILED and "RuntimeError" in reply.error.message and reply.error.retryable

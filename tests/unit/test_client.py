@@ -200,3 +200,22 @@ def test_check_connection_reports_what_fails(fake, openai_settings):
     checks = check_connection(PlaygroundClient(openai_settings))
     chat = checks[-1]
     assert chat.name == "Chat completion" and not chat.ok and "rejected" in chat.detail
+
+
+def test_missing_entra_credential_is_an_actionable_auth_error(fake, azure_settings):
+    from azure.core.exceptions import ClientAuthenticationError
+
+    def no_credential() -> str:
+        raise ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token.\nAttempted credentials: ..."
+        )
+
+    settings = azure_settings.model_copy(update={"azure_auth": "entra_id", "api_key": None})
+    client = PlaygroundClient(settings, token_provider=no_credential)
+    with pytest.raises(PlaygroundError) as caught:
+        collect(client, ChatRequest(model="my-mini", messages=USER_HELLO))
+    assert caught.value.kind is ErrorKind.AUTH and "az login" in caught.value.message
+    assert "DefaultAzureCredential failed" in caught.value.message
+    checks = check_connection(client)
+    assert not checks[-1].ok and "Entra ID" in checks[-1].detail
+    assert fake.chat_requests() == []

@@ -130,3 +130,16 @@ def test_a_stopped_reply_with_partial_tool_calls_is_never_sent():
     assert unanswered_calls(conversation) == []
     reply.content = "Let me check"
     assert conversation.to_api()[-1] == {"role": "assistant", "content": "Let me check"}
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"type": "object", "properties": {"x": {"type": "strng"}}},
+        {"type": "object", "properties": {"x": {"type": "string", "pattern": "["}}},
+    ],
+)
+def test_a_broken_tool_schema_is_reported_not_raised(parameters):
+    tool = {"type": "function", "function": {"name": "t", "parameters": parameters}}
+    [problem] = argument_errors(tool, '{"x": "a"}')
+    assert problem.startswith("The tool's parameters schema cannot check them")
