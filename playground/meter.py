@@ -18,13 +18,12 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from playground.conversation import ImageAttachment, Message, ReplyStats
 from playground.costs import request_cost
 from playground.registry import ModelSpec, Price, TokenRules, price_tiers, resolve_model
-from playground.tokens import TokenCounter, count_message_tokens, count_tools_tokens, counter_for
+from playground.tokens import TokenCounter, count_message_tokens, count_tools_tokens
 
 if TYPE_CHECKING:  # workspace.py imports this module: a runtime import would be circular
     from playground.workspace import Workspace
@@ -75,7 +74,7 @@ class MessageCounter:
     def __init__(self, spec: ModelSpec, max_entries: int = 20_000) -> None:
         self.model = spec.id
         self._rules: TokenRules = spec.token_rules
-        self._counter: TokenCounter = counter_for(spec.id)
+        self._counter = TokenCounter(spec.encoding)
         self._counts: dict[tuple[object, ...], MessageTokens] = {}
         self._max_entries = max_entries
 
@@ -87,7 +86,7 @@ class MessageCounter:
             message.name,
             message.tool_call_id,
             tuple((call.id, call.name, call.arguments) for call in message.tool_calls),
-            # Not the URL: a data URL is megabytes this process-wide cache would keep alive.
+            # Not the URL: a data URL is megabytes the cache would keep alive.
             tuple((image.id, image.detail, image.width, image.height) for image in message.images),
         )
         cached = self._counts.get(key)
@@ -124,10 +123,15 @@ class MessageCounter:
         )
 
 
-@cache
-def message_counter(model_id: str) -> MessageCounter:
-    """The process-wide counter for a registry model (counts of messages are safe to share)."""
-    return MessageCounter(resolve_model(model_id))
+def message_counter(workspace: Workspace, model_id: str) -> MessageCounter:
+    """The session's counter for a registry model.
+
+    Kept in the workspace, not the process: its cache holds the session's own texts, which must
+    neither outlive the session nor sit in memory other sessions share.
+    """
+    if model_id not in workspace.message_counters:
+        workspace.message_counters[model_id] = MessageCounter(resolve_model(model_id))
+    return workspace.message_counters[model_id]
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,7 @@ def prompt_breakdown(workspace: Workspace, draft: str = "", *, with_next_message
     length (``max_completion_tokens``, else the model's max output) is reserved against the window.
     """
     spec = workspace.model_spec()
-    counter = message_counter(spec.id)
+    counter = message_counter(workspace, spec.id)
     parts = [Part("priming", "Reply priming", spec.token_rules.reply_priming)]
     if workspace.system_prompt.strip():
         system = counter.count_text({"role": "system", "content": workspace.system_prompt})
@@ -331,7 +335,7 @@ def _oldest_turns(workspace: Workspace, tokens_by_id: dict[str, int]) -> list[tu
 
 def _droppable_images(workspace: Workspace) -> list[tuple[list[ImageAttachment], ImageAttachment, int]]:
     """(owner list, image, tokens) of every measurable image, oldest first, pending ones last."""
-    counter = message_counter(workspace.model_spec().id)
+    counter = message_counter(workspace, workspace.model_spec().id)
     owners = [message.images for message in workspace.conversation.messages if message.is_sent]
     owners.append(workspace.pending_images)
     found = []
@@ -517,7 +521,7 @@ def usage_rows(workspace: Workspace) -> list[TurnUsage]:
     and changing the tier or overriding a price changes every row consistently.
     """
     spec = workspace.model_spec()
-    counter = message_counter(spec.id)
+    counter = message_counter(workspace, spec.id)
     cost_of = _reply_coster(workspace)
     rows: list[TurnUsage] = []
     images_so_far = 0  # history is resent with every request, so are its images

@@ -95,16 +95,6 @@ class TokenCounter:
         return len(self._counts)
 
 
-@cache
-def _shared_counter(encoding_name: str) -> TokenCounter:
-    # Token counts of public strings are safe to share between sessions; no credentials here.
-    return TokenCounter(encoding_name)
-
-
-def counter_for(model: str = "gpt-4.1-mini") -> TokenCounter:
-    return _shared_counter(resolve_model(model).encoding)
-
-
 def _text_of(content: Any) -> Iterable[str]:
     """The text parts of a message's content (a string or a list of content parts)."""
     if isinstance(content, str):
@@ -192,7 +182,7 @@ def count_chat_tokens(
     :mod:`playground.vision` (parts carrying ``_width``/``_height``), else counted as 0.
     """
     spec = resolve_model(model)
-    counter = counter_for(model)
+    counter = TokenCounter(spec.encoding)
     total = sum(count_message_tokens(message, counter, spec.token_rules) for message in messages)
     total += spec.token_rules.reply_priming
     return total + count_tools_tokens(tools or [], counter, spec.token_rules)

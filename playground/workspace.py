@@ -7,7 +7,7 @@ The session's client lives here too, so two sessions never share a client or a k
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
@@ -18,6 +18,9 @@ from playground.meter import prompt_breakdown
 from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.tools import answer_calls, parallel_tool_calls_to_send, unanswered_calls
+
+if TYPE_CHECKING:
+    from playground.meter import MessageCounter
 
 DEFAULT_TIER = {"openai": "openai_standard", "azure": "azure_global", "compatible": "openai_standard"}
 
@@ -55,6 +58,8 @@ class Workspace:
     usage_ledger: dict[str, ReplyStats] = field(default_factory=dict)
     awaiting_reply: bool = False
     available_models: list[str] = field(default_factory=list)
+    # Token counts cached per model for this session only (see playground.meter.message_counter).
+    message_counters: dict[str, MessageCounter] = field(default_factory=dict, repr=False)
     _client: PlaygroundClient | None = field(default=None, repr=False)
     _client_fingerprint: str = field(default="", repr=False)
 

@@ -11,7 +11,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from components.meter import MeterKeys
-from playground.tokens import counter_for
+from playground.tokens import TokenCounter
 from tests.e2e.helpers import by_key, chat_messages, open_app, wait_for_app_idle
 from tests.fakes.server import FakeOpenAIServer
 
@@ -20,7 +20,7 @@ PRIMING = 3  # reply priming (registry token rules); a message adds 3 + its role
 
 
 def message_tokens(text: str) -> int:
-    return 3 + 1 + counter_for().count(text)
+    return 3 + 1 + TokenCounter().count(text)
 
 
 def context_line(tokens: int) -> str:

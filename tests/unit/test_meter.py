@@ -23,7 +23,6 @@ from playground.meter import (
     growth_per_turn,
     hold_oversized_request,
     make_room,
-    message_counter,
     next_request_cost,
     plan_room,
     project,
@@ -142,7 +141,9 @@ def test_response_schema_tokens_are_the_tokens_of_its_json():
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     workspace = Workspace(response_schema=ResponseSchema(name="place", schema=schema, enabled=True))
     breakdown = prompt_breakdown(workspace)
-    expected = message_counter("gpt-4.1-mini").count_json(workspace.response_schema.response_format()["json_schema"])
+    expected = MessageCounter(resolve_model("gpt-4.1-mini")).count_json(
+        workspace.response_schema.response_format()["json_schema"]
+    )
     assert breakdown.tokens_of("schema") == expected > len(json.dumps(schema)) // 8
     assert breakdown.is_estimate
     workspace.response_schema.enabled = False
@@ -181,7 +182,7 @@ def test_each_message_is_counted_once_per_content(monkeypatch):
     workspace.conversation.add_user("first " * 100, [image()])
     workspace.conversation.messages.append(Message(role="assistant", content="second " * 100))
     counter = MessageCounter(resolve_model("gpt-4.1-mini"))
-    monkeypatch.setattr("playground.meter.message_counter", lambda model: counter)
+    monkeypatch.setattr("playground.meter.message_counter", lambda workspace, model_id: counter)
     calls = []
     original = MessageCounter._count
     monkeypatch.setattr(MessageCounter, "_count", lambda self, m: calls.append(m.id) or original(self, m))
@@ -452,3 +453,13 @@ def test_usage_csv_has_one_row_per_reply():
         TIER_COSTS["openai_standard"] + (1_500 * 0.4 + 50 * 1.6) / 1e6
     )
     assert {record["prices"] for record in records} == {"OpenAI standard"}
+
+
+def test_token_caches_belong_to_the_session():
+    first, second = Workspace(), Workspace()
+    first.conversation.add_user("private to the first session")
+    prompt_breakdown(first)
+    assert set(first.message_counters) == {"gpt-4.1-mini"}
+    assert second.message_counters == {}
+    prompt_breakdown(second)
+    assert second.message_counters["gpt-4.1-mini"] is not first.message_counters["gpt-4.1-mini"]
