@@ -8,7 +8,6 @@ from components import format as fmt
 from components.schema_builder import schema_badge
 from components.state import Keys
 from components.tools_view import pending_calls_form
-from playground.chat import stream_reply
 from playground.conversation import Message, ReplyStats, Status
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, parameter_bounds
@@ -193,20 +192,15 @@ def stream_pending_reply(workspace: Workspace) -> None:
     The reply is written into the conversation as it arrives, so a Stop click (which ends this run
     at the next Streamlit call) keeps the partial text.
     """
-    workspace.awaiting_reply = False  # from here on nothing re-sends on its own
     try:
-        request = workspace.build_request()
+        updates = workspace.stream_next_reply()
     except PlaygroundError as error:
         st.error(str(error), icon=":material/tune:")
         return
-    estimate = workspace.estimate_prompt_tokens(with_next_message=False)
-    reply = workspace.conversation.start_reply(request.model)
     with st.chat_message("assistant", avatar=ROLE_AVATARS["assistant"]):
         st.button("Stop", key=Keys.STOP, icon=":material/stop_circle:", help="Stop and keep the partial reply")
         text = st.empty()
-        for _ in stream_reply(
-            workspace.client(), request, reply, price_of=workspace.reply_price, estimated_prompt_tokens=estimate
-        ):
+        for reply in updates:
             text.markdown(reply.content + " ▌")
     st.rerun()
 

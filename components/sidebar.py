@@ -10,9 +10,7 @@ from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
 from playground.connection import PROVIDER_LABELS, ConnectionSettings, may_use_server_key
 from playground.errors import PlaygroundError
-from playground.registry import model_ids
-
-AZURE_DEPLOYMENT_TYPES = ["global_standard", "standard", "provisioned", "batch"]
+from playground.registry import azure_deployment_types, model_ids
 
 
 def _api_key_input(provider: str, server_key_applies: bool, label: str) -> SecretStr | None:
@@ -73,12 +71,17 @@ def connection_form() -> ConnectionSettings:
         fields["deployment"] = st.text_input("Deployment name", value=current.deployment, key=Keys.DEPLOYMENT)
         if fields["azure_api_mode"] == "deployments":
             fields["api_version"] = st.text_input("API version", value=current.api_version, key=Keys.API_VERSION)
+        deployment_types = azure_deployment_types()
+        caps = [f"{kind.label} {kind.context_cap:,}" for kind in deployment_types.values() if kind.context_cap]
         fields["azure_deployment_type"] = st.selectbox(
             "Deployment type",
-            AZURE_DEPLOYMENT_TYPES,
+            list(deployment_types),
+            format_func=lambda name: deployment_types[name].label,
             key=Keys.DEPLOYMENT_TYPE,
-            index=AZURE_DEPLOYMENT_TYPES.index(current.azure_deployment_type),
-            help="Standard and provisioned deployments cap the context window at 128k tokens.",
+            index=list(deployment_types).index(current.azure_deployment_type)
+            if current.azure_deployment_type in deployment_types
+            else 0,
+            help="Some deployment types cap the context window: " + ", ".join(caps) + " tokens.",
         )
     else:
         optional = " (optional)" if provider == "compatible" else ""

@@ -29,7 +29,6 @@ ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 @dataclass(frozen=True)
 class StreamOpened:
     request_id: str | None
-    model: str
 
 
 @dataclass(frozen=True)
@@ -319,7 +318,7 @@ class PlaygroundClient:
         usage: UsageReport | None = None
         finish_reason: str | None = None
         served_model: str | None = None
-        yield StreamOpened(request_id=request_id, model=request.model)
+        yield StreamOpened(request_id=request_id)
         try:
             with stream:
                 for chunk in stream:
@@ -417,6 +416,7 @@ def check_connection(client: PlaygroundClient) -> list[CheckResult]:
             checks.append(CheckResult("List models", True, f"{len(models)} model(s) available."))
         except PlaygroundError as exc:
             checks.append(CheckResult("List models", False, str(exc)))
+    # One token is enough: a reply cut at finish_reason "length" still proves the connection works.
     probe = ChatRequest(model=settings.request_model, messages=[{"role": "user", "content": "ping"}])
     probe.params.max_completion_tokens = 1
     try:
@@ -431,6 +431,5 @@ def check_connection(client: PlaygroundClient) -> list[CheckResult]:
             )
         )
     except PlaygroundError as exc:
-        # A one-token reply may end with finish_reason "length": still a working connection.
         checks.append(CheckResult("Chat completion", False, str(exc)))
     return checks

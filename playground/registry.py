@@ -92,7 +92,6 @@ class ModelEntry(_Frozen):
     token_rules: str
     knowledge_cutoff: dt.date | None = None
     features: list[str] = []
-    azure_context_caps: dict[str, int] = {}
     retirement: Retirement = Retirement()
     image: PatchImageRule | TileImageRule = Field(discriminator="method")
     prices: dict[str, Price]
@@ -123,8 +122,19 @@ class ParameterBounds(_Frozen):
     max_stop_sequences: int
 
 
+class AzureDeploymentType(_Frozen):
+    label: str
+    context_cap: int | None = None
+
+
+class ProviderInfo(_Frozen):
+    default_tier: str
+
+
 class Registry(_Frozen):
     default_model: str
+    providers: dict[str, ProviderInfo]
+    azure_deployment_types: dict[str, AzureDeploymentType]
     parameter_bounds: ParameterBounds
     image_input: ImageInputLimits
     token_rules: dict[str, TokenRules]
@@ -215,6 +225,14 @@ def model_ids() -> list[str]:
 
 def price_tiers() -> dict[str, PriceTier]:
     return load_registry().price_tiers
+
+
+def azure_deployment_types() -> dict[str, AzureDeploymentType]:
+    return load_registry().azure_deployment_types
+
+
+def default_tier(provider: str) -> str:
+    return load_registry().providers[provider].default_tier
 
 
 def find_entry(name: str) -> str | None:

@@ -105,29 +105,19 @@ def _text_of(content: Any) -> Iterable[str]:
                 yield str(part.get("text", ""))
 
 
-def _image_parts(content: Any) -> Iterable[Mapping[str, Any]]:
-    if isinstance(content, list):
-        for part in content:
-            if isinstance(part, Mapping) and part.get("type") == "image_url":
-                yield part
-
-
 def count_message_tokens(
     message: Mapping[str, Any],
     counter: TokenCounter,
     rules: TokenRules,
-    image_token_fn: Any = None,
 ) -> int:
-    """One message's share of a prompt: overhead, role, name, text, tool calls and images.
+    """One message's text share of a prompt: overhead, role, name, text parts and tool calls.
 
-    ``image_token_fn(part) -> int`` prices an ``image_url`` part; without it images count 0.
+    Image parts are not tokens of text: the meter prices them with the registry's image rule.
     """
     total = rules.per_message
     for key, value in message.items():
         if key == "content":
             total += sum(counter.count(text) for text in _text_of(value))
-            if image_token_fn is not None:
-                total += sum(image_token_fn(part) for part in _image_parts(value))
         elif key == "tool_calls" and isinstance(value, Sequence):
             for call in value:
                 function = call.get("function", {})
@@ -177,9 +167,9 @@ def count_chat_tokens(
 ) -> int:
     """Prompt tokens of a Chat Completions request: messages (Chat Completions format) plus tools.
 
-    Exact for plain text under the cookbook's rules; tool definitions are an estimate. Image parts
-    are priced with the registry's image rule for ``model`` when their size is known to
-    :mod:`playground.vision` (parts carrying ``_width``/``_height``), else counted as 0.
+    Exact for text under the cookbook's rules (the FACTS test vectors); tool definitions are an
+    estimate. Image parts count 0 here: ``playground.meter.prompt_breakdown`` adds them from the
+    registry's image rule, for the images it knows the size of.
     """
     spec = resolve_model(model)
     counter = TokenCounter(spec.encoding)

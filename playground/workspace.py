@@ -6,23 +6,23 @@ The session's client lives here too, so two sessions never share a client or a k
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from playground.chat import stream_reply
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
 from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats
 from playground.costs import price_for
 from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import prompt_breakdown
-from playground.registry import ModelSpec, Price, resolve_model
+from playground.registry import ModelSpec, Price, azure_deployment_types, default_tier, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.tools import answer_calls, parallel_tool_calls_to_send, unanswered_calls
 
 if TYPE_CHECKING:
     from playground.meter import MessageCounter
-
-DEFAULT_TIER = {"openai": "openai_standard", "azure": "azure_global", "compatible": "openai_standard"}
 
 
 @dataclass
@@ -69,11 +69,12 @@ class Workspace:
         settings = self.connection
         spec = resolve_model(settings.request_model, settings.registry_entry, self.conversation.last_served_model())
         if settings.provider == "azure":
-            spec = spec.with_context_cap(spec.entry.azure_context_caps.get(settings.azure_deployment_type))
+            deployment_type = azure_deployment_types().get(settings.azure_deployment_type)
+            spec = spec.with_context_cap(deployment_type.context_cap if deployment_type else None)
         return spec
 
     def tier(self) -> str:
-        return self.price_tier or DEFAULT_TIER[self.connection.provider]
+        return self.price_tier or default_tier(self.connection.provider)
 
     def price(self) -> Price | None:
         return price_for(self.model_spec(), self.tier(), self.price_overrides)
@@ -123,6 +124,18 @@ class Workspace:
             response_format=self.response_schema.response_format(),
             store=self.connection.store,
         )
+
+    def stream_next_reply(self) -> Iterator[Message]:
+        """Ask for the reply the conversation is waiting for; returns the stream of its updates.
+
+        Raises PlaygroundError before anything is sent when a parameter is out of bounds. From here
+        on nothing re-sends on its own: ``awaiting_reply`` is cleared before the request goes out.
+        """
+        self.awaiting_reply = False
+        request = self.build_request()
+        estimate = self.estimate_prompt_tokens(with_next_message=False)
+        reply = self.conversation.start_reply(request.model)
+        return stream_reply(self.client(), request, reply, price_of=self.reply_price, estimated_prompt_tokens=estimate)
 
     def _tool_choice_payload(self) -> str | dict[str, Any] | None:
         if not self.tools or self.tool_choice == "auto":

@@ -118,3 +118,24 @@ def test_a_known_model_ignores_a_leftover_pin():
     workspace = Workspace(connection=ConnectionSettings(model="gpt-4.1-mini", registry_entry="gpt-4o"))
     spec = workspace.model_spec()
     assert spec.id == "gpt-4.1-mini" and not spec.is_estimate
+
+
+def test_stream_next_reply_clears_the_request_flag_first_and_fills_the_reply(fake, openai_settings):
+    from playground.conversation import Status
+
+    workspace = Workspace(connection=openai_settings)
+    workspace.submit("hello")
+    updates = workspace.stream_next_reply()
+    assert not workspace.awaiting_reply  # a rerun from here on cannot send it again
+    final = list(updates)[-1]
+    assert final is workspace.conversation.messages[-1] and final.status is Status.COMPLETE
+    assert final.content == "Echo: hello" and final.stats.estimated_prompt_tokens == 8
+    assert final.stats.cost_usd is not None  # priced at usage time
+
+
+def test_stream_next_reply_refuses_invalid_parameters_before_sending(fake, openai_settings):
+    workspace = Workspace(connection=openai_settings, params=ChatParams(top_p=3))
+    workspace.submit("hello")
+    with pytest.raises(PlaygroundError, match="top_p"):
+        workspace.stream_next_reply()
+    assert fake.chat_requests() == [] and [m.role for m in workspace.conversation.messages] == ["user"]
