@@ -29,7 +29,7 @@ from playground.connection import PROVIDER_LABELS
 from playground.conversation import ImageAttachment
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, Price, image_input_limits
-from playground.vision import DETAILS, JPEG_QUALITY, estimate_image
+from playground.vision import DETAILS, JPEG_QUALITY, estimate_image, format_bytes
 from playground.workspace import Workspace
 
 CHAT_PAGE = "pages/chat.py"
@@ -99,14 +99,6 @@ def _panel_state() -> PanelState:
     if PANEL_STATE_KEY not in st.session_state:
         st.session_state[PANEL_STATE_KEY] = PanelState()
     return st.session_state[PANEL_STATE_KEY]
-
-
-def _byte_size(count: int) -> str:
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f} MB"
-    if count >= 1_000:
-        return f"{count / 1_000:.0f} kB"
-    return f"{count} bytes"
 
 
 # --- attaching (callbacks: they run before the script, so the page draws the result at once) ---
@@ -272,11 +264,11 @@ def _bytes_line(attachment: ImageAttachment, facts: UploadFacts | None) -> str:
         if attachment.width is None:
             return "Size: unknown."
         return f"Size you gave: {attachment.width} x {attachment.height} px (not checked)."
-    sent = _byte_size(attachment.sent_bytes or 0)
+    sent = format_bytes(attachment.sent_bytes or 0)
     if facts is None:
         return f"Sends {sent}, {attachment.width} x {attachment.height} px."
     original = f"{facts.original_format} {facts.original_width} x {facts.original_height} px, "
-    original += _byte_size(facts.original_bytes)
+    original += format_bytes(facts.original_bytes)
     if facts.sent_as_uploaded:
         return f"Sends the file as uploaded: {original}."
     share = (attachment.sent_bytes or 0) / facts.original_bytes

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps
 from playground.connection import PROVIDER_LABELS
 from playground.conversation import Detail, ImageAttachment
 from playground.costs import request_cost
-from playground.errors import ErrorKind, PlaygroundError
+from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, Price, image_input_limits
 from playground.vision import DETAILS, estimate_image, normalise_image, preview_with_grid
 from playground.workspace import Workspace
@@ -77,10 +77,6 @@ class PendingTotals:
     cost_usd: float | None
 
 
-def _invalid(message: str, **details: object) -> PlaygroundError:
-    return PlaygroundError(kind=ErrorKind.INVALID_INPUT, message=message, details=details)
-
-
 def max_images_per_request(provider: str) -> int:
     """The provider's cap on image parts in one request (registry data)."""
     return image_input_limits().providers[provider].max_images_per_request
@@ -97,7 +93,7 @@ def _ensure_room(workspace: Workspace, name: str) -> None:
     limit = max_images_per_request(provider)
     carried = images_in_next_request(workspace)
     if carried >= limit:
-        raise _invalid(
+        raise PlaygroundError.invalid_input(
             f"{name} was not attached: {PROVIDER_LABELS.get(provider, provider)} takes at most {limit} "
             f"images per request, and the next request already carries {carried} (attached here and "
             "earlier in the conversation). Remove an image or clear the chat first.",
@@ -146,15 +142,19 @@ def attach_url(workspace: Workspace, url: str, width: int | None = None, height:
     address = url.strip()
     parts = urlsplit(address)
     if parts.scheme.lower() not in REMOTE_SCHEMES or not parts.hostname or any(c.isspace() for c in address):
-        raise _invalid(
+        raise PlaygroundError.invalid_input(
             f"“{address}” is not a web address: give an http:// or https:// URL of an image "
             "(to attach a file from this computer, upload it instead).",
             reason="not_a_url",
         )
     if (width is None) != (height is None):
-        raise _invalid("Give both the width and the height of the image, or neither.", reason="partial_size")
+        raise PlaygroundError.invalid_input(
+            "Give both the width and the height of the image, or neither.", reason="partial_size"
+        )
     if width is not None and height is not None and (width < 1 or height < 1):
-        raise _invalid(f"An image size must be positive, got {width} x {height}.", reason="bad_size")
+        raise PlaygroundError.invalid_input(
+            f"An image size must be positive, got {width} x {height}.", reason="bad_size"
+        )
     name = parts.path.rsplit("/", 1)[-1] or parts.hostname
     _ensure_room(workspace, f"“{name}”")
     attachment = ImageAttachment(name=name, url=address, width=width, height=height)

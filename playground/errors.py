@@ -41,6 +41,11 @@ class PlaygroundError(Exception):
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
+    @classmethod
+    def invalid_input(cls, message: str, **details: object) -> PlaygroundError:
+        """Bad user input (a file, a pasted document, a value): nothing was sent."""
+        return cls(ErrorKind.INVALID_INPUT, message, details=details)
+
     def __str__(self) -> str:
         suffix = f" (request id: {self.request_id})" if self.request_id else ""
         return f"{self.message}{suffix}"

@@ -30,6 +30,7 @@ from typing import Literal, get_args
 
 from PIL import Image, ImageCms, ImageDraw, ImageOps, UnidentifiedImageError
 
+from playground.connection import PROVIDER_LABELS
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import (
     ImageInputLimits,
@@ -327,7 +328,8 @@ class PreparedImage:
         return f"data:{self.mime_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
-def _fmt_bytes(count: int) -> str:
+def format_bytes(count: int) -> str:
+    """A byte count as people read it: 7 MB, 280 kB, 512 bytes."""
     if count >= 1_000_000:
         return f"{count / 1_000_000:.1f} MB".replace(".0 MB", " MB")
     if count >= 1_000:
@@ -337,25 +339,18 @@ def _fmt_bytes(count: int) -> str:
 
 def _fmt_size_vs_limit(count: int, limit: int) -> str:
     """``count`` bytes, precise enough not to read the same as ``limit``."""
-    shown = _fmt_bytes(count)
-    return f"{count:,} bytes" if shown == _fmt_bytes(limit) else shown
-
-
-_PROVIDER_NAMES = {"openai": "OpenAI", "azure": "Azure OpenAI", "compatible": "OpenAI-compatible servers"}
+    shown = format_bytes(count)
+    return f"{count:,} bytes" if shown == format_bytes(limit) else shown
 
 
 def _fmt_formats(formats: list[str]) -> str:
     return formats[0] if len(formats) == 1 else ", ".join(formats[:-1]) + " or " + formats[-1]
 
 
-def _invalid(message: str, **details: object) -> PlaygroundError:
-    return PlaygroundError(kind=ErrorKind.INVALID_INPUT, message=message, details=details)
-
-
 def _pixel_error(name: str, pixels: int | None, cap: int, size: tuple[int, int] | None = None) -> PlaygroundError:
     shown = f"{size[0]} x {size[1]} = " if size else ""
     count = f"{shown}{pixels:,} pixels" if pixels is not None else "too many pixels"
-    return _invalid(
+    return PlaygroundError.invalid_input(
         f"{name} has {count}; the limit is {cap:,} pixels (a file this large could exhaust the "
         "server's memory). Shrink it before uploading.",
         reason="too_many_pixels",
@@ -508,11 +503,11 @@ def normalise_image(
 
     # 1. Byte cap.
     if not data:
-        raise _invalid(f"{name} is empty (0 bytes).", reason="empty")
+        raise PlaygroundError.invalid_input(f"{name} is empty (0 bytes).", reason="empty")
     if len(data) > max_bytes:
-        raise _invalid(
+        raise PlaygroundError.invalid_input(
             f"{name} is {_fmt_size_vs_limit(len(data), max_bytes)}; the limit for "
-            f"{_PROVIDER_NAMES.get(provider, provider)} is {_fmt_bytes(max_bytes)} per image. "
+            f"{PROVIDER_LABELS.get(provider, provider)} is {format_bytes(max_bytes)} per image. "
             "Use a smaller or more compressed file.",
             reason="too_many_bytes",
             bytes=len(data),
@@ -527,21 +522,21 @@ def normalise_image(
     except UnidentifiedImageError:
         other = _identify_other_format(data)
         if other is not None:
-            raise _invalid(
+            raise PlaygroundError.invalid_input(
                 f"{name} is a {other} image; only {_fmt_formats(allowed)} images are accepted. "
                 "Convert it to one of those formats.",
                 reason="unsupported_format",
                 format=other,
                 accepted=allowed,
             ) from None
-        raise _invalid(
+        raise PlaygroundError.invalid_input(
             f"{name} is not an image file we can read (whatever its name says). "
             f"Accepted formats: {_fmt_formats(allowed)}.",
             reason="not_an_image",
             accepted=allowed,
         ) from None
     except Exception as exc:  # a header so broken that the format plugin itself fails
-        raise _invalid(
+        raise PlaygroundError.invalid_input(
             f"{name} looks like an image but its header is damaged: it cannot be read.",
             reason="corrupt",
             error=str(exc),
@@ -582,9 +577,11 @@ def normalise_image(
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise _bomb_error(name, exc, cap) from None
         except MemoryError:
-            raise _invalid(f"{name} is too large to decode on this server.", reason="memory") from None
+            raise PlaygroundError.invalid_input(
+                f"{name} is too large to decode on this server.", reason="memory"
+            ) from None
         except Exception as exc:
-            raise _invalid(
+            raise PlaygroundError.invalid_input(
                 f"{name} is damaged or incomplete (the file may have been cut off during upload or "
                 "saving), so it cannot be decoded. Re-export or re-upload it.",
                 reason="corrupt",
@@ -661,9 +658,9 @@ def normalise_image(
             raise AssertionError(f"normalisation changed the token count: {before} -> {after}")
 
     if len(out) > max_bytes:
-        raise _invalid(
+        raise PlaygroundError.invalid_input(
             f"{name} is still {_fmt_size_vs_limit(len(out), max_bytes)} after shrinking it; the limit "
-            f"for {_PROVIDER_NAMES.get(provider, provider)} is {_fmt_bytes(max_bytes)} per image.",
+            f"for {PROVIDER_LABELS.get(provider, provider)} is {format_bytes(max_bytes)} per image.",
             reason="too_many_bytes",
             bytes=len(out),
             limit=max_bytes,
