@@ -28,11 +28,26 @@ def _api_key_input(provider: str, server_key_applies: bool, label: str) -> Secre
     return SecretStr(typed) if typed else None
 
 
+def _model_choice(current: ConnectionSettings, available: list[str]) -> str:
+    choices = sorted(set(model_ids()) | set(available) | {current.model})
+    return st.selectbox("Model", choices, index=choices.index(current.model), key=Keys.MODEL, accept_new_options=True)
+
+
+def _locked_connection(current: ConnectionSettings, available: list[str]) -> ConnectionSettings:
+    """The operator's connection, read-only: only the model can be chosen (not where requests go)."""
+    st.caption(f"{PROVIDER_LABELS[current.provider]} · `{current.endpoint_label()}` · set by the operator")
+    if current.provider == "azure":
+        return current
+    return current.model_copy(update={"model": _model_choice(current, available)})
+
+
 def connection_form() -> ConnectionSettings:
     """Draw the connection fields and return the settings they describe."""
     workspace = get_workspace()
     current = workspace.connection
     defaults = server_defaults()
+    if defaults.locked:
+        return _locked_connection(current, workspace.available_models)
     providers = list(PROVIDER_LABELS)
     provider = st.selectbox(
         "Provider",
@@ -93,14 +108,7 @@ def connection_form() -> ConnectionSettings:
             key=Keys.BASE_URL,
             placeholder="http://localhost:8000/v1" if provider == "compatible" else "https://api.openai.com/v1",
         )
-        choices = sorted(set(model_ids()) | set(workspace.available_models) | {current.model})
-        fields["model"] = st.selectbox(
-            "Model",
-            choices,
-            index=choices.index(current.model),
-            key=Keys.MODEL,
-            accept_new_options=True,
-        )
+        fields["model"] = _model_choice(current, workspace.available_models)
         if provider == "openai":
             with st.expander("Organization / project"):
                 fields["organization"] = st.text_input(

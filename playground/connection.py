@@ -42,6 +42,8 @@ class ConnectionSettings(BaseModel):
     registry_entry: str | None = None
     azure_deployment_type: str = "global_standard"
     store: bool = False
+    # Operator policy: visitors use this connection as configured and cannot point it elsewhere.
+    locked: bool = False
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     max_retries: int = 2
@@ -117,8 +119,16 @@ def settings_from_sources(env: Mapping[str, str], secrets: Mapping[str, Any] | N
 
     Secrets may use the environment variable names at top level, or ``[openai]`` / ``[azure]``
     tables (``api_key``, ``base_url``, ``endpoint``, ``deployment``, ``api_version``, ``model``...).
+    ``PLAYGROUND_LOCK_CONNECTION=1`` (or ``[playground] lock_connection = true``) locks it.
     """
     secrets = secrets or {}
+    playground_table = secrets.get("playground", {}) if isinstance(secrets.get("playground"), Mapping) else {}
+    lock = playground_table.get("lock_connection", env.get("PLAYGROUND_LOCK_CONNECTION", ""))
+    locked = str(lock).strip().lower() in ("1", "true", "yes")
+    return _settings_from_sources(env, secrets).model_copy(update={"locked": locked})
+
+
+def _settings_from_sources(env: Mapping[str, str], secrets: Mapping[str, Any]) -> ConnectionSettings:
     openai_table = secrets.get("openai", {}) if isinstance(secrets.get("openai"), Mapping) else {}
     azure_table = secrets.get("azure", {}) if isinstance(secrets.get("azure"), Mapping) else {}
     flat = [secrets, env]

@@ -92,3 +92,17 @@ def test_list_models_fills_the_model_choices(app_factory, fake):
     app = app_factory()
     app.sidebar.button(key=Keys.LIST_MODELS).click().run()
     assert "local-llama" in app.sidebar.selectbox(key=Keys.MODEL).options
+
+
+def test_a_locked_connection_cannot_be_pointed_elsewhere(app_factory, clean_env, fake):
+    clean_env.setenv("PLAYGROUND_LOCK_CONNECTION", "1")
+    app = app_factory()
+    assert not [field for field in app.sidebar.text_input if field.key in (Keys.BASE_URL, Keys.api_key("compatible"))]
+    assert not [box for box in app.sidebar.selectbox if box.key == Keys.PROVIDER]
+    assert any(
+        "set by the operator" in caption.value and fake.base_url in caption.value for caption in app.sidebar.caption
+    )
+    app.sidebar.selectbox(key=Keys.MODEL).select("gpt-4o-mini").run()  # the model is still the visitor's choice
+    app.chat_input(key=Keys.CHAT_INPUT).set_value("hi").run()
+    sent = fake.chat_requests()[-1]
+    assert sent.json["model"] == "gpt-4o-mini" and sent.headers["authorization"] == "Bearer sk-server-side-key"

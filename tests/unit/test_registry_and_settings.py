@@ -137,3 +137,9 @@ def test_server_key_only_applies_at_the_endpoint_it_was_configured_for():
     assert may_use_server_key(azure, azure)
     assert not may_use_server_key(azure.model_copy(update={"azure_endpoint": "https://evil.openai.azure.com"}), azure)
     assert not may_use_server_key(ConnectionSettings(), ConnectionSettings())  # no server key at all
+
+
+def test_lock_comes_from_environment_or_secrets():
+    assert settings_from_sources({"PLAYGROUND_LOCK_CONNECTION": "1"}).locked
+    assert settings_from_sources({}, {"playground": {"lock_connection": True}}).locked
+    assert not settings_from_sources({"PLAYGROUND_LOCK_CONNECTION": "0"}).locked
