@@ -11,6 +11,7 @@ The schema itself lives in ``Workspace.response_schema.schema`` (the chat sends 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,6 +83,8 @@ class SchemaKeys:
     """Widget keys of the Schema builder panel, named once so the page and tests agree."""
 
     PANEL = "schema.panel"  # the SchemaPanel in st.session_state (not a widget)
+    RAW_FOLLOW = "schema.raw_follow"  # set by a successful apply: the editor takes the applied schema
+    RAW_KEPT = "schema.raw_kept"  # the schema changed while the editor held unapplied edits
 
     TEMPLATE = "schema.template"
     LOAD_TEMPLATE = "schema.load_template"
@@ -121,12 +124,13 @@ class SchemaKeys:
     @staticmethod
     def field(path: Sequence[str], attr: str) -> str:
         """The input for attribute ``attr`` of the field at ``path``."""
-        return f"{SchemaKeys.FIELD_PREFIX}{'/'.join(path)}.{attr}"
+        # JSON, not a joined string: "a/b" at the top and "b" inside "a" must not share a key.
+        return f"{SchemaKeys.FIELD_PREFIX}{json.dumps(list(path))}.{attr}"
 
     @staticmethod
     def action(path: Sequence[str], action: str) -> str:
         """The "up", "down" or "delete" button of the field at ``path``."""
-        return f"{SchemaKeys.ACTION_PREFIX}{'/'.join(path)}.{action}"
+        return f"{SchemaKeys.ACTION_PREFIX}{json.dumps(list(path))}.{action}"
 
 
 # --- state and actions ---------------------------------------------------------------------------
@@ -149,8 +153,14 @@ def sync_editors(workspace: Workspace, panel: SchemaPanel) -> None:
     bound to the workspace (name, strict, use in chat) always show the workspace's values.
     """
     target = workspace.response_schema
+    previous = panel.synced_json
     if panel.needs_sync(target) or SchemaKeys.RAW not in st.session_state:
-        st.session_state[SchemaKeys.RAW] = panel.synced_json
+        draft = st.session_state.get(SchemaKeys.RAW)
+        if st.session_state.pop(SchemaKeys.RAW_FOLLOW, False) or draft is None or draft == previous:
+            st.session_state[SchemaKeys.RAW] = panel.synced_json
+            st.session_state[SchemaKeys.RAW_KEPT] = False
+        else:  # never overwrite text the user typed and has not applied
+            st.session_state[SchemaKeys.RAW_KEPT] = True
         _clear_keys(SchemaKeys.FIELD_PREFIX)
     st.session_state[SchemaKeys.NAME] = target.name
     st.session_state[SchemaKeys.STRICT] = target.strict
@@ -183,11 +193,13 @@ def _set_target(workspace: Workspace, attr: str, key: str) -> None:
 
 
 def _apply_raw(workspace: Workspace, panel: SchemaPanel) -> None:
-    _act(panel, "raw", apply_schema_text, workspace.response_schema, st.session_state[SchemaKeys.RAW])
+    if _act(panel, "raw", apply_schema_text, workspace.response_schema, st.session_state[SchemaKeys.RAW]):
+        st.session_state[SchemaKeys.RAW_FOLLOW] = True
 
 
 def _discard_raw(panel: SchemaPanel) -> None:
     st.session_state[SchemaKeys.RAW] = panel.synced_json
+    st.session_state[SchemaKeys.RAW_KEPT] = False
     panel.errors.pop("raw", None)
 
 
@@ -512,6 +524,12 @@ def _raw_tab(workspace: Workspace, panel: SchemaPanel) -> None:
             f"{panel.errors['raw']} Nothing was changed: your text is kept, and the schema is the one "
             "before this edit.",
             icon=":material/error:",
+        )
+    elif st.session_state.get(SchemaKeys.RAW_KEPT):
+        st.warning(
+            "The schema changed elsewhere (builder, fix, import or template) while this editor held edits "
+            "you had not applied: your text is kept. Apply it to replace that change, or discard it.",
+            icon=":material/sync_problem:",
         )
 
 

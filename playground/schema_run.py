@@ -97,9 +97,14 @@ def edit_fields(target: ResponseSchema, edit: Callable[..., list[SchemaField]], 
     target.schema = fields_to_schema(edit(builder_fields(target), *args, **kwargs), strict=False)
 
 
-def parse_enum_lines(text: str) -> list[EnumValue]:
-    """Enum values typed one per line: numbers when every line is a JSON number, else strings."""
+def parse_enum_lines(text: str, current: list[EnumValue] | None = None) -> list[EnumValue]:
+    """Enum values typed one per line: numbers when every line is a JSON number, else strings.
+
+    An enum that already has string values stays a string enum ("1", "2" do not turn into numbers).
+    """
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if current and all(isinstance(value, str) for value in current):
+        return list(dict.fromkeys(lines))
     try:
         numbers = [json.loads(line) for line in lines]
     except json.JSONDecodeError:
@@ -113,12 +118,13 @@ def enum_lines(values: list[EnumValue]) -> str:
     return "\n".join(json.dumps(v) if isinstance(v, bool) else str(v) for v in values)
 
 
-def _attribute(attr: str, raw: Any) -> Any:
-    """A builder input's raw value in the field model's terms ("" -> None, enum lines -> values)."""
+def _attribute(attr: str, raw: Any, current: Any = None) -> Any:
+    """A builder input's raw value in the field model's terms ("" -> None, enum lines -> values);
+    ``current`` is the attribute's present value."""
     if attr == "name":
         return str(raw or "").strip()
     if attr in ("enum_values", "item_enum_values"):
-        values = parse_enum_lines(raw) if isinstance(raw, str) else list(raw or [])
+        values = parse_enum_lines(raw, current) if isinstance(raw, str) else list(raw or [])
         if not values:
             raise PlaygroundError(ErrorKind.INVALID_INPUT, "An enum needs at least one value (one per line).")
         return values
@@ -195,7 +201,16 @@ def add_new_field(target: ResponseSchema, values: dict[str, Any], parent: FieldP
 def set_field_attribute(target: ResponseSchema, path: FieldPath, attr: str, raw: Any) -> None:
     """Change one attribute of the field at ``path`` (one builder input) in the shared schema."""
     fields = builder_fields(target)
-    changes = _seeded({attr: _attribute(attr, raw)}, get_field(fields, path))
+    field = get_field(fields, path)
+    value = _attribute(attr, raw, getattr(field, attr, None))
+    if attr == "type" and value != field.type and (nested := [*field.children, *field.item_fields]):
+        names = ", ".join(child.name for child in nested)
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            f"Changing '{field.name}' to {value} would delete its sub-fields ({names}). "
+            "Delete them first if that is what you want.",
+        )
+    changes = _seeded({attr: value}, field)
     try:
         edited = update_field(fields, path, **changes)
     except ValidationError as error:

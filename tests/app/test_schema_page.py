@@ -375,3 +375,39 @@ def test_use_in_chat_makes_the_chat_send_the_schema_and_check_replies(app_factor
     assert any("Valid]" in m.value for m in app.chat_message[1].markdown)
     app.switch_page(SCHEMA_PAGE).run()  # coming back keeps the schema and the toggle
     assert app.toggle(key=SchemaKeys.USE_IN_CHAT).value is True and raw_json(app) == FEEDBACK
+
+
+def test_field_names_with_slashes_do_not_collide(app_factory):
+    app = schema_page(app_factory)
+    schema = {
+        "type": "object",
+        "properties": {
+            "a/b": {"type": "string"},
+            "a": {
+                "type": "object",
+                "properties": {"b": {"type": "string"}},
+                "required": ["b"],
+                "additionalProperties": False,
+            },
+        },
+        "required": ["a/b", "a"],
+        "additionalProperties": False,
+    }
+    apply_raw(app, json.dumps(schema))
+    assert target(app).schema == schema
+    app.text_input(key=SchemaKeys.field(("a", "b"), "description")).input("inner").run()
+    assert raw_json(app)["properties"]["a"]["properties"]["b"]["description"] == "inner"
+    assert "description" not in raw_json(app)["properties"]["a/b"]
+
+
+def test_a_builder_edit_keeps_unapplied_raw_text(app_factory):
+    app = load(schema_page(app_factory))
+    draft = json.dumps({"type": "object", "properties": {}, "required": [], "additionalProperties": False})
+    app.text_area(key=SchemaKeys.RAW).input(draft).run()  # typed, not applied
+    app.checkbox(key=SchemaKeys.field(("category",), "nullable")).check().run()
+    assert target(app).schema["properties"]["category"]["type"] == ["string", "null"]  # the builder edit landed
+    assert app.text_area(key=SchemaKeys.RAW).value == draft  # and the typed text is still there
+    assert any("your text is kept" in warning.value for warning in app.warning)
+    click(app, SchemaKeys.APPLY_RAW)
+    assert target(app).schema["properties"] == {}
+    assert not any("your text is kept" in warning.value for warning in app.warning)

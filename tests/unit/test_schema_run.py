@@ -515,3 +515,30 @@ def test_running_the_snippets_sends_exactly_the_request(fake, provider):
             assert "env-key-42" in (received.headers.get("authorization", "") + received.headers.get("api-key", ""))
     finally:
         fake.api_key = None
+
+
+def test_editing_a_string_enum_keeps_it_a_string_enum():
+    target = ResponseSchema(
+        schema={
+            "type": "object",
+            "properties": {"code": {"type": "string", "enum": ["1", "2"]}},
+            "required": ["code"],
+            "additionalProperties": False,
+        }
+    )
+    set_field_attribute(target, ("code",), "enum_values", "1\n2\n3")
+    assert target.schema["properties"]["code"] == {"type": "string", "enum": ["1", "2", "3"]}
+
+
+def test_a_type_change_that_would_delete_sub_fields_is_refused():
+    address = {
+        "type": "object",
+        "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        "required": ["street", "city"],
+        "additionalProperties": False,
+    }
+    schema = {"type": "object", "properties": {"addr": address}, "required": ["addr"], "additionalProperties": False}
+    target = ResponseSchema(schema=json.loads(json.dumps(schema)))
+    with pytest.raises(PlaygroundError, match="would delete its sub-fields \\(street, city\\)"):
+        set_field_attribute(target, ("addr",), "type", "string")
+    assert target.schema == schema
