@@ -87,7 +87,7 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
                     column.image(payload, caption=f"{image.name} · detail {image.detail}", width=160)
         if message.content:
             st.markdown(message.content)
-            schema_badge(workspace, message)
+            schema_badge(message)
         if message.refusal:
             st.warning(f"The model refused: {message.refusal}", icon=":material/block:")
         for call in message.tool_calls:

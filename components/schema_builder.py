@@ -32,7 +32,6 @@ from playground.schema import (
     provider_rules,
     response_format_payload,
     to_pydantic_source,
-    validate_reply,
 )
 from playground.schema_run import (
     RUN_MODES,
@@ -716,17 +715,10 @@ def run_panel(workspace: Workspace, panel: SchemaPanel) -> None:
 
 
 # --- in the chat --------------------------------------------------------------------------------
-def schema_badge(workspace: Workspace, message: Message) -> None:
-    """Under a finished assistant reply, while "Use in chat" is on: Valid / Invalid against the schema."""
-    target = workspace.response_schema
-    if not (target.enabled and target.schema and message.role == "assistant" and message.content):
+def schema_badge(message: Message) -> None:
+    """Under a chat reply that was asked to follow a schema: its Valid / Invalid verdict."""
+    if (check := message.schema_check) is None:
         return
-    if message.status is not Status.COMPLETE:
-        return
-    try:
-        validation = validate_reply(target.schema, message.content)
-    except PlaygroundError:
-        return
-    _verdict_badge("valid" if validation.ok else "invalid")
-    if validation.errors:
-        st.code("\n".join(f"{e.path}: {e.message}" for e in validation.errors), language=None, wrap_lines=True)
+    _verdict_badge("valid" if check.ok else "invalid")
+    if check.errors:
+        st.code("\n".join(f"{e.path}: {e.message}" for e in check.errors), language=None, wrap_lines=True)

@@ -11,9 +11,12 @@ import binascii
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from playground.errors import ErrorKind, PlaygroundError
+
+if TYPE_CHECKING:
+    from playground.schema import ReplyValidation
 
 Detail = Literal["auto", "low", "high"]
 
@@ -121,6 +124,8 @@ class Message:
     status: Status = Status.COMPLETE
     error: ErrorInfo | None = None
     stats: ReplyStats | None = None
+    # The reply checked against the json_schema it was asked to follow (None: no schema was asked).
+    schema_check: ReplyValidation | None = None
     id: str = field(default_factory=new_id)
 
     @property

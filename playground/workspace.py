@@ -7,18 +7,20 @@ The session's client lives here too, so two sessions never share a client or a k
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from playground.chat import stream_reply
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
-from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats
+from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats, Status
 from playground.costs import price_for
 from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import prompt_breakdown
 from playground.registry import ModelSpec, Price, azure_deployment_types, default_tier, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
+from playground.schema import validate_reply
 from playground.tools import answer_calls, parallel_tool_calls_to_send, unanswered_calls
 
 if TYPE_CHECKING:
@@ -135,7 +137,12 @@ class Workspace:
         request = self.build_request()
         estimate = self.estimate_prompt_tokens(with_next_message=False)
         reply = self.conversation.start_reply(request.model)
-        return stream_reply(self.client(), request, reply, price_of=self.reply_price, estimated_prompt_tokens=estimate)
+        updates = stream_reply(
+            self.client(), request, reply, price_of=self.reply_price, estimated_prompt_tokens=estimate
+        )
+        if request.response_format and request.response_format.get("type") == "json_schema":
+            return _checked_when_complete(updates, reply, request.response_format["json_schema"]["schema"])
+        return updates
 
     def _tool_choice_payload(self) -> str | dict[str, Any] | None:
         if not self.tools or self.tool_choice == "auto":
@@ -178,3 +185,13 @@ class Workspace:
     def clear_chat(self) -> None:
         self.conversation.clear()
         self.awaiting_reply = False
+
+
+def _checked_when_complete(updates: Iterator[Message], reply: Message, schema: dict[str, Any]) -> Iterator[Message]:
+    """Pass the stream through; once the reply is complete, check it against the schema it was
+    asked to follow (once, so a rerun only reads the verdict)."""
+    yield from updates
+    if reply.status is Status.COMPLETE and not reply.refusal:
+        with suppress(PlaygroundError):  # a schema the validator cannot use: no verdict
+            reply.schema_check = validate_reply(schema, reply.content)
+            yield reply

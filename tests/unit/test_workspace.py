@@ -139,3 +139,22 @@ def test_stream_next_reply_refuses_invalid_parameters_before_sending(fake, opena
     with pytest.raises(PlaygroundError, match="top_p"):
         workspace.stream_next_reply()
     assert fake.chat_requests() == [] and [m.role for m in workspace.conversation.messages] == ["user"]
+
+
+def test_a_reply_is_checked_once_against_the_schema_it_was_asked_to_follow(fake, openai_settings):
+    from playground.schema import load_templates
+    from tests.fakes.server import Scenario
+
+    workspace = Workspace(connection=openai_settings)
+    fake.enqueue(Scenario(text="Sure, happy to help!"))
+    workspace.submit("hi")
+    list(workspace.stream_next_reply())
+    schema = load_templates()["feedback_analysis"]["schema"]
+    workspace.response_schema = ResponseSchema(name="feedback_analysis", schema=schema, enabled=True)
+    fake.enqueue(Scenario(text='{"sentiment": "positive", "category": "x", "priority": "urgent", "summary": "s"}'))
+    workspace.submit("rate this")
+    list(workspace.stream_next_reply())
+    prose, structured = workspace.conversation.messages[1], workspace.conversation.messages[3]
+    assert prose.schema_check is None  # sent before the schema was in use: no verdict, no false "Invalid"
+    assert structured.schema_check is not None and not structured.schema_check.ok
+    assert [error.field for error in structured.schema_check.errors] == ["priority"]
