@@ -216,6 +216,7 @@ def compose_box(workspace: Workspace) -> None:
             "Compose (the meter counts it as you type)",
             key=MeterKeys.DRAFT,
             live=True,
+            persist_state="session",  # going to Images to attach a picture must not lose the draft
             placeholder="Draft a message here to see its tokens and cost before sending",
         )
         st.button("Send", key=MeterKeys.SEND_DRAFT, icon=":material/send:", on_click=_send_draft, args=(workspace,))
@@ -236,8 +237,22 @@ def request_gate(workspace: Workspace) -> bool:
 # Meter panel
 
 
+def _fill_override_form(price: Price | None) -> None:
+    """Show ``price`` in the override inputs (keys, not value=: a value= default would go stale)."""
+    base = price or Price(input=0.0, output=0.0)
+    st.session_state[MeterKeys.OVERRIDE_INPUT] = base.input
+    st.session_state[MeterKeys.OVERRIDE_CACHED] = base.cached_input
+    st.session_state[MeterKeys.OVERRIDE_OUTPUT] = base.output
+
+
 def _set_tier(workspace: Workspace) -> None:
     workspace.price_tier = st.session_state[MeterKeys.TIER]
+    _fill_override_form(workspace.price())
+
+
+def _reset_override(workspace: Workspace) -> None:
+    set_price_override(workspace, None)
+    _fill_override_form(workspace.price())
 
 
 def _apply_override(workspace: Workspace) -> None:
@@ -272,19 +287,18 @@ def price_controls(workspace: Workspace) -> None:
             st.warning(f"The registry has no {applied_price_label(workspace)} price for {spec.label}: pick a tier.")
         overridden = spec.id in workspace.price_overrides
         with st.expander("Override prices for this session", expanded=overridden):
+            if MeterKeys.OVERRIDE_INPUT not in st.session_state:
+                _fill_override_form(applied)
             with st.form(MeterKeys.OVERRIDE_FORM, border=False):
-                base = applied or Price(input=0.0, output=0.0)
-                st.number_input("Input, USD per 1M", 0.0, value=base.input, format="%.4f", key=MeterKeys.OVERRIDE_INPUT)
+                st.number_input("Input, USD per 1M", 0.0, format="%.4f", key=MeterKeys.OVERRIDE_INPUT)
                 st.number_input(
                     "Cached input, USD per 1M (empty = no cache discount)",
                     0.0,
-                    value=base.cached_input,
+                    value=None,
                     format="%.4f",
                     key=MeterKeys.OVERRIDE_CACHED,
                 )
-                st.number_input(
-                    "Output, USD per 1M", 0.0, value=base.output, format="%.4f", key=MeterKeys.OVERRIDE_OUTPUT
-                )
+                st.number_input("Output, USD per 1M", 0.0, format="%.4f", key=MeterKeys.OVERRIDE_OUTPUT)
                 st.form_submit_button(
                     "Apply for this session", key=MeterKeys.OVERRIDE_APPLY, on_click=_apply_override, args=(workspace,)
                 )
@@ -292,8 +306,8 @@ def price_controls(workspace: Workspace) -> None:
                 st.button(
                     "Back to registry prices",
                     key=MeterKeys.OVERRIDE_RESET,
-                    on_click=set_price_override,
-                    args=(workspace, None),
+                    on_click=_reset_override,
+                    args=(workspace,),
                 )
     with right:
         table = pd.DataFrame(

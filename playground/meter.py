@@ -334,10 +334,12 @@ def _oldest_turns(workspace: Workspace, tokens_by_id: dict[str, int]) -> list[tu
 
 
 def _droppable_images(workspace: Workspace) -> list[tuple[list[ImageAttachment], ImageAttachment, int]]:
-    """(owner list, image, tokens) of every measurable image, oldest first, pending ones last."""
+    """(owner list, image, tokens) of every measurable image of the held request, oldest first.
+
+    Pending images are not in that request (they wait for the next message): dropping them frees nothing.
+    """
     counter = message_counter(workspace, workspace.model_spec().id)
     owners = [message.images for message in workspace.conversation.messages if message.is_sent]
-    owners.append(workspace.pending_images)
     found = []
     for images in owners:
         for image in images:
@@ -350,10 +352,10 @@ def plan_room(workspace: Workspace, strategy: RoomStrategy) -> RoomPlan | None:
     """The least to drop so the pending request fits (None: it fits already, or nothing to drop).
 
     ``turns`` drops whole exchanges, oldest first, never the system prompt or the latest user
-    message; ``images`` drops image attachments oldest first, pending ones last. When dropping
+    message; ``images`` drops the conversation's image attachments, oldest first. When dropping
     everything droppable is still not enough, the plan says so (``fits=False``).
     """
-    breakdown = prompt_breakdown(workspace)
+    breakdown = prompt_breakdown(workspace, with_next_message=False)
     if breakdown.fits:
         return None
     if strategy == "turns":

@@ -205,3 +205,20 @@ def test_dropping_images_makes_room(azure_standard, fake):
     (request,) = fake.chat_requests()
     parts = request.json["messages"][0]["content"]
     assert sum(part["type"] == "image_url" for part in parts) == 1
+
+
+def test_the_override_form_shows_the_picked_tiers_prices(app_factory):
+    app = app_factory(page="pages/meter.py")
+    app.selectbox(key=MeterKeys.TIER).select("openai_priority").run()
+    app.selectbox(key=MeterKeys.TIER).select("openai_batch").run()
+    assert app.number_input(key=MeterKeys.OVERRIDE_INPUT).value == 0.20
+    assert app.number_input(key=MeterKeys.OVERRIDE_CACHED).value is None  # batch: no cache discount
+    assert app.number_input(key=MeterKeys.OVERRIDE_OUTPUT).value == 0.80
+
+
+def test_the_compose_draft_survives_a_visit_to_another_page(app_factory):
+    app = app_factory()
+    app.text_input(key=MeterKeys.DRAFT).input("a draft about the chart").run()
+    app.switch_page("pages/images.py").run()
+    app.switch_page("pages/chat.py").run()
+    assert app.text_input(key=MeterKeys.DRAFT).value == "a draft about the chart"

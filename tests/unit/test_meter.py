@@ -424,18 +424,18 @@ def test_drop_images_oldest_first_until_it_fits():
     workspace.params.max_completion_tokens = 10_000
     oldest, middle = image(2048, 2048), image(2048, 2048)
     remote = image(None, None, url="https://example.com/x.png")  # unknown size: frees nothing, kept
-    workspace.conversation.add_user(words(106_000), [oldest, remote])
+    workspace.conversation.add_user(words(112_600), [oldest, remote])
     workspace.conversation.messages.append(Message(role="assistant", content="seen"))
     workspace.conversation.add_user("and this one", [middle])
-    workspace.pending_images = [image(2048, 2048)]
-    over = prompt_breakdown(workspace).overflow
-    assert 6_636 < over <= 2 * 6_636  # two of the four 6,636-token images must go
+    workspace.pending_images = [image(2048, 2048)]  # waits for the next message: not in the held request
+    over = prompt_breakdown(workspace, with_next_message=False).overflow
+    assert 6_636 < over <= 2 * 6_636  # both of the request's 6,636-token images must go
     plan = make_room(workspace, "images")
     assert plan.count == 2 and plan.fits and plan.freed_tokens == 2 * 6_636
     assert workspace.conversation.messages[0].images == [remote]
     assert workspace.conversation.messages[2].images == []
-    assert len(workspace.pending_images) == 1  # pending images go last
-    assert prompt_breakdown(workspace).fits
+    assert len(workspace.pending_images) == 1  # never dropped: it frees nothing in this request
+    assert prompt_breakdown(workspace, with_next_message=False).fits
 
 
 # --- export -----------------------------------------------------------------------------------------
@@ -463,3 +463,10 @@ def test_token_caches_belong_to_the_session():
     assert second.message_counters == {}
     prompt_breakdown(second)
     assert second.message_counters["gpt-4.1-mini"] is not first.message_counters["gpt-4.1-mini"]
+
+
+def test_pending_images_do_not_make_drop_oldest_drop_more():
+    without = plan_room(long_chat(4, 15_000), "turns")
+    workspace = long_chat(4, 15_000)
+    workspace.pending_images = [image(2048, 2048) for _ in range(5)]
+    assert plan_room(workspace, "turns") == without and without.count == 1
