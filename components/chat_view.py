@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import format as fmt
+from components.images import thumbnail_png
 from components.schema_builder import schema_badge
 from components.state import Keys
 from components.tools_view import pending_calls_form
@@ -80,11 +81,10 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
     with st.chat_message(message.role, avatar=ROLE_AVATARS.get(message.role)):
         if message.images:
             for column, image in zip(st.columns(min(len(message.images), 4)), message.images, strict=False):
-                payload = image.payload()
-                if payload is None:
+                if image.is_remote:
                     column.caption(f":material/link: {image.url} (detail {image.detail})")
-                else:
-                    column.image(payload, caption=f"{image.name} · detail {image.detail}", width=160)
+                else:  # the session-cached thumbnail: decoding the full image on every rerun is slow
+                    column.image(thumbnail_png(image.id, image), caption=f"{image.name} · detail {image.detail}")
         if message.content:
             st.markdown(message.content)
             schema_badge(message)

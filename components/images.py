@@ -212,7 +212,7 @@ def _preview_jpeg(attachment_id: str, model_id: str, detail: str, _attachment: I
 
 
 @st.cache_data(scope="session", max_entries=64, show_spinner=False)
-def _thumbnail_png(attachment_id: str, _attachment: ImageAttachment):
+def thumbnail_png(attachment_id: str, _attachment: ImageAttachment):
     """A square PNG thumbnail, drawn at twice the shown size for sharp high-DPI screens."""
     image = thumbnail(_attachment, 2 * THUMBNAIL_WIDTH)
     buffer = io.BytesIO()
@@ -278,6 +278,10 @@ def _bytes_line(attachment: ImageAttachment, facts: UploadFacts | None) -> str:
     )
 
 
+def _set_detail(attachment: ImageAttachment) -> None:
+    attachment.detail = st.session_state[ImageKeys.detail(attachment.id)]
+
+
 def attachment_card(workspace: Workspace, attachment: ImageAttachment, spec: ModelSpec, price: Price | None) -> None:
     """Preview, detail choice, token and cost per detail, bytes sent, notes, and Remove."""
     facts = _panel_state().facts.get(attachment.id)
@@ -285,12 +289,15 @@ def attachment_card(workspace: Workspace, attachment: ImageAttachment, spec: Mod
         preview_column, facts_column = st.columns([3, 2])
         with facts_column:
             st.text(attachment.name)
-            attachment.detail = st.segmented_control(
+            st.segmented_control(
                 "Detail",
                 DETAILS,
                 default=attachment.detail,
                 required=True,
                 key=ImageKeys.detail(attachment.id),
+                # A callback runs before the sidebar is drawn, so the meter shows the new figure at once.
+                on_change=_set_detail,
+                args=(attachment,),
             )
             _cost_table(attachment, spec, price)
             st.caption(_bytes_line(attachment, facts))
@@ -364,7 +371,7 @@ def pending_images_strip(workspace: Workspace) -> None:
                     if image.is_remote:  # never loaded in the browser either: a box the size of a thumbnail
                         st.container(height=THUMBNAIL_WIDTH, border=True).caption(f":material/link: {image.name}")
                     else:
-                        st.image(_thumbnail_png(image.id, image), width=THUMBNAIL_WIDTH)
+                        st.image(thumbnail_png(image.id, image), width=THUMBNAIL_WIDTH)
                     tokens = image.estimated_tokens(spec.id)
                     st.caption(f"{image.detail} · " + ("tokens unknown" if tokens is None else f"{tokens:,} tokens"))
                     st.button(

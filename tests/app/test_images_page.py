@@ -184,3 +184,13 @@ def test_chat_page_shows_the_pending_images_with_remove(app_factory, fake):
     content = fake.chat_requests()[-1].json["messages"][-1]["content"]
     assert [part["type"] for part in content] == ["text", "image_url"]
     assert not any("With your next message" in c.value for c in app.caption)
+
+
+def test_a_detail_change_reaches_the_sidebar_meter_in_the_same_click(app_factory, clean_env):
+    clean_env.setenv("OPENAI_MODEL", "gpt-4.1")  # a tile model: low detail is cheaper
+    app = upload(images_page(app_factory), ("big.png", png(2048, 2048)))
+    attachment = workspace(app).pending_images[0]
+    sidebar_text = lambda: " ".join(m.value for m in app.sidebar.markdown)  # noqa: E731
+    assert "Context: 772 + " in sidebar_text()  # 765 image tokens (high) + message overhead and priming
+    app.segmented_control(key=ImageKeys.detail(attachment.id)).set_value("low").run()
+    assert "Context: 92 + " in sidebar_text()  # 85 (low): shown in the same run, not one click later
