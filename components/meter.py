@@ -406,8 +406,9 @@ def turns_section(workspace: Workspace, rows: list[TurnUsage]) -> None:
     prices = applied_price_label(workspace)
     if removed := len(workspace.usage_ledger) - len(rows):
         st.caption(
-            f"Session total, with {removed} repl{'ies' if removed > 1 else 'y'} no longer in the conversation "
-            f"(dropped, deleted, regenerated or cleared): **{fmt.usd(session_cost(workspace))}**."
+            f"Session total, with {removed} repl{'ies' if removed > 1 else 'y'} not in the conversation "
+            f"(schema test runs, or dropped, deleted, regenerated or cleared turns): "
+            f"**{fmt.usd(session_cost(workspace))}**."
         )
     if not rows:
         st.info("No replies with usage yet: chat first, then come back here.")

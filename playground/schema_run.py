@@ -477,11 +477,17 @@ def _uses_entra(settings: ConnectionSettings) -> bool:
     return settings.provider == "azure" and settings.azure_auth == "entra_id"
 
 
+MIN_SCRUBBED_KEY_LENGTH = 12
+
+
 def _scrub(text: str, settings: ConnectionSettings) -> str:
     """Belt and braces: the snippets never read the key, but a key pasted into a field (a URL, a
-    header value) must not leak either."""
+    header value) must not leak either. Short "keys" (a local server's "ollama") are placeholders,
+    and replacing such a word wherever it appears would change the request the snippet sends."""
     key = settings.key
-    return text.replace(key, f"${_key_variable(settings)}") if key else text
+    if len(key) < MIN_SCRUBBED_KEY_LENGTH:
+        return text
+    return text.replace(key, f"${_key_variable(settings)}")
 
 
 def _py(value: Any, level: int = 0) -> str:

@@ -17,7 +17,7 @@ from playground.connection import ConnectionSettings
 from playground.conversation import Status
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import Price
-from playground.request import ChatParams
+from playground.request import ChatParams, ChatRequest
 from playground.schema import add_field, delete_field, get_field, lint_strict, load_templates
 from playground.schema_run import (
     DEFAULT_ENUM_VALUES,
@@ -542,3 +542,12 @@ def test_a_type_change_that_would_delete_sub_fields_is_refused():
     with pytest.raises(PlaygroundError, match="would delete its sub-fields \\(street, city\\)"):
         set_field_attribute(target, ("addr",), "type", "string")
     assert target.schema == schema
+
+
+def test_a_short_placeholder_key_does_not_rewrite_the_request_text():
+    settings = ConnectionSettings(
+        provider="compatible", base_url="http://localhost:11434/v1", api_key=SecretStr("ollama")
+    )
+    request = ChatRequest(model="llama3", messages=[{"role": "user", "content": "Feedback from ollama users"}])
+    for snippet in (python_snippet(request, settings), curl_snippet(request, settings)):
+        assert "Feedback from ollama users" in snippet
