@@ -51,18 +51,21 @@ def stream_reply(
     reply.stats = stats
     reply.status = Status.STREAMING
     calls: dict[int, ToolCall] = {}
+    # Appending is O(1) where `content += text` copies the whole reply on every token; the parts are
+    # joined into reply.content at each redraw and, whatever ends the stream, in `finally`.
+    text_parts = [reply.content] if reply.content else []
     last_yield = 0.0
     shown_output = False
     try:
         with closing(iter(client.stream_chat(request))) as events:
             for event in events:
                 match event:
+                    case TextDelta(text=text):  # by far the most frequent event: matched first
+                        text_parts.append(text)
                     case StreamOpened(request_id=request_id):
                         stats.request_id = request_id
                     case ServedModel(name=name):
                         stats.served_model = name
-                    case TextDelta(text=text):
-                        reply.content += text
                     case RefusalDelta(text=text):
                         reply.refusal = (reply.refusal or "") + text
                     case ToolCallDelta():
@@ -86,12 +89,13 @@ def stream_reply(
                         stats.time_to_first_token_s = event.time_to_first_token_s
                         stats.tokens_per_second = event.tokens_per_second
                         stats.total_time_s = event.total_time_s
-                has_output = bool(reply.content or reply.refusal or reply.tool_calls)
                 now = time.perf_counter()
                 # The first visible output is drawn at once: throttling it would inflate time to first token.
-                if now - last_yield >= refresh_interval_s or (has_output and not shown_output):
+                first_output = not shown_output and bool(text_parts or reply.refusal or calls)
+                if first_output or now - last_yield >= refresh_interval_s:
                     last_yield = now
-                    shown_output = has_output
+                    shown_output = shown_output or first_output
+                    reply.content = "".join(text_parts)
                     yield reply
         reply.status = Status.COMPLETE
     except PlaygroundError as error:
@@ -104,6 +108,7 @@ def stream_reply(
             ErrorKind.SERVER, f"Unexpected error ({type(error).__name__}); the partial reply is kept.", retryable=True
         )
     finally:
+        reply.content = "".join(text_parts)
         if reply.status is Status.STREAMING:
             reply.status = Status.STOPPED
     yield reply

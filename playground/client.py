@@ -26,29 +26,29 @@ ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
 # --- events ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamOpened:
     request_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServedModel:
     """The model the server says answered (an Azure deployment reports its underlying model)."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextDelta:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RefusalDelta:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolCallDelta:
     """A fragment of a tool call; fragments with the same ``index`` join into one call."""
 
@@ -58,19 +58,19 @@ class ToolCallDelta:
     arguments: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsageReport:
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finished:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContentFilterReport:
     """Azure content-filter annotations. ``stage`` is "prompt" or "completion"."""
 
@@ -84,7 +84,7 @@ class ContentFilterReport:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamMetrics:
     time_to_first_token_s: float | None
     total_time_s: float
@@ -234,6 +234,16 @@ def map_error(exc: Exception, settings: ConnectionSettings, *, mid_stream: bool 
     return error(ErrorKind.BAD_REQUEST, f"The server rejected the request ({status}): {server_message}")
 
 
+def _tool_call_delta(call: Any) -> ToolCallDelta:
+    function = call.function
+    return ToolCallDelta(
+        index=call.index,
+        id=call.id or None,
+        name=(function.name if function else None) or None,
+        arguments=(function.arguments if function else "") or "",
+    )
+
+
 # --- the client ------------------------------------------------------------------------------
 def _entra_token_provider() -> Callable[[], str]:
     from azure.identity import DefaultAzureCredential, get_bearer_token_provider
@@ -325,9 +335,10 @@ class PlaygroundClient:
                     if served_model is None and chunk.model:
                         served_model = chunk.model
                         yield ServedModel(chunk.model)
-                    extras = chunk.model_extra or {}
-                    for prompt_result in extras.get("prompt_filter_results") or []:
-                        yield ContentFilterReport("prompt", prompt_result.get("content_filter_results") or {})
+                    if first_token_at is None and chunk.model_extra:  # Azure annotates the prompt first
+                        for prompt_result in chunk.model_extra.get("prompt_filter_results") or []:
+                            results = prompt_result.get("content_filter_results") or {}
+                            yield ContentFilterReport("prompt", results)
                     if chunk.usage is not None:
                         details = chunk.usage.prompt_tokens_details
                         usage = UsageReport(
@@ -337,29 +348,21 @@ class PlaygroundClient:
                         )
                         yield usage
                     for choice in chunk.choices:
+                        # The hot path (one text delta per chunk) allocates one event and nothing else.
                         delta = choice.delta
-                        pieces: list[StreamEvent] = []
-                        if delta is not None:
+                        if delta is not None and (delta.content or delta.refusal or delta.tool_calls):
+                            if first_token_at is None:
+                                first_token_at = time.perf_counter()
                             if delta.content:
-                                pieces.append(TextDelta(delta.content))
+                                output_deltas += 1
+                                yield TextDelta(delta.content)
                             if delta.refusal:
-                                pieces.append(RefusalDelta(delta.refusal))
+                                output_deltas += 1
+                                yield RefusalDelta(delta.refusal)
                             for call in delta.tool_calls or []:
-                                function = call.function
-                                pieces.append(
-                                    ToolCallDelta(
-                                        index=call.index,
-                                        id=call.id or None,
-                                        name=(function.name if function else None) or None,
-                                        arguments=(function.arguments if function else "") or "",
-                                    )
-                                )
-                        if pieces:
-                            first_token_at = first_token_at or time.perf_counter()
-                            output_deltas += len(pieces)
-                            yield from pieces
-                        choice_extras = choice.model_extra or {}
-                        if filter_results := choice_extras.get("content_filter_results"):
+                                output_deltas += 1
+                                yield _tool_call_delta(call)
+                        if choice.model_extra and (filter_results := choice.model_extra.get("content_filter_results")):
                             yield ContentFilterReport("completion", filter_results)
                         if choice.finish_reason:
                             finish_reason = choice.finish_reason
@@ -397,7 +400,7 @@ class PlaygroundClient:
             raise self._fail(exc) from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     name: str
     ok: bool
