@@ -25,6 +25,7 @@ from playground.registry import ModelSpec
 from playground.schema import (
     FieldType,
     SchemaField,
+    Violation,
     delete_field,
     lint_name,
     lint_strict,
@@ -472,7 +473,7 @@ def strict_linter(workspace: Workspace, panel: SchemaPanel) -> None:
         format_func=lambda name: PROVIDER_LABELS[name],
         help="Azure OpenAI documents a narrower keyword subset and older limits than OpenAI.",
     )
-    violations = lint_strict(current_schema(workspace.response_schema), provider)
+    violations = _lint(schema_json(current_schema(workspace.response_schema)), provider)
     if not violations:
         st.success(f"No strict-mode problems for {provider_rules(provider).label}.", icon=":material/verified:")
     else:
@@ -555,6 +556,18 @@ def _import_tab(workspace: Workspace, panel: SchemaPanel) -> None:
     _show_error(panel, "import")
 
 
+# Derived from the schema's JSON text, once per change rather than on every rerun (a large schema
+# takes tens of ms each). Session-scoped: a user's schema is never shared with other sessions.
+@st.cache_resource(scope="session", max_entries=4, show_spinner=False)
+def _lint(schema_text: str, provider: str) -> list[Violation]:
+    return lint_strict(json.loads(schema_text), provider)
+
+
+@st.cache_resource(scope="session", max_entries=4, show_spinner=False)
+def _pydantic_source(schema_text: str, root_name: str) -> str:
+    return to_pydantic_source(json.loads(schema_text), root_name)
+
+
 def _export_tab(workspace: Workspace) -> None:
     target = workspace.response_schema
     schema = current_schema(target)
@@ -575,7 +588,7 @@ def _export_tab(workspace: Workspace) -> None:
         st.code(schema_json(payload), language="json")
     st.caption("Pydantic models")
     try:
-        source = to_pydantic_source(schema, target.name or "Response")
+        source = _pydantic_source(schema_json(schema), target.name or "Response")
     except PlaygroundError as error:
         st.error(str(error))
     else:
