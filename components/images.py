@@ -300,6 +300,12 @@ def attachment_card(workspace: Workspace, attachment: ImageAttachment, spec: Mod
                 args=(attachment,),
             )
             _cost_table(attachment, spec, price)
+            if facts is not None and facts.prepared_for_another_model(spec.id):
+                st.warning(
+                    f"Prepared for {facts.prepared_for}: {spec.label} may see it at a higher resolution. "
+                    "Remove it and attach it again for the best result; the figures above are for what is sent.",
+                    icon=":material/sync_problem:",
+                )
             st.caption(_bytes_line(attachment, facts))
             if facts is not None and facts.notes:
                 st.markdown("\n".join(f"- {note}" for note in facts.notes))

@@ -55,7 +55,12 @@ class UploadFacts:
     original_bytes: int
     sent_format: str
     sent_as_uploaded: bool
+    prepared_for: str  # the registry model whose view size it was reduced to
     notes: tuple[str, ...] = ()
+
+    def prepared_for_another_model(self, model_id: str) -> bool:
+        """True when it was reduced for another model, which may see more of it: re-attach it."""
+        return not self.sent_as_uploaded and self.prepared_for != model_id
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,7 @@ def attach_upload(workspace: Workspace, data: bytes, filename: str) -> tuple[Ima
         original_bytes=prepared.original_bytes,
         sent_format=prepared.format,
         sent_as_uploaded=prepared.unchanged,
+        prepared_for=prepared.model,
         notes=prepared.notes,
     )
     workspace.pending_images.append(attachment)

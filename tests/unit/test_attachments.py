@@ -198,3 +198,12 @@ def test_thumbnails_are_square_whatever_the_shape():
     assert square.size == (96, 96) and square.mode == "RGBA"
     assert square.getpixel((0, 48))[3] == 0 and square.getpixel((48, 48))[3] == 255  # padded, not stretched
     assert thumbnail(attach_url(ws, "https://example.com/x.png"), 96) is None
+
+
+def test_an_upload_reduced_for_one_model_says_so_when_another_is_chosen():
+    tile_model = workspace(model="gpt-4.1")
+    _, facts = attach_upload(tile_model, png(3000, 3000), "big.png")
+    assert facts.prepared_for == "gpt-4.1" and not facts.prepared_for_another_model("gpt-4.1")
+    assert facts.prepared_for_another_model("gpt-4.1-mini")  # mini would have used 2048 px, not 768
+    _, small = attach_upload(tile_model, png(64, 64), "small.png")
+    assert not small.prepared_for_another_model("gpt-4.1-mini")  # sent as uploaded: nothing was lost
