@@ -88,6 +88,32 @@ def run_raw_sdk(client: openai.OpenAI) -> tuple[float, float, float]:
     return first - started, ended - started, time.process_time() - cpu_started
 
 
+def first_token_raw(client: openai.OpenAI) -> float:
+    """Time to the first content token, then the stream is closed (one cheap TTFT sample)."""
+    started = time.perf_counter()
+    with client.chat.completions.create(
+        model="gpt-4.1-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    ) as stream:
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                return time.perf_counter() - started
+    raise AssertionError("no content")
+
+
+def first_token_ours(client: PlaygroundClient) -> float:
+    """The same through our path: the first redraw with text, then Stop (the generator is closed)."""
+    reply = Conversation().start_reply("gpt-4.1-mini")
+    started = time.perf_counter()
+    updates = stream_reply(client, ChatRequest(model="gpt-4.1-mini", messages=MESSAGES), reply)
+    try:
+        for update in updates:
+            if update.content:
+                return time.perf_counter() - started
+    finally:
+        updates.close()
+    raise AssertionError("no content")
+
+
 def run_ours(client: PlaygroundClient) -> tuple[float, float, float]:
     conversation = Conversation()
     request = ChatRequest(model="gpt-4.1-mini", messages=MESSAGES)
@@ -106,8 +132,9 @@ def run_ours(client: PlaygroundClient) -> tuple[float, float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--ttft-samples", type=int, default=100)
     args = parser.parse_args()
-    with loopback_server(replies=2 * args.runs + 2) as base_url:
+    with loopback_server(replies=2 * (args.runs + args.ttft_samples) + 2) as base_url:
         # Each path keeps one client across runs, as a session's workspace does.
         raw_client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
         settings = ConnectionSettings(
@@ -119,10 +146,16 @@ def main() -> int:
         for _ in range(args.runs):
             results["raw SDK"].append(run_raw_sdk(raw_client))
             results["ours"].append(run_ours(our_client))
+        first_tokens: dict[str, list[float]] = {"raw SDK": [], "ours": []}
+        for _ in range(args.ttft_samples):
+            first_tokens["raw SDK"].append(first_token_raw(raw_client))
+            first_tokens["ours"].append(first_token_ours(our_client))
     medians = {name: [statistics.median(run[i] for run in runs) for i in range(3)] for name, runs in results.items()}
+    for name, samples in first_tokens.items():  # TTFT from the many cheap samples, not the few long runs
+        medians[name][0] = statistics.median(samples)
     print(
         f"{REPLY_TOKENS:,}-token streamed reply, loopback fake server in its own process, "
-        f"median of {args.runs} alternating runs"
+        f"median of {args.runs} alternating runs ({args.ttft_samples} first-token samples each)"
     )
     for name, (ttft, total, cpu) in medians.items():
         print(
