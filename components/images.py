@@ -9,12 +9,13 @@ the errors of the last attempt, and the generation counters that clear the uploa
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 
 import streamlit as st
 
 from components import format as fmt
+from components.state import get_store
 from playground.attachments import (
+    ImagesPanel,
     UploadFacts,
     attach_upload,
     attach_url,
@@ -34,7 +35,6 @@ from playground.workspace import Workspace
 
 CHAT_PAGE = "pages/chat.py"
 IMAGES_PAGE = "pages/images.py"
-PANEL_STATE_KEY = "images.panel"
 PREVIEW_MAX_SIDE = 768
 THUMBNAIL_WIDTH = 96
 # Largest side a user may give for a remote image: anything bigger is a typo.
@@ -85,20 +85,8 @@ class ImageKeys:
         return f"images.strip_remove.{attachment_id}"
 
 
-@dataclass
-class PanelState:
-    """Per-session panel state that is not the images themselves (those are the workspace's)."""
-
-    upload_generation: int = 0
-    camera_generation: int = 0
-    errors: list[str] = field(default_factory=list)
-    facts: dict[str, UploadFacts] = field(default_factory=dict)
-
-
-def _panel_state() -> PanelState:
-    if PANEL_STATE_KEY not in st.session_state:
-        st.session_state[PANEL_STATE_KEY] = PanelState()
-    return st.session_state[PANEL_STATE_KEY]
+def _panel_state() -> ImagesPanel:
+    return get_store().images_panel
 
 
 # --- attaching (callbacks: they run before the script, so the page draws the result at once) ---

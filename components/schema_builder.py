@@ -4,8 +4,8 @@ the test run with its checked result.
 
 The schema itself lives in ``Workspace.response_schema.schema`` (the chat sends the same one when
 "Use in chat" is on); the builder's fields are derived from it on every run. The panel's own state
-(:class:`~playground.schema_run.SchemaPanel`: last errors, fix notes, last run) is kept under one
-``st.session_state`` key, :attr:`SchemaKeys.PANEL`. Every action calls one function of
+(:class:`~playground.schema_run.SchemaPanel`: last errors, fix notes, last run) is part of the one
+session store (:func:`components.state.get_store`). Every action calls one function of
 :mod:`playground.schema_run` or :mod:`playground.schema`.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.state import get_store
 from playground.connection import PROVIDER_LABELS
 from playground.conversation import Message, Status
 from playground.errors import PlaygroundError
@@ -82,7 +83,6 @@ VERDICT_BADGES = {
 class SchemaKeys:
     """Widget keys of the Schema builder panel, named once so the page and tests agree."""
 
-    PANEL = "schema.panel"  # the SchemaPanel in st.session_state (not a widget)
     RAW_FOLLOW = "schema.raw_follow"  # set by a successful apply: the editor takes the applied schema
     RAW_KEPT = "schema.raw_kept"  # the schema changed while the editor held unapplied edits
 
@@ -135,10 +135,8 @@ class SchemaKeys:
 
 # --- state and actions ---------------------------------------------------------------------------
 def panel_state() -> SchemaPanel:
-    """This session's SchemaPanel, created on first use."""
-    if SchemaKeys.PANEL not in st.session_state:
-        st.session_state[SchemaKeys.PANEL] = SchemaPanel()
-    return st.session_state[SchemaKeys.PANEL]
+    """This session's SchemaPanel (part of the one session store)."""
+    return get_store().schema_panel
 
 
 def _clear_keys(prefix: str) -> None:

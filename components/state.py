@@ -1,4 +1,8 @@
-"""THE session store: one typed Workspace per browser session, under one session_state key.
+"""THE session store: one typed SessionStore per browser session, under one session_state key.
+
+It holds the Workspace (everything the panels share) and the panels' own typed state, created here
+and nowhere else. Widget values are read and written through the helpers below, so no other module
+touches ``st.session_state`` by key.
 
 Credentials from server-side configuration (environment, ``.streamlit/secrets.toml``) seed each
 session's connection on the server; they are never cached globally and never sent to the browser.
@@ -8,11 +12,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
+from playground.attachments import ImagesPanel
 from playground.connection import ConnectionSettings, settings_from_sources
+from playground.schema_run import SchemaPanel
 from playground.workspace import Workspace
 
 STATE_KEY = "playground.workspace"
@@ -74,8 +81,44 @@ def server_defaults() -> ConnectionSettings:
     return st.session_state[SERVER_DEFAULTS_KEY]
 
 
-def get_workspace() -> Workspace:
-    """This session's Workspace, created on first use."""
+@dataclass
+class SessionStore:
+    """Everything one browser session keeps: the shared Workspace and each panel's own state."""
+
+    workspace: Workspace
+    schema_panel: SchemaPanel = field(default_factory=SchemaPanel)
+    images_panel: ImagesPanel = field(default_factory=ImagesPanel)
+
+
+def get_store() -> SessionStore:
+    """This session's store, created on first use."""
     if STATE_KEY not in st.session_state:
-        st.session_state[STATE_KEY] = Workspace(connection=server_defaults())
-    return st.session_state[STATE_KEY]
+        st.session_state[STATE_KEY] = SessionStore(workspace=Workspace(connection=server_defaults()))
+    store: SessionStore = st.session_state[STATE_KEY]
+    return store
+
+
+def get_workspace() -> Workspace:
+    """This session's Workspace."""
+    return get_store().workspace
+
+
+def widget_value(key: str, default: Any = None) -> Any:
+    """The current value of the widget with ``key`` (``default`` before it was drawn)."""
+    return st.session_state.get(key, default)
+
+
+def set_widget_value(key: str, value: Any) -> None:
+    """Set what the widget with ``key`` shows on its next draw (only before it is drawn, or in a callback)."""
+    st.session_state[key] = value
+
+
+def pop_widget_value(key: str, default: Any = None) -> Any:
+    """Forget the widget's value (it redraws with its default) and return what it held."""
+    return st.session_state.pop(key, default)
+
+
+def clear_widgets(prefix: str) -> None:
+    """Forget every widget value whose key starts with ``prefix``."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        del st.session_state[key]

@@ -10,7 +10,7 @@ and the per-image figures come from the registry's image rule and price for the 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from PIL import Image, ImageOps
@@ -25,6 +25,7 @@ from playground.workspace import Workspace
 
 __all__ = [
     "DetailCost",
+    "ImagesPanel",
     "PendingTotals",
     "UploadFacts",
     "attach_upload",
@@ -61,6 +62,20 @@ class UploadFacts:
     def prepared_for_another_model(self, model_id: str) -> bool:
         """True when it was reduced for another model, which may see more of it: re-attach it."""
         return not self.sent_as_uploaded and self.prepared_for != model_id
+
+
+@dataclass
+class ImagesPanel:
+    """The images panel's per-session state beside the images themselves (those are the workspace's).
+
+    ``upload_generation`` / ``camera_generation`` renew the upload widgets after an attach;
+    ``errors``: the last attach's messages; ``facts``: what normalisation did, per attachment id.
+    """
+
+    upload_generation: int = 0
+    camera_generation: int = 0
+    errors: list[str] = field(default_factory=list)
+    facts: dict[str, UploadFacts] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,7 @@ def is_nullable(schema: dict) -> bool:
     if types is not None and "null" in types:
         return True
     any_of = schema.get("anyOf")
-    if isinstance(any_of, list) and any(is_null_schema(b) or (isinstance(b, dict) and is_nullable(b))
-                                         for b in any_of):
+    if isinstance(any_of, list) and any(is_null_schema(b) or (isinstance(b, dict) and is_nullable(b)) for b in any_of):
         return True
     if types is None and isinstance(schema.get("enum"), list) and None in schema["enum"]:
         return True
@@ -87,8 +86,11 @@ def load_json_text(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " It looks truncated (it ends before all brackets and strings are closed)." if (
-            looks_truncated(text)) else ""
+        hint = (
+            " It looks truncated (it ends before all brackets and strings are closed)."
+            if (looks_truncated(text))
+            else ""
+        )
         raise PlaygroundError(
             ErrorKind.INVALID_INPUT,
             f"The {what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.{hint}",

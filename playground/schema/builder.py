@@ -182,8 +182,10 @@ def _items_schema(f: SchemaField, strict: bool) -> dict:
     if item_type == "enum":
         return _enum_schema(f.item_enum_values, "")
     if item_type == "array":
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"Field {f.name!r} is an array of arrays, which the "
-                              "builder cannot edit; write it in the JSON editor.")
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            f"Field {f.name!r} is an array of arrays, which the builder cannot edit; write it in the JSON editor.",
+        )
     return {"type": item_type}
 
 
@@ -193,8 +195,9 @@ def _check_names(fields: list[SchemaField]) -> None:
         if not f.name:
             raise PlaygroundError(ErrorKind.INVALID_INPUT, "A field has no name; give every field a name.")
         if f.name in seen:
-            raise PlaygroundError(ErrorKind.INVALID_INPUT, f"Two fields at the same level are named "
-                                  f"{f.name!r}; rename one of them.")
+            raise PlaygroundError(
+                ErrorKind.INVALID_INPUT, f"Two fields at the same level are named {f.name!r}; rename one of them."
+            )
         seen.add(f.name)
 
 
@@ -213,8 +216,10 @@ def schema_to_fields(schema: dict) -> list[SchemaField]:
     builder can list (e.g. a root ``anyOf``). Unexpressible properties become read-only raw fields.
     """
     if not isinstance(schema, dict) or not is_object_schema(schema) or "anyOf" in schema:
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, "The builder edits schemas whose root is an object "
-                              "with properties; edit this schema as JSON instead.")
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            "The builder edits schemas whose root is an object with properties; edit this schema as JSON instead.",
+        )
     props = schema.get("properties", {})
     if not isinstance(props, dict):
         raise PlaygroundError(ErrorKind.INVALID_INPUT, "The schema's 'properties' must be an object.")
@@ -224,8 +229,15 @@ def schema_to_fields(schema: dict) -> list[SchemaField]:
         if key == "properties":
             fields.extend(parse_field(name, sub, name in required) for name, sub in props.items())
         elif key not in _BUILDER_ROOT_KEYS:
-            fields.append(SchemaField(name=key, raw=copy.deepcopy(value), read_only=True, root_keyword=True,
-                                      type=_guess_type(value) if isinstance(value, dict) else "object"))
+            fields.append(
+                SchemaField(
+                    name=key,
+                    raw=copy.deepcopy(value),
+                    read_only=True,
+                    root_keyword=True,
+                    type=_guess_type(value) if isinstance(value, dict) else "object",
+                )
+            )
     return fields
 
 
@@ -297,8 +309,9 @@ def _parse(name: str, schema: Any, required: bool) -> SchemaField:
     types = type_list(schema)
     if "enum" in schema:
         values, has_null = _enum_values(schema["enum"])
-        return SchemaField(name=name, type="enum", description=description, enum_values=values,
-                           nullable=has_null, required=required)
+        return SchemaField(
+            name=name, type="enum", description=description, enum_values=values, nullable=has_null, required=required
+        )
     if not types:
         raise _NotExpressible
     non_null = [t for t in types if t != "null"]
@@ -377,15 +390,19 @@ def _container(fields: list[SchemaField], parent: tuple[str, ...]) -> list[Schem
     for i, name in enumerate(parent):
         field = _find(current, name, parent[: i + 1])
         if field.read_only:
-            raise PlaygroundError(ErrorKind.INVALID_INPUT, f"Field {'/'.join(parent[: i + 1])!r} is read-only "
-                                  "(kept as raw JSON); edit it in the JSON editor.")
+            raise PlaygroundError(
+                ErrorKind.INVALID_INPUT,
+                f"Field {'/'.join(parent[: i + 1])!r} is read-only (kept as raw JSON); edit it in the JSON editor.",
+            )
         if field.type == "object":
             current = field.children
         elif field.type == "array" and field.item_type == "object":
             current = field.item_fields
         else:
-            raise PlaygroundError(ErrorKind.INVALID_INPUT, f"Field {'/'.join(parent[: i + 1])!r} has no "
-                                  "sub-fields; only objects and arrays of objects do.")
+            raise PlaygroundError(
+                ErrorKind.INVALID_INPUT,
+                f"Field {'/'.join(parent[: i + 1])!r} has no sub-fields; only objects and arrays of objects do.",
+            )
     return current
 
 
@@ -396,8 +413,9 @@ def _find(container: list[SchemaField], name: str, path: tuple[str, ...]) -> Sch
     raise PlaygroundError(ErrorKind.INVALID_INPUT, f"There is no field {'/'.join(path)!r}.")
 
 
-def _edit(fields: list[SchemaField], parent: tuple[str, ...],
-          change: Callable[[list[SchemaField]], None]) -> list[SchemaField]:
+def _edit(
+    fields: list[SchemaField], parent: tuple[str, ...], change: Callable[[list[SchemaField]], None]
+) -> list[SchemaField]:
     new = [f.model_copy(deep=True) for f in fields]
     change(_container(new, parent))
     return new
@@ -411,8 +429,9 @@ def get_field(fields: list[SchemaField], path: FieldPath) -> SchemaField:
     return _find(_container(fields, p[:-1]), p[-1], p)
 
 
-def add_field(fields: list[SchemaField], field: SchemaField, parent: FieldPath = (),
-              index: int | None = None) -> list[SchemaField]:
+def add_field(
+    fields: list[SchemaField], field: SchemaField, parent: FieldPath = (), index: int | None = None
+) -> list[SchemaField]:
     """A new list with ``field`` added under ``parent`` (root by default), at ``index`` or the end."""
     parent_path = _as_path(parent)
 

@@ -14,8 +14,7 @@ from playground.schema._common import is_object_schema, type_list
 from playground.schema.lint import lint_name, resolve_ref
 
 
-def response_format_payload(schema: dict, name: str, strict: bool = True,
-                            description: str | None = None) -> dict:
+def response_format_payload(schema: dict, name: str, strict: bool = True, description: str | None = None) -> dict:
     """The exact Chat Completions ``response_format`` dict for ``schema``.
 
     Raises PlaygroundError (INVALID_INPUT) when ``name`` breaks the name rule.
@@ -46,8 +45,13 @@ _FORMAT_TYPES = {
     "ipv4": ("ipaddress.IPv4Address", "import ipaddress"),
     "ipv6": ("ipaddress.IPv6Address", "import ipaddress"),
 }
-_NUMBER_CONSTRAINTS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt",
-                       "multipleOf": "multiple_of"}
+_NUMBER_CONSTRAINTS = {
+    "minimum": "ge",
+    "maximum": "le",
+    "exclusiveMinimum": "gt",
+    "exclusiveMaximum": "lt",
+    "multipleOf": "multiple_of",
+}
 _HELPERS = {
     "_reject_bool": [
         "def _reject_bool(value: object) -> object:",
@@ -66,9 +70,31 @@ _HELPERS = {
 }
 
 # Names the generated annotations use: a field with one of these names would shadow it in the class body.
-_RESERVED = {"dt", "uuid", "ipaddress", "Annotated", "Any", "Literal", "Optional", "Union", "BaseModel",
-             "BeforeValidator", "ConfigDict", "Field", "_reject_bool", "_require_str", "str", "int", "float",
-             "bool", "list", "dict", "None", "True", "False"}
+_RESERVED = {
+    "dt",
+    "uuid",
+    "ipaddress",
+    "Annotated",
+    "Any",
+    "Literal",
+    "Optional",
+    "Union",
+    "BaseModel",
+    "BeforeValidator",
+    "ConfigDict",
+    "Field",
+    "_reject_bool",
+    "_require_str",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "dict",
+    "None",
+    "True",
+    "False",
+}
 
 
 def to_pydantic_source(schema: dict, root_name: str = "Response") -> str:
@@ -81,8 +107,9 @@ def to_pydantic_source(schema: dict, root_name: str = "Response") -> str:
     ``strict=True`` (as JSON Schema, "3" is not an integer) and ``extra="forbid"`` for closed objects.
     """
     if not isinstance(schema, dict) or not is_object_schema(schema):
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, "Only a schema whose root is an object can be exported "
-                              "as Pydantic models.")
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT, "Only a schema whose root is an object can be exported as Pydantic models."
+        )
     return _Writer(schema, root_name).write()
 
 
@@ -143,8 +170,9 @@ class _Writer:
         typing_names = sorted(self.typing)
         if typing_names:
             lines.append(f"from typing import {', '.join(typing_names)}")
-        pydantic_names = "BaseModel, BeforeValidator, ConfigDict, Field" if self.helpers else (
-            "BaseModel, ConfigDict, Field")
+        pydantic_names = (
+            "BaseModel, BeforeValidator, ConfigDict, Field" if self.helpers else ("BaseModel, ConfigDict, Field")
+        )
         lines += ["", f"from pydantic import {pydantic_names}", ""]
         for helper in sorted(self.helpers):
             lines += ["", *_HELPERS[helper], ""]
@@ -200,8 +228,13 @@ class _Writer:
             attr = "field_" + attr
         if attr.startswith("_"):
             attr = "field" + attr
-        if (keyword.iskeyword(attr) or attr in _RESERVED or attr in self.used or attr.startswith("model_")
-                or hasattr(BaseModel, attr)):
+        if (
+            keyword.iskeyword(attr)
+            or attr in _RESERVED
+            or attr in self.used
+            or attr.startswith("model_")
+            or hasattr(BaseModel, attr)
+        ):
             attr += "_"
         while attr in used:
             attr += "_"
@@ -273,8 +306,11 @@ class _Writer:
         if t == "array":
             items = node.get("items")
             item_type = self._type(items, _singular(hint)) if isinstance(items, dict) else self._any()
-            args = [f"{py}={node[js]!r}" for js, py in (("minItems", "min_length"), ("maxItems", "max_length"))
-                    if js in node]
+            args = [
+                f"{py}={node[js]!r}"
+                for js, py in (("minItems", "min_length"), ("maxItems", "max_length"))
+                if js in node
+            ]
             return self._annotated(f"list[{item_type}]", args)
         if t == "object":
             if isinstance(node.get("properties"), dict):
@@ -340,8 +376,6 @@ class _Writer:
             return self._type(target, hint)
         finally:
             self.ref_stack.pop()
-
-
 
 
 def _is_number(value: Any) -> bool:

@@ -41,14 +41,18 @@ def parse_schema_document(text: str) -> ParsedSchema:
     """Like :func:`parse_schema_text` but also returns the name, description and strict flag."""
     obj = load_json_text(text, "schema")
     if not isinstance(obj, dict):
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, "A JSON schema must be a JSON object ({...}), not "
-                              f"{_json_kind(obj)}.")
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT, f"A JSON schema must be a JSON object ({{...}}), not {_json_kind(obj)}."
+        )
     source = "schema"
     if isinstance(obj.get("response_format"), dict):
         obj, source = obj["response_format"], "request"
     if obj.get("type") in ("json_object", "text"):
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"This response_format has type {obj['type']!r}, which "
-                              "carries no schema; paste a json_schema response_format or a schema.")
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            f"This response_format has type {obj['type']!r}, which "
+            "carries no schema; paste a json_schema response_format or a schema.",
+        )
     wrapper: dict | None = None
     if obj.get("type") == "json_schema":
         wrapper = obj["json_schema"] if isinstance(obj.get("json_schema"), dict) else obj
@@ -61,8 +65,10 @@ def parse_schema_document(text: str) -> ParsedSchema:
         return ParsedSchema(schema=obj, source="schema")
     schema = wrapper.get("schema")
     if not isinstance(schema, dict):
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, "The json_schema wrapper has no 'schema' object; "
-                              "put the JSON schema under \"schema\".")
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            "The json_schema wrapper has no 'schema' object; put the JSON schema under \"schema\".",
+        )
     name = wrapper.get("name")
     description = wrapper.get("description")
     strict = wrapper.get("strict")
@@ -142,8 +148,9 @@ def _shape(value: Any, detect: tuple[str, ...]) -> _Shape:
 
 
 def _merge(a: _Shape, b: _Shape) -> _Shape:
-    out = _Shape(prims=list(a.prims), formats=a.formats | b.formats, objects=a.objects + b.objects,
-                 array=a.array or b.array)
+    out = _Shape(
+        prims=list(a.prims), formats=a.formats | b.formats, objects=a.objects + b.objects, array=a.array or b.array
+    )
     for t in b.prims:
         out.add_prim(t)
     if a.props is None or b.props is None:
@@ -202,8 +209,9 @@ def _render_kind(s: _Shape, kind: str, strict: bool) -> dict:
     return {"type": kind}
 
 
-def infer_schema(example: dict | list | str, *, strict: bool = True, detect_formats: bool = False,
-                 provider: str = "openai") -> dict:
+def infer_schema(
+    example: dict | list | str, *, strict: bool = True, detect_formats: bool = False, provider: str = "openai"
+) -> dict:
     """A strict-valid schema that validates ``example`` (a dict, a list, or JSON text).
 
     Integers and floats are told apart, nested objects become nested schemas, arrays of objects
@@ -220,8 +228,9 @@ def infer_schema(example: dict | list | str, *, strict: bool = True, detect_form
     if isinstance(example, list):
         example = {"items": example}
     if not isinstance(example, dict):
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, "The example must be a JSON object or array, not "
-                              f"{_json_kind(example)}.")
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT, f"The example must be a JSON object or array, not {_json_kind(example)}."
+        )
     detect: tuple[str, ...] = ()
     if detect_formats:
         detect = tuple(f for f in ("date-time", "date") if f in provider_rules(provider).formats)

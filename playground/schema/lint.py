@@ -97,16 +97,32 @@ def lint_name(name: str) -> list[Violation]:
     rule = name_rule()
     out: list[Violation] = []
     if not name:
-        return [Violation(path="name", rule="name_empty", message="The schema name is empty; give it a "
-                          "short name such as 'invoice_extraction'.")]
+        return [
+            Violation(
+                path="name",
+                rule="name_empty",
+                message="The schema name is empty; give it a short name such as 'invoice_extraction'.",
+            )
+        ]
     if not rule.regex.match(name):
         bad = sorted({ch for ch in name if not rule.regex.match(ch)})
         shown = ", ".join(repr(c) for c in bad)
-        out.append(Violation(path="name", rule="name_chars", message=f"The schema name may only use letters, "
-                             f"digits, '_' and '-'; remove or replace {shown}.", fixable=False))
+        out.append(
+            Violation(
+                path="name",
+                rule="name_chars",
+                message=f"The schema name may only use letters, digits, '_' and '-'; remove or replace {shown}.",
+                fixable=False,
+            )
+        )
     if len(name) > rule.max_length:
-        out.append(Violation(path="name", rule="name_too_long", message=f"The schema name has {len(name)} "
-                             f"characters; the limit is {rule.max_length}."))
+        out.append(
+            Violation(
+                path="name",
+                rule="name_too_long",
+                message=f"The schema name has {len(name)} characters; the limit is {rule.max_length}.",
+            )
+        )
     return out
 
 
@@ -166,23 +182,41 @@ class _Checker:
             return
         self._check_definitions(root)
         if isinstance(root.get("anyOf"), list):
-            self.report("$", "root_any_of", "The root of the schema is an 'anyOf'; strict mode needs the root "
-                        "to be a single object — wrap the alternatives in a property instead.", False)
+            self.report(
+                "$",
+                "root_any_of",
+                "The root of the schema is an 'anyOf'; strict mode needs the root "
+                "to be a single object — wrap the alternatives in a property instead.",
+                False,
+            )
         elif type_list(root) != ["object"] and not (type_list(root) is None and "properties" in root):
-            self.report("$", "root_not_object", "The root of the schema must be an object (\"type\": \"object\"); "
-                        "wrap the value in a property of an object.", False)
+            self.report(
+                "$",
+                "root_not_object",
+                'The root of the schema must be an object ("type": "object"); '
+                "wrap the value in a property of an object.",
+                False,
+            )
         self.walk(root, "$")
 
     def _check_definitions(self, root: dict) -> None:
         if "definitions" not in root:
             return
         if "$defs" in root:
-            self.report("$.definitions", "definitions_keyword", "The schema uses both 'definitions' and "
-                        "'$defs'; strict mode only reads '$defs' — merge them by hand.", False)
+            self.report(
+                "$.definitions",
+                "definitions_keyword",
+                "The schema uses both 'definitions' and '$defs'; strict mode only reads '$defs' — merge them by hand.",
+                False,
+            )
             return
-        if self.report("$.definitions", "definitions_keyword", "Definitions must live under '$defs' (not "
-                       "'definitions') in strict mode.", True,
-                       "Renamed 'definitions' to '$defs' and updated the $refs that point into it."):
+        if self.report(
+            "$.definitions",
+            "definitions_keyword",
+            "Definitions must live under '$defs' (not 'definitions') in strict mode.",
+            True,
+            "Renamed 'definitions' to '$defs' and updated the $refs that point into it.",
+        ):
             defs = root.pop("definitions")
             root["$defs"] = defs
             _rewrite_refs(root)
@@ -191,8 +225,12 @@ class _Checker:
     def walk(self, node: Any, path: str) -> None:
         if not isinstance(node, dict):
             kind = "true/false" if isinstance(node, bool) else type(node).__name__
-            self.report(path, "invalid_schema", f"The schema at {path} is {kind}, not a JSON object; strict "
-                        "mode needs an explicit schema with a type.", False)
+            self.report(
+                path,
+                "invalid_schema",
+                f"The schema at {path} is {kind}, not a JSON object; strict mode needs an explicit schema with a type.",
+                False,
+            )
             return
         self._check_type(node, path)
         types = type_list(node)
@@ -202,10 +240,20 @@ class _Checker:
         self._check_enum(node, path)
         self._check_values(node, path, types)
         enum = node.get("enum")
-        if types and "null" in types and isinstance(enum, list) and None not in enum and self.report(
-                path, "enum_missing_null", f"The enum at {path} allows null by its type but null is not one "
-                "of its values; add null to the values.", True,
-                f"Added null to the enum values at {path} (its type allows null)."):
+        if (
+            types
+            and "null" in types
+            and isinstance(enum, list)
+            and None not in enum
+            and self.report(
+                path,
+                "enum_missing_null",
+                f"The enum at {path} allows null by its type but null is not one "
+                "of its values; add null to the values.",
+                True,
+                f"Added null to the enum values at {path} (its type allows null).",
+            )
+        ):
             node["enum"] = [*enum, None]
         if "$ref" in node:
             self._check_ref(node, path)
@@ -229,23 +277,38 @@ class _Checker:
                 return
             inferred = "object" if any(k in node for k in _OBJECT_HINTS) else "array" if "items" in node else None
             if inferred:
-                if self.report(path, "missing_type", f"The schema at {path} has no 'type'; it looks like an "
-                               f"{inferred}, so add \"type\": \"{inferred}\".", True,
-                               f"Added \"type\": \"{inferred}\" at {path}."):
+                if self.report(
+                    path,
+                    "missing_type",
+                    f'The schema at {path} has no \'type\'; it looks like an {inferred}, so add "type": "{inferred}".',
+                    True,
+                    f'Added "type": "{inferred}" at {path}.',
+                ):
                     _insert_first(node, "type", inferred)
             else:
-                self.report(path, "missing_type", f"The schema at {path} has no 'type'; strict mode needs every "
-                            "value to have a type (string, number, integer, boolean, object or array).", False)
+                self.report(
+                    path,
+                    "missing_type",
+                    f"The schema at {path} has no 'type'; strict mode needs every "
+                    "value to have a type (string, number, integer, boolean, object or array).",
+                    False,
+                )
             return
         raw = node["type"]
         if not types or (isinstance(raw, list) and len(types) != len(raw)):
-            self.report(path, "unsupported_type", f"The 'type' at {path} must be a type name or a list of type "
-                        "names.", False)
+            self.report(
+                path, "unsupported_type", f"The 'type' at {path} must be a type name or a list of type names.", False
+            )
             return
         for t in types:
             if t not in self.rules.types:
-                self.report(path, "unsupported_type", f"Type '{t}' at {path} is not a JSON Schema type strict "
-                            f"mode supports; use one of {', '.join(self.rules.types)}.", False)
+                self.report(
+                    path,
+                    "unsupported_type",
+                    f"Type '{t}' at {path} is not a JSON Schema type strict "
+                    f"mode supports; use one of {', '.join(self.rules.types)}.",
+                    False,
+                )
 
     def _check_keywords(self, node: dict, path: str, types: list[str] | None) -> None:
         allowed = self.rules.allowed_keywords(types)
@@ -254,16 +317,23 @@ class _Checker:
             if kw == "definitions" and node is self.root:
                 continue  # handled by _check_definitions
             if kw in self.rules.unsupported_keywords:
-                if self.report(child_path(path, kw), "unsupported_keyword", f"'{kw}' at {path} is not supported "
-                               f"in strict mode{self._provider_suffix()}; remove it and describe the rule in "
-                               "the description instead.", True,
-                               f"Removed '{kw}' from {path} (not supported in strict mode"
-                               f"{self._provider_suffix()})."):
+                if self.report(
+                    child_path(path, kw),
+                    "unsupported_keyword",
+                    f"'{kw}' at {path} is not supported "
+                    f"in strict mode{self._provider_suffix()}; remove it and describe the rule in "
+                    "the description instead.",
+                    True,
+                    f"Removed '{kw}' from {path} (not supported in strict mode{self._provider_suffix()}).",
+                ):
                     del node[kw]
             elif kw not in allowed and self.report(
-                    child_path(path, kw), "keyword_not_allowed", f"'{kw}' at {path} is not part of the "
-                    f"strict-mode subset for {where}; remove it.", True,
-                    f"Removed '{kw}' from {path} (not in the strict-mode subset for {where})."):
+                child_path(path, kw),
+                "keyword_not_allowed",
+                f"'{kw}' at {path} is not part of the strict-mode subset for {where}; remove it.",
+                True,
+                f"Removed '{kw}' from {path} (not in the strict-mode subset for {where}).",
+            ):
                 del node[kw]
 
     def _check_values(self, node: dict, path: str, types: list[str] | None) -> None:
@@ -286,21 +356,38 @@ class _Checker:
             else:
                 continue
             if not ok:
-                self.report(child_path(path, kw), "invalid_value", f"'{kw}' at {path} must be {expected}, not "
-                            f"{json.dumps(value)[:40]}.", False)
+                self.report(
+                    child_path(path, kw),
+                    "invalid_value",
+                    f"'{kw}' at {path} must be {expected}, not {json.dumps(value)[:40]}.",
+                    False,
+                )
 
     def _check_enum(self, node: dict, path: str) -> None:
         if "enum" in node:
             enum = node["enum"]
             if not isinstance(enum, list) or not enum:
-                self.report(child_path(path, "enum"), "invalid_enum", f"'enum' at {path} must be a non-empty list "
-                            "of values.", False)
+                self.report(
+                    child_path(path, "enum"),
+                    "invalid_enum",
+                    f"'enum' at {path} must be a non-empty list of values.",
+                    False,
+                )
             elif not all(_is_scalar(v) for v in enum):
-                self.report(child_path(path, "enum"), "invalid_enum", f"The enum at {path} has an object or array "
-                            "value; enum values must be strings, numbers, booleans or null.", False)
+                self.report(
+                    child_path(path, "enum"),
+                    "invalid_enum",
+                    f"The enum at {path} has an object or array "
+                    "value; enum values must be strings, numbers, booleans or null.",
+                    False,
+                )
         if "const" in node and not _is_scalar(node["const"]):
-            self.report(child_path(path, "const"), "invalid_enum", f"'const' at {path} must be a string, number, "
-                        "boolean or null.", False)
+            self.report(
+                child_path(path, "const"),
+                "invalid_enum",
+                f"'const' at {path} must be a string, number, boolean or null.",
+                False,
+            )
 
     def _provider_suffix(self) -> str:
         return " on Azure OpenAI" if self.rules.name == "azure" else ""
@@ -310,9 +397,13 @@ class _Checker:
         if fmt in self.rules.formats:
             return
         allowed = ", ".join(self.rules.formats) or "none"
-        if self.report(child_path(path, "format"), "unsupported_format", f"String format '{fmt}' at {path} is "
-                       f"not supported in strict mode (supported: {allowed}); remove it.", True,
-                       f"Removed format '{fmt}' from {path} (not a supported strict-mode format)."):
+        if self.report(
+            child_path(path, "format"),
+            "unsupported_format",
+            f"String format '{fmt}' at {path} is not supported in strict mode (supported: {allowed}); remove it.",
+            True,
+            f"Removed format '{fmt}' from {path} (not a supported strict-mode format).",
+        ):
             del node["format"]
 
     def _check_ref(self, node: dict, path: str) -> None:
@@ -321,50 +412,89 @@ class _Checker:
             self.report(path, "ref_unresolved", f"'$ref' at {path} must be a string.", False)
             return
         if ref.startswith("#/definitions/") and "definitions" in self.root and "$defs" not in self.root:
-            self.report(child_path(path, "$ref"), "ref_unresolved", f"'$ref' {ref!r} at {path} points into "
-                        "'definitions'; strict mode needs '#/$defs/...'.", True)
+            self.report(
+                child_path(path, "$ref"),
+                "ref_unresolved",
+                f"'$ref' {ref!r} at {path} points into 'definitions'; strict mode needs '#/$defs/...'.",
+                True,
+            )
             return
         if ref != "#" and not ref.startswith("#/$defs/"):
-            self.report(child_path(path, "$ref"), "ref_unresolved", f"'$ref' {ref!r} at {path} is not "
-                        "supported; strict mode only resolves '#' and '#/$defs/...' inside the schema.", False)
+            self.report(
+                child_path(path, "$ref"),
+                "ref_unresolved",
+                f"'$ref' {ref!r} at {path} is not "
+                "supported; strict mode only resolves '#' and '#/$defs/...' inside the schema.",
+                False,
+            )
             return
         if resolve_ref(self.root, ref) is None:
-            self.report(child_path(path, "$ref"), "ref_unresolved", f"'$ref' {ref!r} at {path} does not point "
-                        "to anything in this schema; add the definition under '$defs'.", False)
+            self.report(
+                child_path(path, "$ref"),
+                "ref_unresolved",
+                f"'$ref' {ref!r} at {path} does not point "
+                "to anything in this schema; add the definition under '$defs'.",
+                False,
+            )
 
     def _check_object(self, node: dict, path: str) -> None:
         props = node.get("properties", {})
         if not isinstance(props, dict):
-            self.report(child_path(path, "properties"), "invalid_schema", f"'properties' at {path} must be an "
-                        "object mapping names to schemas.", False)
+            self.report(
+                child_path(path, "properties"),
+                "invalid_schema",
+                f"'properties' at {path} must be an object mapping names to schemas.",
+                False,
+            )
             return
         ap = node.get("additionalProperties")
         if isinstance(ap, dict):
-            self.report(child_path(path, "additionalProperties"), "additional_properties_schema",
-                        f"The object at {path} allows arbitrary extra keys (a map); strict mode needs "
-                        "additionalProperties false — model the entries as an array of key/value objects.", False)
+            self.report(
+                child_path(path, "additionalProperties"),
+                "additional_properties_schema",
+                f"The object at {path} allows arbitrary extra keys (a map); strict mode needs "
+                "additionalProperties false — model the entries as an array of key/value objects.",
+                False,
+            )
         elif ap is not False and self.report(
-                child_path(path, "additionalProperties"), "additional_properties",
-                f"The object at {path} must set \"additionalProperties\": false in strict mode.", True,
-                f"Added \"additionalProperties\": false at {path}."):
+            child_path(path, "additionalProperties"),
+            "additional_properties",
+            f'The object at {path} must set "additionalProperties": false in strict mode.',
+            True,
+            f'Added "additionalProperties": false at {path}.',
+        ):
             _insert_after(node, "additionalProperties", False, ("properties", "required"))
         required = node.get("required", [])
         if not isinstance(required, list):
-            self.report(child_path(path, "required"), "required_unknown", f"'required' at {path} must be a "
-                        "list of property names.", True, f"Replaced the malformed 'required' at {path}.")
+            self.report(
+                child_path(path, "required"),
+                "required_unknown",
+                f"'required' at {path} must be a list of property names.",
+                True,
+                f"Replaced the malformed 'required' at {path}.",
+            )
             required = []
         for name in required:
             if not isinstance(name, str) or name not in props:  # the fix rewrites 'required' below
-                self.report(child_path(path, "required"), "required_unknown", f"'required' at {path} lists "
-                            f"{name!r}, which is not a property; remove it from 'required'.", True,
-                            f"Removed {name!r} from 'required' at {path} (no such property).")
+                self.report(
+                    child_path(path, "required"),
+                    "required_unknown",
+                    f"'required' at {path} lists {name!r}, which is not a property; remove it from 'required'.",
+                    True,
+                    f"Removed {name!r} from 'required' at {path} (no such property).",
+                )
         required = [r for r in required if isinstance(r, str)]
         for name in props:
             if name not in required:
                 sub_path = child_path(child_path(path, "properties"), name)
-                fix = self.report(sub_path, "not_required", f"Property '{name}' is not listed in 'required'; "
-                                  "strict mode needs every property required — make it nullable instead.", True,
-                                  f"Made '{name}' required and nullable at {sub_path} (it was optional).")
+                fix = self.report(
+                    sub_path,
+                    "not_required",
+                    f"Property '{name}' is not listed in 'required'; "
+                    "strict mode needs every property required — make it nullable instead.",
+                    True,
+                    f"Made '{name}' required and nullable at {sub_path} (it was optional).",
+                )
                 if fix and isinstance(props[name], dict):
                     props[name] = make_nullable(props[name])
         if self.fixing and (props or "required" in node):
@@ -375,12 +505,20 @@ class _Checker:
     def _check_array(self, node: dict, path: str) -> None:
         items = node.get("items")
         if items is None:
-            self.report(path, "array_without_items", f"The array at {path} has no 'items'; strict mode needs the "
-                        "type of its elements.", False)
+            self.report(
+                path,
+                "array_without_items",
+                f"The array at {path} has no 'items'; strict mode needs the type of its elements.",
+                False,
+            )
         elif isinstance(items, list):
-            self.report(child_path(path, "items"), "invalid_schema", f"'items' at {path} is a list (tuple "
-                        "validation), which strict mode does not support; use one schema for every element.",
-                        False)
+            self.report(
+                child_path(path, "items"),
+                "invalid_schema",
+                f"'items' at {path} is a list (tuple "
+                "validation), which strict mode does not support; use one schema for every element.",
+                False,
+            )
         else:
             self.walk(items, child_path(path, "items"))
 
@@ -413,7 +551,7 @@ def _insert_after(node: dict, key: str, value: Any, anchors: tuple[str, ...]) ->
     node.clear()
     node.update(items[: last + 1])
     node[key] = value
-    node.update(items[last + 1:])
+    node.update(items[last + 1 :])
 
 
 def _rewrite_refs(node: Any) -> None:
@@ -508,25 +646,60 @@ def _check_limits(root: dict, rules: ProviderRules) -> list[Violation]:
             if strings and len(strings) == len([v for v in enum if v is not None]):
                 size = sum(len(v) for v in strings)
                 if len(strings) > limits.large_string_enum_values and size > limits.large_string_enum_chars:
-                    out.append(Violation(path=child_path(path, "enum"), rule="large_string_enum", message=(
-                        f"The enum at {path} has {len(strings)} values totalling {size:,} characters; an enum "
-                        f"with more than {limits.large_string_enum_values} values may use at most "
-                        f"{limits.large_string_enum_chars:,} characters{where}.")))
+                    out.append(
+                        Violation(
+                            path=child_path(path, "enum"),
+                            rule="large_string_enum",
+                            message=(
+                                f"The enum at {path} has {len(strings)} values totalling {size:,} characters; an enum "
+                                f"with more than {limits.large_string_enum_values} values may use at most "
+                                f"{limits.large_string_enum_chars:,} characters{where}."
+                            ),
+                        )
+                    )
     if n_props > limits.max_properties:
-        out.append(Violation(path="$", rule="too_many_properties", message=(
-            f"The schema has {n_props:,} properties in total; the limit is {limits.max_properties:,}{where}.")))
+        out.append(
+            Violation(
+                path="$",
+                rule="too_many_properties",
+                message=(
+                    f"The schema has {n_props:,} properties in total; the limit is {limits.max_properties:,}{where}."
+                ),
+            )
+        )
     if chars > limits.max_chars:
-        out.append(Violation(path="$", rule="too_many_chars", message=(
-            f"Property names, definition names and enum/const values add up to {chars:,} characters; the "
-            f"limit is {limits.max_chars:,}{where}.")))
+        out.append(
+            Violation(
+                path="$",
+                rule="too_many_chars",
+                message=(
+                    f"Property names, definition names and enum/const values add up to {chars:,} characters; the "
+                    f"limit is {limits.max_chars:,}{where}."
+                ),
+            )
+        )
     if n_enum > limits.max_enum_values:
-        out.append(Violation(path="$", rule="too_many_enum_values", message=(
-            f"The schema has {n_enum:,} enum values in total; the limit is {limits.max_enum_values:,}{where}.")))
+        out.append(
+            Violation(
+                path="$",
+                rule="too_many_enum_values",
+                message=(
+                    f"The schema has {n_enum:,} enum values in total; the limit is {limits.max_enum_values:,}{where}."
+                ),
+            )
+        )
     depth, deepest = nesting_depth(root)
     if depth > limits.max_depth:
-        out.append(Violation(path=deepest, rule="too_deep", message=(
-            f"Objects are nested {depth} levels deep (at {deepest}); the limit is {limits.max_depth} "
-            f"levels{where}.")))
+        out.append(
+            Violation(
+                path=deepest,
+                rule="too_deep",
+                message=(
+                    f"Objects are nested {depth} levels deep (at {deepest}); the limit is {limits.max_depth} "
+                    f"levels{where}."
+                ),
+            )
+        )
     return out
 
 

@@ -48,8 +48,9 @@ def validate_reply(schema: dict, text: str) -> ReplyValidation:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"The schema itself is not valid JSON Schema: "
-                              f"{exc.message}.") from None
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT, f"The schema itself is not valid JSON Schema: {exc.message}."
+        ) from None
     if not text or not text.strip():
         return ReplyValidation(ok=False, errors=[FieldError(path="$", field="$", message="The reply is empty.")])
     try:
@@ -60,8 +61,7 @@ def validate_reply(schema: dict, text: str) -> ReplyValidation:
     try:
         raw_errors = list(validator.iter_errors(parsed))
     except Unresolvable as exc:
-        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"The schema has a $ref that does not resolve: "
-                              f"{exc}.") from None
+        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"The schema has a $ref that does not resolve: {exc}.") from None
     errors = list(dict.fromkeys(_convert_all(raw_errors)))
     return ReplyValidation(ok=not errors, parsed=parsed, errors=errors)
 
@@ -70,12 +70,13 @@ def _malformed(text: str, exc: json.JSONDecodeError) -> ReplyValidation:
     truncated = looks_truncated(text)
     message = f"The reply is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
     if truncated:
-        message += (" It looks truncated: the JSON stops before all brackets and strings are closed (the reply "
-                    "may have hit the max tokens limit).")
+        message += (
+            " It looks truncated: the JSON stops before all brackets and strings are closed (the reply "
+            "may have hit the max tokens limit)."
+        )
     elif text.lstrip().startswith("```"):
         message += " It is wrapped in a Markdown code fence; the reply should be the bare JSON."
-    return ReplyValidation(ok=False, truncated=truncated,
-                           errors=[FieldError(path="$", field="$", message=message)])
+    return ReplyValidation(ok=False, truncated=truncated, errors=[FieldError(path="$", field="$", message=message)])
 
 
 def _json_path(parts: Iterable[str | int]) -> str:
@@ -139,8 +140,7 @@ def _convert(err: ValidationError) -> Iterable[FieldError]:
         known = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
         for name in inst:
             if name not in known:
-                yield _make([*parts, name], f"Unexpected field '{name}': the schema does not allow extra "
-                            "fields.", kw)
+                yield _make([*parts, name], f"Unexpected field '{name}': the schema does not allow extra fields.", kw)
         return
     if kw in ("anyOf", "oneOf") and err.context:
         branch = _matching_branch(err.context)
@@ -157,8 +157,11 @@ def _matching_branch(context: list[ValidationError]) -> list[ValidationError] | 
     branches: dict[Any, list[ValidationError]] = defaultdict(list)
     for c in context:
         branches[c.relative_schema_path[0] if c.relative_schema_path else None].append(c)
-    fitting = [errs for errs in branches.values()
-               if not any(c.validator in ("type", "enum", "const") and not c.relative_path for c in errs)]
+    fitting = [
+        errs
+        for errs in branches.values()
+        if not any(c.validator in ("type", "enum", "const") and not c.relative_path for c in errs)
+    ]
     return fitting[0] if len(fitting) == 1 else None
 
 

@@ -13,8 +13,10 @@ TEMPLATES_PATH = Path(__file__).resolve().parent.parent / "schema_templates.json
 @cache
 def _raw_templates() -> dict[str, dict]:
     data = json.loads(TEMPLATES_PATH.read_text(encoding="utf-8"))
-    return {t["name"]: {"name": t["name"], "description": t["description"], "schema": t["schema"]}
-            for t in data["templates"]}
+    return {
+        t["name"]: {"name": t["name"], "description": t["description"], "schema": t["schema"]}
+        for t in data["templates"]
+    }
 
 
 def load_templates() -> dict[str, dict]:

@@ -40,7 +40,7 @@ def test_server_key_is_never_sent_to_an_address_the_visitor_typed(app_factory, f
         app.chat_input(key=Keys.CHAT_INPUT).set_value("hello").run()
         seen = {request.headers.get("authorization") for request in elsewhere.requests}
     assert seen and "Bearer sk-server-side-key" not in seen
-    assert app.session_state[STATE_KEY].connection.api_key is None
+    assert app.session_state[STATE_KEY].workspace.connection.api_key is None
     assert "Paste your key" in app.sidebar.text_input(key=Keys.api_key("compatible")).proto.placeholder
 
 
@@ -49,7 +49,7 @@ def test_a_typed_key_stays_with_its_provider(app_factory):
     app.sidebar.text_input(key=Keys.api_key("compatible")).input("sk-typed-for-local").run()
     app.sidebar.selectbox(key=Keys.PROVIDER).select("azure").run()
     app.sidebar.text_input(key=Keys.AZURE_ENDPOINT).input("https://res.openai.azure.com").run()
-    assert app.session_state[STATE_KEY].connection.api_key is None
+    assert app.session_state[STATE_KEY].workspace.connection.api_key is None
     assert app.sidebar.text_input(key=Keys.api_key("azure")).value == ""
 
 
@@ -61,8 +61,8 @@ def test_two_sessions_with_different_keys_never_share_a_client(app_factory, fake
     second.chat_input(key=Keys.CHAT_INPUT).set_value("from second").run()
     by_text = {req.json["messages"][-1]["content"]: req.headers["authorization"] for req in fake.chat_requests()}
     assert by_text == {"from first": "Bearer sk-first-session", "from second": "Bearer sk-second-session"}
-    first_client = first.session_state[STATE_KEY].client()
-    second_client = second.session_state[STATE_KEY].client()
+    first_client = first.session_state[STATE_KEY].workspace.client()
+    second_client = second.session_state[STATE_KEY].workspace.client()
     assert first_client is not second_client
     assert first_client.settings.key == "sk-first-session" and second_client.settings.key == "sk-second-session"
 
@@ -73,7 +73,7 @@ def test_switching_to_azure_shows_azure_fields(app_factory):
     assert not app.exception
     app.sidebar.text_input(key=Keys.AZURE_ENDPOINT).input("https://res.openai.azure.com").run()
     app.sidebar.text_input(key=Keys.DEPLOYMENT).input("mini-prod").run()
-    workspace = app.session_state[STATE_KEY]
+    workspace = app.session_state[STATE_KEY].workspace
     assert workspace.connection.provider == "azure" and workspace.connection.request_model == "mini-prod"
     assert workspace.model_spec().is_estimate  # a deployment name: figures are labelled estimates
     assert any("estimated" in caption.value for caption in app.sidebar.caption)

@@ -14,7 +14,7 @@ def send(app, text):
 
 
 def workspace(app):
-    return app.session_state[STATE_KEY]
+    return app.session_state[STATE_KEY].workspace
 
 
 def test_reply_is_streamed_with_stats_under_it(app_factory, fake):

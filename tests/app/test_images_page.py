@@ -17,7 +17,7 @@ def png(width: int, height: int) -> bytes:
 
 
 def workspace(app):
-    return app.session_state[STATE_KEY]
+    return app.session_state[STATE_KEY].workspace
 
 
 def images_page(app_factory):

@@ -25,7 +25,7 @@ def usage(numbers: dict) -> dict:
 
 
 def workspace(app):
-    return app.session_state[STATE_KEY]
+    return app.session_state[STATE_KEY].workspace
 
 
 def send(app, text):

@@ -22,7 +22,7 @@ def schema_page(app_factory):
 
 
 def target(app):
-    return app.session_state[STATE_KEY].response_schema
+    return app.session_state[STATE_KEY].workspace.response_schema
 
 
 def raw_json(app) -> dict:
@@ -274,7 +274,7 @@ def test_a_valid_run_shows_the_valid_badge_and_sends_strict_json_schema(app_fact
     }
     assert body["messages"] == [{"role": "user", "content": "The parcel came fast."}]
     assert any("not part of the chat" in c.value and "$" in c.value for c in app.caption)
-    assert app.session_state[STATE_KEY].conversation.messages == []
+    assert app.session_state[STATE_KEY].workspace.conversation.messages == []
     # The run is paid for: the sidebar's session cost includes it.
     assert any("Session cost: **$0.0000" in c.value for c in app.sidebar.caption)
 

@@ -35,7 +35,7 @@ def test_answering_the_call_sends_the_tool_output_and_shows_the_final_reply(app_
     app.button(key=ToolKeys.ADD_TEMPLATE).click().run()  # the first template: get_weather
     fake.enqueue(Scenario(tool_calls=[WEATHER_CALL]))
     app.chat_input(key=ToolKeys.CHAT_INPUT).set_value("Weather in Paris?").run()
-    [call] = app.session_state[STATE_KEY].conversation.messages[-1].tool_calls
+    [call] = app.session_state[STATE_KEY].workspace.conversation.messages[-1].tool_calls
     app.text_area(key=ToolKeys.output(call.id)).input('{"temperature": 21}').run()
     fake.enqueue(Scenario(text="It is 21 degrees in Paris."))
     app.button(key=ToolKeys.SEND_RESULTS).click().run()
@@ -59,7 +59,7 @@ def test_malformed_definitions_keep_the_text_and_the_previous_tools(app_factory)
     app.button(key=ToolKeys.APPLY).click().run()
     assert any("not valid JSON" in error.value for error in app.error)
     assert app.text_area(key=ToolKeys.DEFINITIONS).value == '[{"name": "broken",'
-    assert [t["function"]["name"] for t in app.session_state[STATE_KEY].tools] == ["get_weather"]
+    assert [t["function"]["name"] for t in app.session_state[STATE_KEY].workspace.tools] == ["get_weather"]
 
 
 def test_a_non_strict_invalid_tool_is_explained(app_factory):

@@ -24,8 +24,7 @@ from playground.schema import (
 def obj(props: dict[str, Any] | None = None, **extra: Any) -> dict:
     """A strict-valid object schema with ``props`` (all required)."""
     props = props or {}
-    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False,
-            **extra}
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False, **extra}
 
 
 def rules(violations: list[Violation]) -> list[str]:
@@ -43,15 +42,17 @@ def only(violations: list[Violation], rule: str) -> Violation:
 
 
 def test_valid_schema_has_no_violations_on_either_provider() -> None:
-    schema = obj({
-        "name": {"type": "string", "description": "Who"},
-        "age": {"type": ["integer", "null"]},
-        "kind": {"type": "string", "enum": ["a", "b"]},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "address": obj({"city": {"type": "string"}}),
-        "either": {"anyOf": [{"type": "string"}, {"type": "number"}]},
-        "fixed": {"const": "v1"},
-    })
+    schema = obj(
+        {
+            "name": {"type": "string", "description": "Who"},
+            "age": {"type": ["integer", "null"]},
+            "kind": {"type": "string", "enum": ["a", "b"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "address": obj({"city": {"type": "string"}}),
+            "either": {"anyOf": [{"type": "string"}, {"type": "number"}]},
+            "fixed": {"const": "v1"},
+        }
+    )
     assert lint_strict(schema) == []
     assert lint_strict(schema, "azure") == []
     assert lint_strict(schema, "compatible") == []
@@ -64,16 +65,21 @@ def test_root_must_be_an_object() -> None:
 
 
 def test_root_must_not_be_any_of() -> None:
-    v = only(lint_strict({"anyOf": [obj({"a": {"type": "string"}}), obj({"b": {"type": "string"}})]}),
-             "root_any_of")
+    v = only(lint_strict({"anyOf": [obj({"a": {"type": "string"}}), obj({"b": {"type": "string"}})]}), "root_any_of")
     assert v.path == "$" and not v.fixable
 
 
 def test_additional_properties_missing_is_reported_per_object() -> None:
-    schema = {"type": "object", "properties": {
-        "items": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}},
-                                              "required": ["sku"]}}},
-              "required": ["items"]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"sku": {"type": "string"}}, "required": ["sku"]},
+            }
+        },
+        "required": ["items"],
+    }
     found = [v for v in lint_strict(schema) if v.rule == "additional_properties"]
     assert [v.path for v in found] == ["$.additionalProperties", "$.properties.items.items.additionalProperties"]
     assert all(v.fixable for v in found)
@@ -87,13 +93,17 @@ def test_additional_properties_true_is_fixable_but_a_schema_is_not() -> None:
 
 
 def test_every_property_must_be_required() -> None:
-    schema = {**obj({"city": {"type": "string"}}), "properties": {"city": {"type": "string"},
-                                                                 "unit": {"type": "string"}}}
+    schema = {
+        **obj({"city": {"type": "string"}}),
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
+    }
     v = only(lint_strict(schema), "not_required")
     assert v.path == "$.properties.unit"
     assert v.fixable
-    assert v.message == ("Property 'unit' is not listed in 'required'; strict mode needs every property "
-                         "required — make it nullable instead.")
+    assert v.message == (
+        "Property 'unit' is not listed in 'required'; strict mode needs every property "
+        "required — make it nullable instead."
+    )
 
 
 def test_required_naming_a_missing_property() -> None:
@@ -102,21 +112,26 @@ def test_required_naming_a_missing_property() -> None:
     assert "ghost" in v.message and v.fixable
 
 
-@pytest.mark.parametrize("keyword, value", [
-    ("allOf", [{"type": "string"}]),
-    ("not", {"type": "integer"}),
-    ("if", {"type": "string"}),
-    ("then", {"type": "string"}),
-    ("else", {"type": "string"}),
-    ("dependentRequired", {"a": ["b"]}),
-    ("dependentSchemas", {"a": {"type": "object"}}),
-    ("patternProperties", {"^x": {"type": "string"}}),
-    ("minLength", 1),
-    ("maxLength", 10),
-])
+@pytest.mark.parametrize(
+    "keyword, value",
+    [
+        ("allOf", [{"type": "string"}]),
+        ("not", {"type": "integer"}),
+        ("if", {"type": "string"}),
+        ("then", {"type": "string"}),
+        ("else", {"type": "string"}),
+        ("dependentRequired", {"a": ["b"]}),
+        ("dependentSchemas", {"a": {"type": "object"}}),
+        ("patternProperties", {"^x": {"type": "string"}}),
+        ("minLength", 1),
+        ("maxLength", 10),
+    ],
+)
 def test_unsupported_keywords(keyword: str, value: Any) -> None:
-    prop = {"type": "object" if keyword in ("dependentRequired", "dependentSchemas", "patternProperties")
-            else "string", keyword: value}
+    prop = {
+        "type": "object" if keyword in ("dependentRequired", "dependentSchemas", "patternProperties") else "string",
+        keyword: value,
+    }
     if prop["type"] == "object":
         prop.update(properties={}, required=[], additionalProperties=False)
     for provider in ("openai", "azure"):
@@ -146,13 +161,16 @@ def test_azure_rejects_keywords_openai_accepts(keyword: str, prop: dict) -> None
     assert "Azure" in v.message
 
 
-@pytest.mark.parametrize("prop, keyword", [
-    ({"type": "string", "default": "x"}, "default"),
-    ({"type": "string", "examples": ["x"]}, "examples"),
-    ({"type": "integer", "pattern": "^1$"}, "pattern"),
-    ({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, "uniqueItems"),
-    ({**obj(), "minProperties": 1}, "minProperties"),
-])
+@pytest.mark.parametrize(
+    "prop, keyword",
+    [
+        ({"type": "string", "default": "x"}, "default"),
+        ({"type": "string", "examples": ["x"]}, "examples"),
+        ({"type": "integer", "pattern": "^1$"}, "pattern"),
+        ({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, "uniqueItems"),
+        ({**obj(), "minProperties": 1}, "minProperties"),
+    ],
+)
 def test_keywords_outside_the_subset_for_the_type(prop: dict, keyword: str) -> None:
     v = only(lint_strict(obj({"p": prop})), "keyword_not_allowed")
     assert v.path == f"$.properties.p.{keyword}" and v.fixable
@@ -172,15 +190,13 @@ def test_type_list_with_an_unsupported_member() -> None:
 def test_missing_type_is_fixable_only_when_it_can_be_inferred() -> None:
     v = only(lint_strict(obj({"p": {"description": "anything"}})), "missing_type")
     assert not v.fixable
-    v = only(lint_strict(obj({"p": {"properties": {}, "required": [], "additionalProperties": False}})),
-             "missing_type")
+    v = only(lint_strict(obj({"p": {"properties": {}, "required": [], "additionalProperties": False}})), "missing_type")
     assert v.fixable and '"type": "object"' in v.message
     # enum, const, anyOf and $ref carry their own type
     assert lint_strict(obj({"p": {"enum": ["a", 1]}, "q": {"const": 3}})) == []
 
 
-@pytest.mark.parametrize("fmt", ["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6",
-                                 "uuid"])
+@pytest.mark.parametrize("fmt", ["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"])
 def test_supported_string_formats(fmt: str) -> None:
     assert lint_strict(obj({"p": {"type": "string", "format": fmt}})) == []
 
@@ -200,8 +216,9 @@ RECURSIVE = {
     "properties": {"root": {"$ref": "#/$defs/node"}, "parent": {"anyOf": [{"$ref": "#"}, {"type": "null"}]}},
     "required": ["root", "parent"],
     "additionalProperties": False,
-    "$defs": {"node": obj({"value": {"type": "string"},
-                           "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}})},
+    "$defs": {
+        "node": obj({"value": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}})
+    },
 }
 
 
@@ -210,8 +227,10 @@ def test_refs_to_root_and_defs_with_recursion_are_fine() -> None:
     assert lint_strict(RECURSIVE, "azure") == []
 
 
-@pytest.mark.parametrize("ref", ["#/$defs/missing", "#/$defs/node/properties/nope", "https://x.test/s.json",
-                                 "other.json#/a", "#/properties/root"])
+@pytest.mark.parametrize(
+    "ref",
+    ["#/$defs/missing", "#/$defs/node/properties/nope", "https://x.test/s.json", "other.json#/a", "#/properties/root"],
+)
 def test_unresolvable_or_unsupported_refs(ref: str) -> None:
     schema = copy.deepcopy(RECURSIVE)
     schema["properties"]["root"] = {"$ref": ref}
@@ -249,11 +268,21 @@ def test_non_object_subschema_is_invalid() -> None:
 
 
 def test_violation_paths_use_json_path_syntax() -> None:
-    schema = obj({"items": {"type": "array", "items": obj({"sku": {"type": "string", "minLength": 2},
-                                                           "odd key": {"type": "string", "maxLength": 2}})}})
+    schema = obj(
+        {
+            "items": {
+                "type": "array",
+                "items": obj(
+                    {"sku": {"type": "string", "minLength": 2}, "odd key": {"type": "string", "maxLength": 2}}
+                ),
+            }
+        }
+    )
     paths = sorted(v.path for v in lint_strict(schema))
-    assert paths == ["$.properties.items.items.properties.sku.minLength",
-                     '$.properties.items.items.properties["odd key"].maxLength']
+    assert paths == [
+        "$.properties.items.items.properties.sku.minLength",
+        '$.properties.items.items.properties["odd key"].maxLength',
+    ]
 
 
 def test_every_reported_rule_is_documented() -> None:
@@ -277,7 +306,11 @@ def test_unknown_provider_is_an_invalid_input_error() -> None:
 def test_limits_come_from_the_rules_file() -> None:
     openai, azure = provider_rules("openai").limits, provider_rules("azure").limits
     assert (openai.max_properties, openai.max_depth, openai.max_chars, openai.max_enum_values) == (
-        5000, 10, 120000, 1000)
+        5000,
+        10,
+        120000,
+        1000,
+    )
     assert (azure.max_properties, azure.max_depth, azure.max_chars, azure.max_enum_values) == (100, 5, 15000, 500)
     assert (openai.large_string_enum_values, openai.large_string_enum_chars) == (250, 15000)
     assert provider_rules("azure").formats == ()
@@ -297,8 +330,10 @@ def test_total_properties_limit(provider: str, limit: int) -> None:
 
 def test_properties_are_counted_across_nested_objects_arrays_and_defs() -> None:
     def nested(n_defs: int) -> dict:
-        return obj({"a": flat(50), "b": {"type": "array", "items": flat(40)}, "c": {"$ref": "#/$defs/d"}},
-                   **{"$defs": {"d": flat(n_defs)}})
+        return obj(
+            {"a": flat(50), "b": {"type": "array", "items": flat(40)}, "c": {"$ref": "#/$defs/d"}},
+            **{"$defs": {"d": flat(n_defs)}},
+        )
 
     assert lint_strict(nested(7), "azure") == []  # 3 + 50 + 40 + 7 = 100
     assert rules(lint_strict(nested(8), "azure")) == ["too_many_properties"]
@@ -349,8 +384,7 @@ def test_total_characters_limit_counts_enum_values(provider: str, limit: int) ->
 def test_total_characters_counts_property_names_definition_names_and_const() -> None:
     limit = provider_rules("azure").limits.max_chars
     long = "n" * 5000
-    schema = obj({long: {"type": "string"}, "c": {"const": "k" * 4000}},
-                 **{"$defs": {"d" * 5998: obj()}})
+    schema = obj({long: {"type": "string"}, "c": {"const": "k" * 4000}}, **{"$defs": {"d" * 5998: obj()}})
     total = 5000 + 1 + 4000 + 5998
     assert total == limit - 1
     assert lint_strict(schema, "azure") == []
@@ -363,8 +397,12 @@ def test_total_enum_values_limit(provider: str, limit: int) -> None:
     half = limit // 2
 
     def schema(extra: int) -> dict:
-        return obj({"a": {"type": "integer", "enum": list(range(half))},
-                    "b": {"type": "integer", "enum": list(range(limit - half + extra))}})
+        return obj(
+            {
+                "a": {"type": "integer", "enum": list(range(half))},
+                "b": {"type": "integer", "enum": list(range(limit - half + extra))},
+            }
+        )
 
     assert lint_strict(schema(0), provider) == []
     v = only(lint_strict(schema(1), provider), "too_many_enum_values")
@@ -441,25 +479,39 @@ def test_fix_makes_the_schema_lint_clean_without_mutating_the_input() -> None:
     assert list(fixed) == ["type", "properties", "required", "additionalProperties"]
 
 
-@pytest.mark.parametrize("optional, nullable", [
-    ({"type": "string"}, {"type": ["string", "null"]}),
-    ({"type": "integer", "description": "n"}, {"type": ["integer", "null"], "description": "n"}),
-    ({"type": "string", "enum": ["c", "f"]}, {"type": ["string", "null"], "enum": ["c", "f", None]}),
-    ({"enum": ["a", 1]}, {"enum": ["a", 1, None]}),
-    ({"$ref": "#/$defs/d"}, {"anyOf": [{"$ref": "#/$defs/d"}, {"type": "null"}]}),
-    ({"const": "x"}, {"anyOf": [{"const": "x"}, {"type": "null"}]}),
-    ({**obj({"a": {"type": "string"}}), "description": "D"},
-     {"anyOf": [obj({"a": {"type": "string"}}), {"type": "null"}], "description": "D"}),
-    ({"type": "array", "items": {"type": "string"}},
-     {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]}),
-    ({"anyOf": [{"type": "string"}, {"type": "integer"}]},
-     {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]}),
-    ({"type": ["string", "null"]}, {"type": ["string", "null"]}),
-    ({"anyOf": [{"$ref": "#/$defs/d"}, {"type": "null"}]}, {"anyOf": [{"$ref": "#/$defs/d"}, {"type": "null"}]}),
-])
+@pytest.mark.parametrize(
+    "optional, nullable",
+    [
+        ({"type": "string"}, {"type": ["string", "null"]}),
+        ({"type": "integer", "description": "n"}, {"type": ["integer", "null"], "description": "n"}),
+        ({"type": "string", "enum": ["c", "f"]}, {"type": ["string", "null"], "enum": ["c", "f", None]}),
+        ({"enum": ["a", 1]}, {"enum": ["a", 1, None]}),
+        ({"$ref": "#/$defs/d"}, {"anyOf": [{"$ref": "#/$defs/d"}, {"type": "null"}]}),
+        ({"const": "x"}, {"anyOf": [{"const": "x"}, {"type": "null"}]}),
+        (
+            {**obj({"a": {"type": "string"}}), "description": "D"},
+            {"anyOf": [obj({"a": {"type": "string"}}), {"type": "null"}], "description": "D"},
+        ),
+        (
+            {"type": "array", "items": {"type": "string"}},
+            {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+        ),
+        (
+            {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+        ),
+        ({"type": ["string", "null"]}, {"type": ["string", "null"]}),
+        ({"anyOf": [{"$ref": "#/$defs/d"}, {"type": "null"}]}, {"anyOf": [{"$ref": "#/$defs/d"}, {"type": "null"}]}),
+    ],
+)
 def test_optional_properties_become_required_and_nullable(optional: dict, nullable: dict) -> None:
-    schema = {"type": "object", "properties": {"p": optional}, "required": [], "additionalProperties": False,
-              "$defs": {"d": obj()}}
+    schema = {
+        "type": "object",
+        "properties": {"p": optional},
+        "required": [],
+        "additionalProperties": False,
+        "$defs": {"d": obj()},
+    }
     fixed, _ = fix_strict(schema)
     assert fixed["properties"]["p"] == nullable
     assert fixed["required"] == ["p"]
@@ -468,8 +520,12 @@ def test_optional_properties_become_required_and_nullable(optional: dict, nullab
 
 
 def test_fix_drops_unsupported_keywords_with_a_note_each() -> None:
-    schema = obj({"a": {"type": "string", "format": "uri", "maxLength": 5},
-                  "b": {"allOf": [{"type": "string"}], "type": "string"}})
+    schema = obj(
+        {
+            "a": {"type": "string", "format": "uri", "maxLength": 5},
+            "b": {"allOf": [{"type": "string"}], "type": "string"},
+        }
+    )
     fixed, notes = fix_strict(schema)
     assert fixed["properties"] == {"a": {"type": "string"}, "b": {"type": "string"}}
     assert len(notes) == 3
@@ -487,11 +543,21 @@ def test_fix_for_azure_drops_its_extra_unsupported_keywords() -> None:
 
 
 def test_fix_repairs_nested_objects_array_items_and_defs() -> None:
-    schema = {"type": "object", "properties": {
-        "items": {"type": "array", "items": {"type": "object", "properties": {
-            "sku": {"type": "string"}, "qty": {"type": "integer"}}, "required": ["sku"]}},
-        "meta": {"properties": {"k": {"type": "string"}}}},
-        "$defs": {"unused": {"type": "object", "properties": {"x": {"type": "boolean"}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"sku": {"type": "string"}, "qty": {"type": "integer"}},
+                    "required": ["sku"],
+                },
+            },
+            "meta": {"properties": {"k": {"type": "string"}}},
+        },
+        "$defs": {"unused": {"type": "object", "properties": {"x": {"type": "boolean"}}}},
+    }
     fixed, _ = fix_strict(schema)
     assert lint_strict(fixed) == []
     item = fixed["properties"]["items"]["anyOf"][0]["items"]  # "items" was optional: now nullable
@@ -508,9 +574,12 @@ def test_fix_adds_null_to_a_nullable_enum() -> None:
 
 
 def test_fix_leaves_what_it_cannot_fix_safely() -> None:
-    schema = {"type": "object", "properties": {"m": {"type": "object", "additionalProperties": {"type": "string"}},
-                                               "d": {"type": "date"}}, "required": ["m", "d"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"m": {"type": "object", "additionalProperties": {"type": "string"}}, "d": {"type": "date"}},
+        "required": ["m", "d"],
+        "additionalProperties": False,
+    }
     fixed, _ = fix_strict(schema)
     remaining = lint_strict(fixed)
     assert sorted(rules(remaining)) == ["additional_properties_schema", "unsupported_type"]
@@ -522,17 +591,48 @@ def test_fix_leaves_what_it_cannot_fix_safely() -> None:
 
 MESSY = [
     SEED,
-    {"properties": {"a": {"type": "object", "properties": {"b": {"type": "array", "items": {
-        "type": "object", "properties": {"c": {"type": "string", "format": "uri", "pattern": "x"}}}}}}}},
-    {"type": "object", "properties": {"x": {"$ref": "#/definitions/X"}},
-     "definitions": {"X": {"type": "object", "properties": {"y": {"type": "integer", "minimum": 0,
-                                                                  "examples": [1]}}}}},
-    {"type": "object", "properties": {"u": {"anyOf": [{"type": "object", "properties": {"z": {"type": "string"}}},
-                                                       {"type": "string", "maxLength": 3}]},
-                                      "e": {"type": ["string", "null"], "enum": ["a"]}},
-     "required": "nope"},
-    {"type": "object", "properties": {"r": {"$ref": "#"}, "t": {"type": "string", "format": "date"}},
-     "additionalProperties": True, "required": ["r", "ghost"]},
+    {
+        "properties": {
+            "a": {
+                "type": "object",
+                "properties": {
+                    "b": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"c": {"type": "string", "format": "uri", "pattern": "x"}},
+                        },
+                    }
+                },
+            }
+        }
+    },
+    {
+        "type": "object",
+        "properties": {"x": {"$ref": "#/definitions/X"}},
+        "definitions": {
+            "X": {"type": "object", "properties": {"y": {"type": "integer", "minimum": 0, "examples": [1]}}}
+        },
+    },
+    {
+        "type": "object",
+        "properties": {
+            "u": {
+                "anyOf": [
+                    {"type": "object", "properties": {"z": {"type": "string"}}},
+                    {"type": "string", "maxLength": 3},
+                ]
+            },
+            "e": {"type": ["string", "null"], "enum": ["a"]},
+        },
+        "required": "nope",
+    },
+    {
+        "type": "object",
+        "properties": {"r": {"$ref": "#"}, "t": {"type": "string", "format": "date"}},
+        "additionalProperties": True,
+        "required": ["r", "ghost"],
+    },
     {"type": "object", "properties": {"bad": {"type": "date", "minLength": 1}, "any": {}}},
 ]
 
@@ -560,15 +660,18 @@ def test_templates_are_strict_valid_on_both_providers() -> None:
         assert fix_strict(template["schema"]) == (template["schema"], [])
 
 
-@pytest.mark.parametrize("prop, path", [
-    ({"type": "integer", "minimum": "0"}, "$.properties.p.minimum"),
-    ({"type": "number", "multipleOf": 0}, "$.properties.p.multipleOf"),
-    ({"type": "array", "items": {"type": "string"}, "minItems": -1}, "$.properties.p.minItems"),
-    ({"type": "array", "items": {"type": "string"}, "maxItems": 2.5}, "$.properties.p.maxItems"),
-    ({"type": "string", "pattern": 5}, "$.properties.p.pattern"),
-    ({"type": "string", "description": ["x"]}, "$.properties.p.description"),
-    ({"anyOf": []}, "$.properties.p.anyOf"),
-])
+@pytest.mark.parametrize(
+    "prop, path",
+    [
+        ({"type": "integer", "minimum": "0"}, "$.properties.p.minimum"),
+        ({"type": "number", "multipleOf": 0}, "$.properties.p.multipleOf"),
+        ({"type": "array", "items": {"type": "string"}, "minItems": -1}, "$.properties.p.minItems"),
+        ({"type": "array", "items": {"type": "string"}, "maxItems": 2.5}, "$.properties.p.maxItems"),
+        ({"type": "string", "pattern": 5}, "$.properties.p.pattern"),
+        ({"type": "string", "description": ["x"]}, "$.properties.p.description"),
+        ({"anyOf": []}, "$.properties.p.anyOf"),
+    ],
+)
 def test_keyword_values_of_the_wrong_type(prop: dict, path: str) -> None:
     v = only(lint_strict(obj({"p": prop})), "invalid_value")
     assert v.path == path and not v.fixable
@@ -584,10 +687,26 @@ def test_invalid_enums(prop: dict) -> None:
 # Robustness: damaged templates never crash the linter or the fixer, and the fixer never leaves
 # a fixable violation behind.
 
-_JUNK: list[Any] = [None, True, 1, "x", [], {}, ["a"], {"type": "date"}, {"$ref": "#/nope"}, {"enum": []},
-                    {"anyOf": [1]}, {"properties": 5}, {"type": "array", "items": True}, {"required": 5},
-                    {"type": "string", "format": 5}, {"$defs": {"a": 1}}, {"type": "integer", "minimum": "x"},
-                    {"type": "object", "properties": {"a": {"type": "string"}}, "required": [1, None]}]
+_JUNK: list[Any] = [
+    None,
+    True,
+    1,
+    "x",
+    [],
+    {},
+    ["a"],
+    {"type": "date"},
+    {"$ref": "#/nope"},
+    {"enum": []},
+    {"anyOf": [1]},
+    {"properties": 5},
+    {"type": "array", "items": True},
+    {"required": 5},
+    {"type": "string", "format": 5},
+    {"$defs": {"a": 1}},
+    {"type": "integer", "minimum": "x"},
+    {"type": "object", "properties": {"a": {"type": "string"}}, "required": [1, None]},
+]
 
 
 def _positions(node: Any, path: tuple = ()) -> list[tuple]:

@@ -60,14 +60,17 @@ EVERY_KIND = {
         },
         "billing": {
             "anyOf": [
-                {"type": "object", "properties": {"iban": {"type": "string"}}, "required": ["iban"],
-                 "additionalProperties": False},
+                {
+                    "type": "object",
+                    "properties": {"iban": {"type": "string"}},
+                    "required": ["iban"],
+                    "additionalProperties": False,
+                },
                 {"type": "null"},
             ],
             "description": "Billing details, or null",
         },
-        "tags": {"type": "array", "description": "Labels", "items": {"type": "string"}, "minItems": 1,
-                 "maxItems": 5},
+        "tags": {"type": "array", "description": "Labels", "items": {"type": "string"}, "minItems": 1, "maxItems": 5},
         "sizes": {"type": "array", "items": {"type": "string", "enum": ["S", "M", "L"]}},
         "scores": {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "null"}]},
         "lines": {
@@ -76,16 +79,35 @@ EVERY_KIND = {
                 "type": "object",
                 "properties": {
                     "sku": {"type": "string"},
-                    "dims": {"type": "object", "properties": {"w": {"type": "number"}}, "required": ["w"],
-                             "additionalProperties": False},
+                    "dims": {
+                        "type": "object",
+                        "properties": {"w": {"type": "number"}},
+                        "required": ["w"],
+                        "additionalProperties": False,
+                    },
                 },
                 "required": ["sku", "dims"],
                 "additionalProperties": False,
             },
         },
     },
-    "required": ["title", "email", "code", "qty", "price", "paid", "status", "unit", "level", "address",
-                 "billing", "tags", "sizes", "scores", "lines"],
+    "required": [
+        "title",
+        "email",
+        "code",
+        "qty",
+        "price",
+        "paid",
+        "status",
+        "unit",
+        "level",
+        "address",
+        "billing",
+        "tags",
+        "sizes",
+        "scores",
+        "lines",
+    ],
     "additionalProperties": False,
 }
 
@@ -121,12 +143,19 @@ def test_building_from_fields_gives_a_strict_valid_schema() -> None:
         SchemaField(name="age", type="integer", nullable=True, minimum=0),
         SchemaField(name="nickname", required=False),  # optional -> nullable in strict mode
         SchemaField(name="role", type="enum", enum_values=["admin", "user"], nullable=True),
-        SchemaField(name="pets", type="array", item_type="object", item_fields=[
-            SchemaField(name="species", type="enum", enum_values=["cat", "dog"]),
-            SchemaField(name="born", format="date"),
-        ], max_items=10),
-        SchemaField(name="home", type="object", nullable=True, description="Address", children=[
-            SchemaField(name="city")]),
+        SchemaField(
+            name="pets",
+            type="array",
+            item_type="object",
+            item_fields=[
+                SchemaField(name="species", type="enum", enum_values=["cat", "dog"]),
+                SchemaField(name="born", format="date"),
+            ],
+            max_items=10,
+        ),
+        SchemaField(
+            name="home", type="object", nullable=True, description="Address", children=[SchemaField(name="city")]
+        ),
     ]
     schema = fields_to_schema(fields)
     assert lint_strict(schema) == []
@@ -135,8 +164,15 @@ def test_building_from_fields_gives_a_strict_valid_schema() -> None:
     assert schema["properties"]["role"] == {"type": ["string", "null"], "enum": ["admin", "user", None]}
     assert schema["properties"]["pets"]["items"]["properties"]["born"] == {"type": "string", "format": "date"}
     assert schema["properties"]["home"] == {
-        "anyOf": [{"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
-                   "additionalProperties": False}, {"type": "null"}],
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+                "additionalProperties": False,
+            },
+            {"type": "null"},
+        ],
         "description": "Address",
     }
 
@@ -182,8 +218,10 @@ RECURSIVE = {
     "$defs": {
         "node": {
             "type": "object",
-            "properties": {"value": {"type": "string"},
-                           "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+            "properties": {
+                "value": {"type": "string"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+            },
             "required": ["value", "children"],
             "additionalProperties": False,
         }
@@ -214,21 +252,32 @@ def test_editing_around_raw_fields_keeps_them() -> None:
     assert lint_strict(schema) == []
 
 
-@pytest.mark.parametrize("prop", [
-    {"anyOf": [{"type": "string"}, {"type": "integer"}]},
-    {"type": "string", "x-ui": "textarea"},
-    {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
-    {"type": ["string", "integer"]},
-    {"type": "object", "properties": {"k": {"type": "string"}}, "required": ["k"],
-     "additionalProperties": {"type": "string"}},
-    {"const": "fixed"},
-    {"type": "string", "enum": ["a", None]},
-    {"type": "array", "items": {"type": "string", "description": "an item"}},
-    {"type": "number", "exclusiveMinimum": 0},
-])
+@pytest.mark.parametrize(
+    "prop",
+    [
+        {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        {"type": "string", "x-ui": "textarea"},
+        {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        {"type": ["string", "integer"]},
+        {
+            "type": "object",
+            "properties": {"k": {"type": "string"}},
+            "required": ["k"],
+            "additionalProperties": {"type": "string"},
+        },
+        {"const": "fixed"},
+        {"type": "string", "enum": ["a", None]},
+        {"type": "array", "items": {"type": "string", "description": "an item"}},
+        {"type": "number", "exclusiveMinimum": 0},
+    ],
+)
 def test_what_the_builder_cannot_express_is_kept_raw(prop: dict) -> None:
-    schema = {"type": "object", "properties": {"ok": {"type": "string"}, "odd": prop}, "required": ["ok", "odd"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"ok": {"type": "string"}, "odd": prop},
+        "required": ["ok", "odd"],
+        "additionalProperties": False,
+    }
     fields = schema_to_fields(schema)
     assert not fields[0].read_only
     assert fields[1].read_only and fields[1].raw == prop
@@ -236,10 +285,20 @@ def test_what_the_builder_cannot_express_is_kept_raw(prop: dict) -> None:
 
 
 def test_a_raw_child_keeps_its_parent_editable() -> None:
-    schema = {"type": "object", "properties": {"outer": {
-        "type": "object", "properties": {"a": {"type": "string"}, "ref": {"$ref": "#/$defs/x"}},
-        "required": ["a", "ref"], "additionalProperties": False}},
-              "required": ["outer"], "additionalProperties": False, "$defs": {"x": {"type": "string"}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "outer": {
+                "type": "object",
+                "properties": {"a": {"type": "string"}, "ref": {"$ref": "#/$defs/x"}},
+                "required": ["a", "ref"],
+                "additionalProperties": False,
+            }
+        },
+        "required": ["outer"],
+        "additionalProperties": False,
+        "$defs": {"x": {"type": "string"}},
+    }
     outer = schema_to_fields(schema)[0]
     assert not outer.read_only and outer.children[1].read_only
     assert same_with_order(round_trip(schema), schema)
@@ -349,7 +408,9 @@ def test_update_field_validates_and_is_pure() -> None:
     assert town.description == "Town" and town.nullable
     assert get_field(fields, ["address", "city"]).description == ""
     assert fields_to_schema(new)["properties"]["address"]["properties"]["town"] == {
-        "type": ["string", "null"], "description": "Town"}
+        "type": ["string", "null"],
+        "description": "Town",
+    }
     with pytest.raises(ValueError):
         update_field(fields, "title", type="date")
 
@@ -362,8 +423,12 @@ def test_field_model_serialises_for_the_ui() -> None:
 
 
 def test_a_raw_null_property_schema_survives() -> None:
-    schema = {"type": "object", "properties": {"odd": None, "ok": {"type": "string"}}, "required": ["odd", "ok"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"odd": None, "ok": {"type": "string"}},
+        "required": ["odd", "ok"],
+        "additionalProperties": False,
+    }
     fields = schema_to_fields(schema)
     assert fields[0].read_only and fields[0].raw is None
     assert fields_to_schema(fields) == schema

@@ -19,26 +19,43 @@ from playground.schema import (
     response_format_payload,
 )
 
-SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
-          "additionalProperties": False}
+SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False}
 
 
 # --------------------------------------------------------------------------------------------
 # Paste
 
 
-@pytest.mark.parametrize("wrapped, source, name, strict", [
-    (SCHEMA, "schema", None, None),
-    ({"name": "thing", "schema": SCHEMA}, "json_schema", "thing", None),
-    ({"type": "json_schema", "json_schema": {"name": "thing", "schema": SCHEMA, "strict": True}},
-     "response_format", "thing", True),
-    ({"model": "gpt-4.1-mini", "messages": [], "response_format": {
-        "type": "json_schema", "json_schema": {"name": "x", "description": "d", "schema": SCHEMA,
-                                               "strict": False}}}, "request", "x", False),
-    ({"type": "json_schema", "name": "flat", "schema": SCHEMA, "strict": True}, "response_format", "flat", True),
-])
-def test_parse_accepts_bare_schemas_and_wrappers(wrapped: dict, source: str, name: str | None,
-                                                 strict: bool | None) -> None:
+@pytest.mark.parametrize(
+    "wrapped, source, name, strict",
+    [
+        (SCHEMA, "schema", None, None),
+        ({"name": "thing", "schema": SCHEMA}, "json_schema", "thing", None),
+        (
+            {"type": "json_schema", "json_schema": {"name": "thing", "schema": SCHEMA, "strict": True}},
+            "response_format",
+            "thing",
+            True,
+        ),
+        (
+            {
+                "model": "gpt-4.1-mini",
+                "messages": [],
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "x", "description": "d", "schema": SCHEMA, "strict": False},
+                },
+            },
+            "request",
+            "x",
+            False,
+        ),
+        ({"type": "json_schema", "name": "flat", "schema": SCHEMA, "strict": True}, "response_format", "flat", True),
+    ],
+)
+def test_parse_accepts_bare_schemas_and_wrappers(
+    wrapped: dict, source: str, name: str | None, strict: bool | None
+) -> None:
     text = json.dumps(wrapped, indent=2)
     assert parse_schema_text(text) == SCHEMA
     doc = parse_schema_document(text)
@@ -46,8 +63,12 @@ def test_parse_accepts_bare_schemas_and_wrappers(wrapped: dict, source: str, nam
 
 
 def test_a_schema_with_a_property_named_schema_is_not_mistaken_for_a_wrapper() -> None:
-    schema = {"type": "object", "properties": {"schema": {"type": "string"}, "name": {"type": "string"}},
-              "required": ["schema", "name"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"schema": {"type": "string"}, "name": {"type": "string"}},
+        "required": ["schema", "name"],
+        "additionalProperties": False,
+    }
     assert parse_schema_text(json.dumps(schema)) == schema
 
 
@@ -65,14 +86,17 @@ def test_truncated_schema_text_says_so() -> None:
         parse_schema_text('{"type": "object", "properties": {"a": {"type": "str')
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "empty"),
-    ("   \n", "empty"),
-    ("[1, 2]", "must be a JSON object ({...}), not an array"),
-    ('"schema"', "not a string"),
-    ('{"type": "json_object"}', "carries no schema"),
-    ('{"type": "json_schema", "json_schema": {"name": "x"}}', "no 'schema'"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "empty"),
+        ("   \n", "empty"),
+        ("[1, 2]", "must be a JSON object ({...}), not an array"),
+        ('"schema"', "not a string"),
+        ('{"type": "json_object"}', "carries no schema"),
+        ('{"type": "json_schema", "json_schema": {"name": "x"}}', "no 'schema'"),
+    ],
+)
 def test_unusable_input_is_an_invalid_input_error(text: str, fragment: str) -> None:
     with pytest.raises(PlaygroundError) as err:
         parse_schema_text(text)
@@ -87,8 +111,11 @@ def test_unusable_input_is_an_invalid_input_error(text: str, fragment: str) -> N
 def fill_missing_with_null(schema: dict, doc: Any) -> Any:
     """Give keys the schema requires but ``doc`` lacks as null (strict mode has no optional keys)."""
     if isinstance(doc, dict):
-        props = schema.get("properties") if "properties" in schema else next(
-            (b.get("properties") for b in schema.get("anyOf", []) if "properties" in b), None)
+        props = (
+            schema.get("properties")
+            if "properties" in schema
+            else next((b.get("properties") for b in schema.get("anyOf", []) if "properties" in b), None)
+        )
         if props is None:
             return doc
         return {k: fill_missing_with_null(props[k], doc.get(k)) for k in props}
@@ -128,8 +155,12 @@ def test_inference_details() -> None:
     schema = infer_schema(EXAMPLES[0])
     assert schema == {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "height": {"type": "number"},
-                       "admin": {"type": "boolean"}},
+        "properties": {
+            "name": {"type": "string"},
+            "age": {"type": "integer"},
+            "height": {"type": "number"},
+            "admin": {"type": "boolean"},
+        },
         "required": ["name", "age", "height", "admin"],
         "additionalProperties": False,
     }
@@ -139,8 +170,11 @@ def test_arrays_of_objects_merge_keys_and_missing_keys_become_nullable() -> None
     schema = infer_schema(EXAMPLES[2])
     item = schema["properties"]["items"]["items"]
     assert item["required"] == ["sku", "qty", "note"]
-    assert item["properties"] == {"sku": {"type": "string"}, "qty": {"type": "number"},
-                                  "note": {"type": ["string", "null"]}}
+    assert item["properties"] == {
+        "sku": {"type": "string"},
+        "qty": {"type": "number"},
+        "note": {"type": ["string", "null"]},
+    }
     loose = infer_schema(EXAMPLES[2], strict=False)["properties"]["items"]["items"]
     assert loose["required"] == ["sku", "qty"] and loose["properties"]["note"] == {"type": "string"}
     validator = Draft202012Validator(schema)
@@ -167,8 +201,11 @@ def test_formats_are_added_only_on_request_and_when_supported() -> None:
     example = {"day": "2024-05-01", "at": "2024-05-01T10:00:00Z", "text": "2024 was fine"}
     assert "format" not in json.dumps(infer_schema(example))
     props = infer_schema(example, detect_formats=True)["properties"]
-    assert props == {"day": {"type": "string", "format": "date"}, "at": {"type": "string", "format": "date-time"},
-                     "text": {"type": "string"}}
+    assert props == {
+        "day": {"type": "string", "format": "date"},
+        "at": {"type": "string", "format": "date-time"},
+        "text": {"type": "string"},
+    }
     assert "format" not in json.dumps(infer_schema(example, detect_formats=True, provider="azure"))
     mixed = infer_schema({"d": ["2024-05-01", "soon"]}, detect_formats=True)
     assert mixed["properties"]["d"]["items"] == {"type": "string"}
@@ -187,8 +224,10 @@ def test_inference_needs_an_object_or_array(bad: Any) -> None:
 
 def test_response_format_payload_is_the_chat_completions_shape() -> None:
     payload = response_format_payload(SCHEMA, "feedback_analysis")
-    assert payload == {"type": "json_schema",
-                       "json_schema": {"name": "feedback_analysis", "schema": SCHEMA, "strict": True}}
+    assert payload == {
+        "type": "json_schema",
+        "json_schema": {"name": "feedback_analysis", "schema": SCHEMA, "strict": True},
+    }
     assert list(payload["json_schema"]) == ["name", "schema", "strict"]
     payload["json_schema"]["schema"]["properties"]["a"]["type"] = "integer"
     assert SCHEMA["properties"]["a"]["type"] == "string"  # a copy, not the caller's dict
@@ -215,8 +254,12 @@ def test_response_format_round_trips_through_paste() -> None:
 
 def test_templates_are_loaded_from_data() -> None:
     templates = load_templates()
-    assert list(templates) == ["feedback_analysis", "invoice_extraction", "support_ticket_triage",
-                               "meeting_action_items"]
+    assert list(templates) == [
+        "feedback_analysis",
+        "invoice_extraction",
+        "support_ticket_triage",
+        "meeting_action_items",
+    ]
     for name, template in templates.items():
         assert set(template) == {"name", "description", "schema"} and template["name"] == name
         assert len(template["description"]) > 20

@@ -61,7 +61,7 @@ def _mutate(node: Any, rebuild: Any) -> Iterator[Any]:
         for i, item in enumerate(node):
 
             def element(new: Any, i: int = i) -> Any:
-                return rebuild([*node[:i], new, *node[i + 1:]])
+                return rebuild([*node[:i], new, *node[i + 1 :]])
 
             yield from _mutate(item, element)
 
@@ -84,26 +84,48 @@ def assert_same_verdicts(schema: dict, model: type[BaseModel], docs: list[Any]) 
 # Templates: one valid document each, then every single-position mutation of it
 
 TEMPLATE_DOCS = {
-    "feedback_analysis": {"sentiment": "negative", "category": "shipping", "priority": "high",
-                          "summary": "Parcel arrived late."},
+    "feedback_analysis": {
+        "sentiment": "negative",
+        "category": "shipping",
+        "priority": "high",
+        "summary": "Parcel arrived late.",
+    },
     "invoice_extraction": {
-        "invoice_number": "INV-7", "issue_date": "2025-01-02", "due_date": None, "currency": "EUR",
+        "invoice_number": "INV-7",
+        "issue_date": "2025-01-02",
+        "due_date": None,
+        "currency": "EUR",
         "vendor": {"name": "ACME", "address": "1 Road", "tax_id": None},
         "customer": {"name": "Bo", "address": None},
         "line_items": [{"description": "Bolt", "sku": "B-1", "quantity": 3, "unit_price": 0.5, "amount": 1.5}],
-        "subtotal": 1.5, "tax_total": 0.3, "total": 1.8, "payment_terms": "Net 30",
+        "subtotal": 1.5,
+        "tax_total": 0.3,
+        "total": 1.8,
+        "payment_terms": "Net 30",
     },
     "support_ticket_triage": {
-        "category": "billing", "priority": "normal", "sentiment": "frustrated", "language": "en",
-        "summary": "Charged twice.", "customer": {"name": "Ann", "email": None, "account_id": "C-9"},
-        "product_area": None, "entities": [{"kind": "amount", "value": "$20"}], "requires_human": True,
-        "tags": ["refund"], "suggested_reply": "Sorry about that!",
+        "category": "billing",
+        "priority": "normal",
+        "sentiment": "frustrated",
+        "language": "en",
+        "summary": "Charged twice.",
+        "customer": {"name": "Ann", "email": None, "account_id": "C-9"},
+        "product_area": None,
+        "entities": [{"kind": "amount", "value": "$20"}],
+        "requires_human": True,
+        "tags": ["refund"],
+        "suggested_reply": "Sorry about that!",
     },
     "meeting_action_items": {
-        "title": "Sync", "meeting_date": None, "attendees": [{"name": "Kim", "role": None}],
-        "summary": "Talked.", "decisions": ["Ship"], "open_questions": [],
-        "action_items": [{"task": "Write notes", "owner": "Kim", "due_date": None, "priority": "low",
-                          "status": "open"}],
+        "title": "Sync",
+        "meeting_date": None,
+        "attendees": [{"name": "Kim", "role": None}],
+        "summary": "Talked.",
+        "decisions": ["Ship"],
+        "open_questions": [],
+        "action_items": [
+            {"task": "Write notes", "owner": "Kim", "due_date": None, "priority": "low", "status": "open"}
+        ],
         "next_meeting": {"date": "2025-02-01", "agenda": ["Review"]},
     },
 }
@@ -149,41 +171,104 @@ CONSTRAINED = {
         "either": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
         "version": {"const": "v1"},
         "ratio": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-        "box": {"anyOf": [{"type": "object", "properties": {"w": {"type": "number"}}, "required": ["w"],
-                           "additionalProperties": False}, {"type": "null"}]},
+        "box": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {"w": {"type": "number"}},
+                    "required": ["w"],
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        },
     },
-    "required": ["qty", "price", "step", "code", "tags", "day", "ref", "kind", "level", "either", "version", "ratio",
-                 "box"],
+    "required": [
+        "qty",
+        "price",
+        "step",
+        "code",
+        "tags",
+        "day",
+        "ref",
+        "kind",
+        "level",
+        "either",
+        "version",
+        "ratio",
+        "box",
+    ],
     "additionalProperties": False,
 }
-CONSTRAINED_DOC = {"qty": 2, "price": 9.99, "step": 1.5, "code": "ABC", "tags": ["x"], "day": "2025-03-04",
-                   "ref": "123e4567-e89b-12d3-a456-426614174000",
-                   "kind": "a", "level": 2, "either": "s", "version": "v1", "ratio": 0.5, "box": {"w": 2}}
+CONSTRAINED_DOC = {
+    "qty": 2,
+    "price": 9.99,
+    "step": 1.5,
+    "code": "ABC",
+    "tags": ["x"],
+    "day": "2025-03-04",
+    "ref": "123e4567-e89b-12d3-a456-426614174000",
+    "kind": "a",
+    "level": 2,
+    "either": "s",
+    "version": "v1",
+    "ratio": 0.5,
+    "box": {"w": 2},
+}
 
 
-@pytest.mark.parametrize("change, valid", [
-    ({}, True),
-    ({"qty": 1}, True), ({"qty": 10}, True), ({"qty": 0}, False), ({"qty": 11}, False), ({"qty": "2"}, False),
-    ({"qty": True}, False),
-    ({"price": 0}, False), ({"price": 0.01}, True), ({"price": 1000}, False), ({"price": 3}, True),
-    ({"step": 2}, True), ({"step": 1.2}, False),
-    ({"code": "XYZ"}, True), ({"code": "abc"}, False), ({"code": "ABCD"}, False),
-    ({"tags": []}, False), ({"tags": ["a", "b", "c"]}, True), ({"tags": ["a", "b", "c", "d"]}, False),
-    ({"tags": [1]}, False),
-    ({"day": None}, True), ({"day": "2025-02-30"}, False), ({"day": "yesterday"}, False), ({"day": 0}, False),
-    ({"ref": "not-a-uuid"}, False), ({"ref": 1}, False),
-    ({"kind": None}, True), ({"kind": "b"}, True), ({"kind": "c"}, False),
-    ({"level": 3}, True), ({"level": 4}, False), ({"level": "1"}, False),
-    ({"either": 5}, True), ({"either": 5.5}, False), ({"either": None}, False),
-    ({"version": "v2"}, False),
-    ({"ratio": None}, True), ({"ratio": 1}, True), ({"ratio": 1.5}, False),
-    ({"box": None}, True), ({"box": {"w": 1.5}}, True), ({"box": {"w": 1, "h": 2}}, False), ({"box": {}}, False),
-])
+@pytest.mark.parametrize(
+    "change, valid",
+    [
+        ({}, True),
+        ({"qty": 1}, True),
+        ({"qty": 10}, True),
+        ({"qty": 0}, False),
+        ({"qty": 11}, False),
+        ({"qty": "2"}, False),
+        ({"qty": True}, False),
+        ({"price": 0}, False),
+        ({"price": 0.01}, True),
+        ({"price": 1000}, False),
+        ({"price": 3}, True),
+        ({"step": 2}, True),
+        ({"step": 1.2}, False),
+        ({"code": "XYZ"}, True),
+        ({"code": "abc"}, False),
+        ({"code": "ABCD"}, False),
+        ({"tags": []}, False),
+        ({"tags": ["a", "b", "c"]}, True),
+        ({"tags": ["a", "b", "c", "d"]}, False),
+        ({"tags": [1]}, False),
+        ({"day": None}, True),
+        ({"day": "2025-02-30"}, False),
+        ({"day": "yesterday"}, False),
+        ({"day": 0}, False),
+        ({"ref": "not-a-uuid"}, False),
+        ({"ref": 1}, False),
+        ({"kind": None}, True),
+        ({"kind": "b"}, True),
+        ({"kind": "c"}, False),
+        ({"level": 3}, True),
+        ({"level": 4}, False),
+        ({"level": "1"}, False),
+        ({"either": 5}, True),
+        ({"either": 5.5}, False),
+        ({"either": None}, False),
+        ({"version": "v2"}, False),
+        ({"ratio": None}, True),
+        ({"ratio": 1}, True),
+        ({"ratio": 1.5}, False),
+        ({"box": None}, True),
+        ({"box": {"w": 1.5}}, True),
+        ({"box": {"w": 1, "h": 2}}, False),
+        ({"box": {}}, False),
+    ],
+)
 def test_constraints_give_the_same_verdicts(change: dict, valid: bool) -> None:
     model, _ = build(CONSTRAINED)
     doc = {**CONSTRAINED_DOC, **change}
-    assert Draft202012Validator(CONSTRAINED, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(
-        doc) is valid
+    assert Draft202012Validator(CONSTRAINED, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(doc) is valid
     assert pydantic_accepts(model, doc) is valid
 
 
@@ -206,8 +291,12 @@ def test_constraints_source() -> None:
 
 def test_awkward_property_names_become_aliases() -> None:
     names = ["class", "from-date", "model_name", "str", "2nd", "_private", "json", "date", "Box"]
-    schema = {"type": "object", "properties": {n: {"type": "string"} for n in names}, "required": names,
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {n: {"type": "string"} for n in names},
+        "required": names,
+        "additionalProperties": False,
+    }
     model, source = build(schema)
     doc = {n: n for n in names}
     assert pydantic_accepts(model, doc)
@@ -217,13 +306,21 @@ def test_awkward_property_names_become_aliases() -> None:
 
 
 def test_optional_properties_of_non_strict_schemas() -> None:
-    schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"},
-                                               "c": {"type": ["string", "null"]}},
-              "required": ["a"]}
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": ["string", "null"]}},
+        "required": ["a"],
+    }
     model, source = build(schema)
     assert "b: int = Field(default=None)" in source
-    docs = [{"a": "x"}, {"a": "x", "b": 1}, {"a": "x", "b": None}, {"a": "x", "c": None}, {"b": 1},
-            {"a": "x", "extra": True}]
+    docs = [
+        {"a": "x"},
+        {"a": "x", "b": 1},
+        {"a": "x", "b": None},
+        {"a": "x", "c": None},
+        {"b": 1},
+        {"a": "x", "extra": True},
+    ]
     accepted, rejected = assert_same_verdicts(schema, model, docs)
     assert (accepted, rejected) == (4, 2)
 
@@ -244,8 +341,10 @@ RECURSIVE = {
     "$defs": {
         "node": {
             "type": "object",
-            "properties": {"value": {"type": "integer"},
-                           "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+            "properties": {
+                "value": {"type": "integer"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+            },
             "required": ["value", "children"],
             "additionalProperties": False,
         },

@@ -13,7 +13,10 @@ INVOICE = load_templates()["invoice_extraction"]["schema"]
 MEETING = load_templates()["meeting_action_items"]["schema"]
 
 GOOD_INVOICE = {
-    "invoice_number": "INV-1", "issue_date": "2025-01-02", "due_date": None, "currency": "EUR",
+    "invoice_number": "INV-1",
+    "issue_date": "2025-01-02",
+    "due_date": None,
+    "currency": "EUR",
     "vendor": {"name": "ACME", "address": None, "tax_id": None},
     "customer": {"name": "Bo", "address": None},
     "line_items": [
@@ -21,7 +24,10 @@ GOOD_INVOICE = {
         {"description": "Nut", "sku": "N1", "quantity": 4, "unit_price": 0.25, "amount": 1.0},
         {"description": "Washer", "sku": None, "quantity": 1, "unit_price": 0.1, "amount": 0.1},
     ],
-    "subtotal": 2.1, "tax_total": None, "total": 2.1, "payment_terms": None,
+    "subtotal": 2.1,
+    "tax_total": None,
+    "total": 2.1,
+    "payment_terms": None,
 }
 
 
@@ -56,36 +62,59 @@ def test_all_errors_are_collected_with_named_fields() -> None:
 
 
 def test_enum_and_array_element_errors() -> None:
-    reply = {"title": "t", "meeting_date": None, "attendees": [], "summary": "s", "decisions": ["ok", 5],
-             "open_questions": [], "next_meeting": None,
-             "action_items": [{"task": "x", "owner": None, "due_date": None, "priority": "urgent",
-                               "status": "open"}]}
+    reply = {
+        "title": "t",
+        "meeting_date": None,
+        "attendees": [],
+        "summary": "s",
+        "decisions": ["ok", 5],
+        "open_questions": [],
+        "next_meeting": None,
+        "action_items": [{"task": "x", "owner": None, "due_date": None, "priority": "urgent", "status": "open"}],
+    }
     result = validate_reply(MEETING, json.dumps(reply))
     by_path = {e.path: e for e in result.errors}
     assert set(by_path) == {"$.decisions[1]", "$.action_items[0].priority"}
     assert by_path["$.decisions[1]"].field == "decisions[1]"
     assert by_path["$.action_items[0].priority"].message == (
-        '"urgent" is not one of the allowed values: "high", "medium", "low".')
+        '"urgent" is not one of the allowed values: "high", "medium", "low".'
+    )
 
 
 def test_errors_inside_a_nullable_object_point_at_the_inner_field() -> None:
-    reply = {"title": "t", "meeting_date": None, "attendees": [], "summary": "s", "decisions": [],
-             "action_items": [], "open_questions": [], "next_meeting": {"date": 5, "agenda": []}}
+    reply = {
+        "title": "t",
+        "meeting_date": None,
+        "attendees": [],
+        "summary": "s",
+        "decisions": [],
+        "action_items": [],
+        "open_questions": [],
+        "next_meeting": {"date": 5, "agenda": []},
+    }
     result = validate_reply(MEETING, json.dumps(reply))
     assert [(e.path, e.message) for e in result.errors] == [
-        ("$.next_meeting.date", "Expected string or null, got an integer (5).")]
+        ("$.next_meeting.date", "Expected string or null, got an integer (5).")
+    ]
     reply["next_meeting"] = "tomorrow"
     result = validate_reply(MEETING, json.dumps(reply))
     assert [(e.path, e.message) for e in result.errors] == [
-        ("$.next_meeting", 'Expected object or null, got a string ("tomorrow").')]
+        ("$.next_meeting", 'Expected object or null, got a string ("tomorrow").')
+    ]
 
 
 def test_constraint_and_format_messages() -> None:
-    schema = {"type": "object", "properties": {
-        "n": {"type": "integer", "minimum": 1}, "tags": {"type": "array", "items": {"type": "string"},
-                                                         "maxItems": 1},
-        "day": {"type": "string", "format": "date"}, "code": {"type": "string", "pattern": "^[A-Z]+$"}},
-              "required": ["n", "tags", "day", "code"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer", "minimum": 1},
+            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 1},
+            "day": {"type": "string", "format": "date"},
+            "code": {"type": "string", "pattern": "^[A-Z]+$"},
+        },
+        "required": ["n", "tags", "day", "code"],
+        "additionalProperties": False,
+    }
     result = validate_reply(schema, '{"n": 0, "tags": ["a", "b"], "day": "2025-13-01", "code": "abc"}')
     assert errors_by_path(result) == {
         "$.n": "0 is below the minimum of 1.",
@@ -132,11 +161,20 @@ def test_a_valid_but_wrong_shaped_document() -> None:
 
 
 def test_recursive_schema_errors_have_deep_paths() -> None:
-    schema = {"type": "object", "properties": {"root": {"$ref": "#/$defs/node"}}, "required": ["root"],
-              "additionalProperties": False,
-              "$defs": {"node": {"type": "object", "properties": {
-                  "v": {"type": "integer"}, "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
-                  "required": ["v", "kids"], "additionalProperties": False}}}
+    schema = {
+        "type": "object",
+        "properties": {"root": {"$ref": "#/$defs/node"}},
+        "required": ["root"],
+        "additionalProperties": False,
+        "$defs": {
+            "node": {
+                "type": "object",
+                "properties": {"v": {"type": "integer"}, "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+                "required": ["v", "kids"],
+                "additionalProperties": False,
+            }
+        },
+    }
     text = json.dumps({"root": {"v": 1, "kids": [{"v": 2, "kids": [{"v": "3", "kids": []}]}]}})
     result = validate_reply(schema, text)
     assert [e.path for e in result.errors] == ["$.root.kids[0].kids[0].v"]
