@@ -3,8 +3,8 @@
 Run from the repository root: ``python -m bench.bench_counting``. Builds 500 messages of ~2,000
 tokens of varied text, then times, in the same run:
 
-* the cold count (the first ``prompt_breakdown``, every message through tiktoken once);
-* our per-rerun count (``prompt_breakdown`` on the unchanged conversation; median of RERUNS);
+* the cold count (the first ``Workspace.breakdown``, every message through tiktoken once);
+* our per-rerun count (``Workspace.breakdown`` on the unchanged conversation; median of RERUNS);
 * a full tiktoken recount of the same messages (median of RECOUNTS), what a non-incremental meter
   would spend on every rerun;
 * for information, everything the live meter computes per rerun (breakdown, per-turn usage rows,
@@ -21,7 +21,6 @@ import sys
 import time
 
 from playground.conversation import Message, ReplyStats
-from playground.meter import prompt_breakdown, session_cost, usage_rows
 from playground.tokens import get_encoding
 from playground.workspace import Workspace
 
@@ -66,9 +65,9 @@ def build_workspace() -> Workspace:
 
 
 def whole_meter(workspace: Workspace) -> int:
-    breakdown = prompt_breakdown(workspace)
-    usage_rows(workspace)
-    session_cost(workspace)
+    breakdown = workspace.breakdown()
+    workspace.usage_rows()
+    workspace.session_cost()
     return breakdown.total
 
 
@@ -99,14 +98,14 @@ def main() -> int:
     get_encoding(workspace.model_spec().encoding)  # load the ranks before timing anything
 
     start = time.perf_counter()
-    cold_total = prompt_breakdown(workspace).total
+    cold_total = workspace.breakdown().total
     cold_ms = (time.perf_counter() - start) * 1000
-    ours_ms, ours_total = median_ms(lambda ws: prompt_breakdown(ws).total, workspace, RERUNS)
+    ours_ms, ours_total = median_ms(lambda ws: ws.breakdown().total, workspace, RERUNS)
     full_ms, full_total = median_ms(full_recount, workspace, RECOUNTS)
     meter_ms, _ = median_ms(whole_meter, workspace, RERUNS)
 
     print(f"conversation: {MESSAGES} messages, {ours_total:,} prompt tokens (full recount: {full_total:,})")
-    print(f"cold count (first prompt_breakdown):     {cold_ms:9.2f} ms")
+    print(f"cold count (first breakdown):           {cold_ms:9.2f} ms")
     print(f"per-rerun count (median of {RERUNS}):        {ours_ms:9.3f} ms")
     print(f"full tiktoken recount (median of {RECOUNTS}):    {full_ms:9.2f} ms")
     print(f"ratio (full recount / per-rerun):        {full_ms / ours_ms:9.0f}x")

@@ -72,7 +72,7 @@ def _actions(workspace: Workspace, message: Message, is_last: bool) -> None:
             key=_key("delete", message),
             icon=":material/delete:",
             width="content",
-            on_click=workspace.conversation.delete,
+            on_click=workspace.delete_message,
             args=(message.id,),
         )
 

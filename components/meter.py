@@ -7,12 +7,15 @@ All arithmetic is in :mod:`playground.meter`; this module only draws it.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from components import format as fmt
+from components.state import set_widget_value, widget_value
+from playground.costs import batch_tier_for, tier_prices
 from playground.errors import PlaygroundError
 from playground.meter import (
     DAYS_PER_MONTH,
@@ -20,26 +23,15 @@ from playground.meter import (
     FILL_NEAR,
     Breakdown,
     FillLevel,
-    RoomPlan,
     RoomStrategy,
     TurnUsage,
-    applied_price_label,
-    batch_tier_for,
     context_categories,
     growth_per_turn,
-    hold_oversized_request,
-    make_room,
     next_request_cost,
-    plan_room,
     project,
-    prompt_breakdown,
     running_accuracy,
-    session_cost,
-    set_price_override,
-    tier_prices,
     turns_left,
     usage_csv,
-    usage_rows,
 )
 from playground.registry import Price, price_tiers
 from playground.workspace import Workspace
@@ -65,7 +57,12 @@ class MeterKeys:
     DOWNLOAD_CSV = "meter.download_csv"
 
 
-LEVEL_COLOURS = {FillLevel.OK: "green", FillLevel.NEAR: "orange", FillLevel.FULL: "red", FillLevel.OVER: "red"}
+LEVEL_COLOURS: dict[FillLevel, Literal["green", "orange", "red"]] = {
+    FillLevel.OK: "green",
+    FillLevel.NEAR: "orange",
+    FillLevel.FULL: "red",
+    FillLevel.OVER: "red",
+}
 LEVEL_ICONS = {
     FillLevel.OK: ":material/check_circle:",
     FillLevel.NEAR: ":material/warning:",
@@ -84,23 +81,28 @@ CHART_LAYOUT = {
 }
 
 
+def _cells(fraction: float) -> int:
+    """Bar cells for a share of the window: at least one for anything above nothing."""
+    return min(BAR_CELLS, math.ceil(fraction * BAR_CELLS)) if fraction > 0 else 0
+
+
 def _fill_bar(breakdown: Breakdown) -> str:
-    """A bar in the level's colour (st.progress only knows the theme's colour, red by default)."""
-    filled = min(BAR_CELLS, math.ceil(breakdown.fraction * BAR_CELLS))
-    return f":{LEVEL_COLOURS[breakdown.level]}[{'█' * filled}]:gray[{'░' * (BAR_CELLS - filled)}]"
+    """The prompt in the level's colour, then the reply's reserve, then what is free.
 
-
-def _money(amount: float) -> str:
-    """Amounts at scale in cents; single requests keep fmt.usd's sub-cent precision."""
-    return fmt.usd(amount) if amount < 1 else f"${amount:,.2f}"
+    (st.progress knows one colour only, the theme's.)"""
+    prompt = _cells(breakdown.prompt_fraction)
+    reserved = min(BAR_CELLS - prompt, _cells(breakdown.reserved_fraction))
+    free = BAR_CELLS - prompt - reserved
+    bar = f":{LEVEL_COLOURS[breakdown.level]}[{'█' * prompt}]" if prompt else ""
+    return bar + f":gray[{'▓' * reserved}{'░' * free}]"
 
 
 def _level_text(breakdown: Breakdown) -> str:
-    percent = f"{breakdown.fraction:.0%}"
+    with_reply = f"{fmt.percent(breakdown.fraction)} with the reply reserved"
     return {
-        FillLevel.OK: f"{percent} of the window",
-        FillLevel.NEAR: f"{percent} of the window: nearing the limit",
-        FillLevel.FULL: f"{percent} of the window: almost full",
+        FillLevel.OK: f"Fits: {breakdown.free:,} tokens free",
+        FillLevel.NEAR: f"Nearing the limit: {with_reply}",
+        FillLevel.FULL: f"Almost full: {with_reply}",
         FillLevel.OVER: f"Over the window by {breakdown.overflow:,} tokens",
     }[breakdown.level]
 
@@ -111,14 +113,16 @@ def _level_text(breakdown: Breakdown) -> str:
 
 def live_meter(workspace: Workspace) -> None:
     """What the next request carries against the window, its cost, and the session's cost so far."""
-    draft = st.session_state.get(MeterKeys.DRAFT) or ""
-    breakdown = prompt_breakdown(workspace, draft)
-    rows = usage_rows(workspace)
+    draft = widget_value(MeterKeys.DRAFT) or ""
+    breakdown = workspace.breakdown(draft)
+    rows = workspace.usage_rows()
     approx = "≥" if breakdown.is_lower_bound else "≈" if breakdown.is_estimate else ""
     with st.container(key=MeterKeys.LIVE, gap="small"):
         st.markdown(
-            f"Context: {approx}{fmt.tokens(breakdown.total)} + {fmt.tokens(breakdown.reserved_output)} "
-            f"reserved of {fmt.tokens(breakdown.window)}  \n{_fill_bar(breakdown)}"
+            f"Prompt: {approx}{fmt.tokens(breakdown.total)} tokens ({fmt.percent(breakdown.prompt_fraction)} of "
+            f"the window)  \nReply reserved: {fmt.tokens(breakdown.reserved_output)} "
+            f"({fmt.percent(breakdown.reserved_fraction)})  \n{_fill_bar(breakdown)}  \n"
+            f"Window: {fmt.tokens(breakdown.window)} tokens"
         )
         st.badge(_level_text(breakdown), color=LEVEL_COLOURS[breakdown.level], icon=LEVEL_ICONS[breakdown.level])
         if draft_tokens := breakdown.tokens_of("draft"):
@@ -127,21 +131,21 @@ def live_meter(workspace: Workspace) -> None:
             st.caption("Estimate: " + "; ".join(breakdown.estimate_notes) + ".")
         price = workspace.price()
         if price is None:
-            st.caption(f"Next request: no {applied_price_label(workspace)} price for {breakdown.model}.")
+            st.caption(f"Next reply: no {workspace.applied_price_label()} price for {breakdown.model}.")
         else:
             cost = next_request_cost(breakdown, price, rows)
-            if cost.expected_output_tokens is not None:
+            if cost.expected_usd is not None:
                 st.caption(
-                    f"Next request ≈ **{fmt.usd(cost.expected_usd)}** with an average reply "
+                    f"Next reply ≈ **{fmt.per_reply(cost.expected_usd)}**, at the average reply length so far "
                     f"({cost.expected_output_tokens:,} tokens)."
                 )
             st.caption(
-                f"At most {fmt.usd(cost.max_usd)}: {fmt.usd(cost.input_usd)} input (no cache discount) + "
-                f"{fmt.usd(cost.reserved_output_usd)} if the reply uses all {cost.reserved_output_tokens:,} "
-                f"reserved tokens. Prices: {applied_price_label(workspace)}."
+                f"At most {fmt.money(cost.max_usd)} if the reply uses all {cost.reserved_output_tokens:,} reserved "
+                f"tokens ({fmt.money(cost.input_usd)} of it input, no cache discount). "
+                f"Prices: {workspace.applied_price_label()}."
             )
         estimated = " (estimated prices)" if workspace.model_spec().is_estimate else ""
-        st.caption(f"Session cost: **{fmt.usd(session_cost(workspace))}**{estimated}")
+        st.caption(f"Session cost: **{fmt.money(workspace.session_cost())}**{estimated}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,25 +154,17 @@ def live_meter(workspace: Workspace) -> None:
 
 def _send_draft(workspace: Workspace) -> None:
     try:
-        workspace.submit(st.session_state.get(MeterKeys.DRAFT) or "")
+        workspace.submit(widget_value(MeterKeys.DRAFT) or "")
     except PlaygroundError as error:
         st.toast(str(error), icon=":material/info:")
         return
-    st.session_state[MeterKeys.DRAFT] = ""
+    set_widget_value(MeterKeys.DRAFT, "")
 
 
 def _make_room(workspace: Workspace, strategy: RoomStrategy) -> None:
-    plan = make_room(workspace, strategy)
+    plan = workspace.make_room(strategy)
     if plan is not None:
-        st.toast(f"{_plan_label(plan)}: done.", icon=":material/content_cut:")
-
-
-def _plan_label(plan: RoomPlan) -> str:
-    if plan.strategy == "turns":
-        what = f"Drop the {plan.count} oldest turn{'s' if plan.count > 1 else ''}"
-    else:
-        what = f"Drop {plan.count} image{'s' if plan.count > 1 else ''}"
-    return f"{what} (frees {plan.freed_tokens:,} tokens)"
+        st.toast(f"{plan.label}: done.", icon=":material/content_cut:")
 
 
 def _blocked_panel(workspace: Workspace, breakdown: Breakdown) -> None:
@@ -180,14 +176,14 @@ def _blocked_panel(workspace: Workspace, breakdown: Breakdown) -> None:
             icon=":material/block:",
         )
         plans = {
-            MeterKeys.DROP_TURNS: plan_room(workspace, "turns"),
-            MeterKeys.DROP_IMAGES: plan_room(workspace, "images"),
+            MeterKeys.DROP_TURNS: workspace.plan_room("turns"),
+            MeterKeys.DROP_IMAGES: workspace.plan_room("images"),
         }
         with st.container(horizontal=True, gap="small"):
             for key, plan in plans.items():
                 if plan is not None:
                     st.button(
-                        _plan_label(plan),
+                        plan.label,
                         key=key,
                         on_click=_make_room,
                         args=(workspace, plan.strategy),
@@ -228,7 +224,7 @@ def request_gate(workspace: Workspace) -> bool:
     A pending request that cannot fit the window is held with an explanation and one-click ways
     to make room, instead of failing at the API.
     """
-    if (blocked := hold_oversized_request(workspace)) is not None:
+    if (blocked := workspace.hold_oversized_request()) is not None:
         _blocked_panel(workspace, blocked)
     return workspace.awaiting_reply
 
@@ -240,28 +236,28 @@ def request_gate(workspace: Workspace) -> bool:
 def _fill_override_form(price: Price | None) -> None:
     """Show ``price`` in the override inputs (keys, not value=: a value= default would go stale)."""
     base = price or Price(input=0.0, output=0.0)
-    st.session_state[MeterKeys.OVERRIDE_INPUT] = base.input
-    st.session_state[MeterKeys.OVERRIDE_CACHED] = base.cached_input
-    st.session_state[MeterKeys.OVERRIDE_OUTPUT] = base.output
+    set_widget_value(MeterKeys.OVERRIDE_INPUT, base.input)
+    set_widget_value(MeterKeys.OVERRIDE_CACHED, base.cached_input)
+    set_widget_value(MeterKeys.OVERRIDE_OUTPUT, base.output)
 
 
 def _set_tier(workspace: Workspace) -> None:
-    workspace.price_tier = st.session_state[MeterKeys.TIER]
+    workspace.set_price_tier(widget_value(MeterKeys.TIER))
     _fill_override_form(workspace.price())
 
 
 def _reset_override(workspace: Workspace) -> None:
-    set_price_override(workspace, None)
+    workspace.set_price_override(None)
     _fill_override_form(workspace.price())
 
 
 def _apply_override(workspace: Workspace) -> None:
     price = Price(
-        input=st.session_state[MeterKeys.OVERRIDE_INPUT],
-        cached_input=st.session_state[MeterKeys.OVERRIDE_CACHED],  # empty: no cache discount
-        output=st.session_state[MeterKeys.OVERRIDE_OUTPUT],
+        input=widget_value(MeterKeys.OVERRIDE_INPUT),
+        cached_input=widget_value(MeterKeys.OVERRIDE_CACHED),  # empty: no cache discount
+        output=widget_value(MeterKeys.OVERRIDE_OUTPUT),
     )
-    set_price_override(workspace, price)
+    workspace.set_price_override(price)
 
 
 def price_controls(workspace: Workspace) -> None:
@@ -284,10 +280,10 @@ def price_controls(workspace: Workspace) -> None:
         )
         applied = workspace.price()
         if applied is None:
-            st.warning(f"The registry has no {applied_price_label(workspace)} price for {spec.label}: pick a tier.")
+            st.warning(f"The registry has no {workspace.applied_price_label()} price for {spec.label}: pick a tier.")
         overridden = spec.id in workspace.price_overrides
         with st.expander("Override prices for this session", expanded=overridden):
-            if MeterKeys.OVERRIDE_INPUT not in st.session_state:
+            if widget_value(MeterKeys.OVERRIDE_INPUT) is None:
                 _fill_override_form(applied)
             with st.form(MeterKeys.OVERRIDE_FORM, border=False):
                 st.number_input("Input, USD per 1M", 0.0, format="%.4f", key=MeterKeys.OVERRIDE_INPUT)
@@ -325,7 +321,7 @@ def price_controls(workspace: Workspace) -> None:
         st.dataframe(table, hide_index=True)
         st.caption(
             f"{spec.label}, USD per 1M tokens (no discount: cached tokens are charged as input). "
-            f"Costs below use **{applied_price_label(workspace)}**"
+            f"Costs below use **{workspace.applied_price_label()}**"
             + (" (figures of a guessed model: estimates)." if spec.is_estimate else ".")
         )
 
@@ -337,7 +333,11 @@ def current_context(workspace: Workspace, breakdown: Breakdown) -> None:
     columns[0].metric("Next prompt", f"{breakdown.total:,}", help="Tokens the next request would carry.")
     columns[1].metric("Reserved for the reply", f"{breakdown.reserved_output:,}")
     columns[2].metric("Window", f"{breakdown.window:,}", help=f"Figures of {breakdown.model}.")
-    columns[3].metric("Used, reply reserved", f"{breakdown.fraction:.1%}", help=f"{breakdown.free:,} tokens free.")
+    columns[3].metric(
+        "Prompt share of the window",
+        fmt.percent(breakdown.prompt_fraction),
+        help=f"With the reply's reserve: {fmt.percent(breakdown.fraction)}; {breakdown.free:,} tokens free.",
+    )
     if breakdown.estimate_notes:
         st.caption("Estimate: " + "; ".join(breakdown.estimate_notes) + ".")
     categories = context_categories(breakdown)
@@ -383,6 +383,7 @@ def _turns_frame(rows: list[TurnUsage]) -> pd.DataFrame:
             "Error %": [None if (e := row.estimate_error_fraction) is None else e * 100 for row in rows],
             "Running accuracy %": [None if a is None else a.accuracy * 100 for a in accuracy],
             "Cost": [row.cost_usd for row in rows],
+            "Per 1,000 like it": [None if row.cost_usd is None else row.cost_usd * 1_000 for row in rows],
             "Cumulative cost": [row.cumulative_cost_usd for row in rows],
             "Context fill %": [row.context_fraction * 100 for row in rows],
             "Finish": [row.finish_reason or "" for row in rows],
@@ -403,12 +404,12 @@ def _turn_bars(
 def turns_section(workspace: Workspace, rows: list[TurnUsage]) -> None:
     """The per-turn table, its charts, and the CSV export."""
     st.subheader("Turns")
-    prices = applied_price_label(workspace)
-    if removed := len(workspace.usage_ledger) - len(rows):
+    prices = workspace.applied_price_label()
+    if removed := workspace.paid_reply_count() - len(rows):
         st.caption(
             f"Session total, with {removed} repl{'ies' if removed > 1 else 'y'} not in the conversation "
             f"(schema test runs, or dropped, deleted, regenerated or cleared turns): "
-            f"**{fmt.usd(session_cost(workspace))}**."
+            f"**{fmt.money(workspace.session_cost())}**."
         )
     if not rows:
         st.info("No replies with usage yet: chat first, then come back here.")
@@ -421,8 +422,10 @@ def turns_section(workspace: Workspace, rows: list[TurnUsage]) -> None:
         _turns_frame(rows),
         hide_index=True,
         column_config={
-            "Cost": st.column_config.NumberColumn(format="$%.6f"),
-            "Cumulative cost": st.column_config.NumberColumn(format="$%.6f"),
+            # Two or three significant digits: a reply costs fractions of a cent, 1,000 of them read in dollars.
+            "Cost": st.column_config.NumberColumn(format="$%.2g"),
+            "Per 1,000 like it": st.column_config.NumberColumn(format="$%.2f"),
+            "Cumulative cost": st.column_config.NumberColumn(format="$%.3g"),
             "Error %": st.column_config.NumberColumn(format="%.2f"),
             "Running accuracy %": st.column_config.NumberColumn(format="%.2f"),
             "Context fill %": st.column_config.NumberColumn(format="%.3f"),
@@ -457,7 +460,7 @@ def turns_section(workspace: Workspace, rows: list[TurnUsage]) -> None:
     cost.update_layout(
         title=f"Cumulative cost (USD, {prices})",
         xaxis=TURN_AXIS,
-        yaxis={"rangemode": "tozero", "tickprefix": "$", "tickformat": ",.6~f"},
+        yaxis={"rangemode": "tozero", "tickprefix": "$", "tickformat": ",.2~r"},
     )
     cost.update_layout(**CHART_LAYOUT)
     right.plotly_chart(cost)
@@ -494,13 +497,16 @@ def estimate_summary(rows: list[TurnUsage]) -> None:
         return
     st.metric(
         "Accuracy of our prompt estimates",
-        f"{accuracy.accuracy:.2%}",
-        help="1 − mean |estimate − usage.prompt_tokens| / usage.prompt_tokens over every reply with an estimate.",
+        fmt.percent(accuracy.accuracy),
+        help="1 − the median of |estimate − usage.prompt_tokens| / usage.prompt_tokens over every reply with an "
+        "estimate: one outlier cannot sink it (the mean and the worst are below).",
     )
+    replies = f"{accuracy.replies} repl{'ies' if accuracy.replies > 1 else 'y'}"
     st.caption(
-        f"Over {accuracy.replies} repl{'ies' if accuracy.replies > 1 else 'y'}: off by {accuracy.mean_abs_error:,.1f} "
-        "tokens on average. usage.prompt_tokens is the truth; our count is exact for text under the cookbook rules "
-        "and estimated for tools, schemas and images."
+        f"Over {replies}: median error {fmt.percent(accuracy.median_abs_error_fraction)}, mean "
+        f"{accuracy.mean_abs_error:,.1f} tokens ({fmt.percent(accuracy.mean_abs_error_fraction)}), worst "
+        f"{fmt.percent(accuracy.worst_abs_error_fraction)}. usage.prompt_tokens is the truth; our count is exact "
+        "for text under the cookbook rules and estimated for tools, schemas and images."
     )
 
 
@@ -508,7 +514,7 @@ def projection_section(workspace: Workspace, rows: list[TurnUsage], breakdown: B
     """Costs at scale, what caching and the Batch API change, and turns left in the window."""
     st.subheader("Projection")
     left, right = st.columns([1, 3], gap="large")
-    per_day = left.number_input("Requests a day", min_value=0, value=1_000, step=100, key=MeterKeys.REQUESTS_PER_DAY)
+    per_day = left.number_input("Replies a day", min_value=0, value=1_000, step=100, key=MeterKeys.REQUESTS_PER_DAY)
     remaining = turns_left(breakdown)
     growth = growth_per_turn(breakdown)
     left.metric(
@@ -530,12 +536,12 @@ def projection_section(workspace: Workspace, rows: list[TurnUsage], breakdown: B
         if projection is None:
             st.info("Projections start after the first reply with usage (and need a price for the applied tier).")
             return
-        st.caption(f"Requests like the last one, at **{applied_price_label(workspace)}**.")
+        st.caption(f"Replies like the last one, at **{workspace.applied_price_label()}**.")
         cells = st.columns(4)
-        cells[0].metric("Per request", fmt.usd(projection.per_request))
-        cells[1].metric("Per 1,000 requests", _money(projection.per_thousand))
-        cells[2].metric("Per 1M requests", _money(projection.per_million))
-        cells[3].metric(f"Per month at {int(per_day):,}/day", _money(projection.per_month))
+        cells[0].metric("Per reply", fmt.money(projection.per_request))
+        cells[1].metric("Per 1,000 replies", fmt.money(projection.per_thousand))
+        cells[2].metric("Per 1M replies", fmt.money(projection.per_million))
+        cells[3].metric(f"Per month at {int(per_day):,}/day", fmt.money(projection.per_month))
         savings = {
             "Prompt caching saved": projection.caching_saved,
             "Prompt caching could save": projection.caching_could_save,
@@ -546,9 +552,9 @@ def projection_section(workspace: Workspace, rows: list[TurnUsage], breakdown: B
             pd.DataFrame(
                 {
                     "Saving": list(savings),
-                    "Per request": [fmt.usd(saved) for saved in savings.values()],
-                    "Per 1,000 requests": [_money(saved * 1_000) for saved in savings.values()],
-                    "Per month": [_money(projection.monthly(saved)) for saved in savings.values()],
+                    "Per reply": [fmt.money(saved) for saved in savings.values()],
+                    "Per 1,000 replies": [fmt.money(saved * 1_000) for saved in savings.values()],
+                    "Per month": [fmt.money(projection.monthly(saved)) for saved in savings.values()],
                 }
             ),
             hide_index=True,

@@ -21,7 +21,6 @@ from components.state import get_store
 from playground.connection import PROVIDER_LABELS
 from playground.conversation import Message, Status
 from playground.errors import PlaygroundError
-from playground.meter import remember_usage
 from playground.registry import ModelSpec
 from playground.schema import (
     FieldType,
@@ -53,13 +52,12 @@ from playground.schema_run import (
     prepare_run,
     python_snippet,
     reply_tables,
-    run_structured,
     schema_json,
     schema_run_request,
     set_field_attribute,
     shift_field,
 )
-from playground.workspace import Workspace
+from playground.workspace import SchemaOption, Workspace
 
 SCHEMA_PAGE = "pages/schema.py"
 LINT_PROVIDERS = ("openai", "azure")
@@ -186,8 +184,8 @@ def _load_template(workspace: Workspace, panel: SchemaPanel) -> None:
     _act(panel, "template", load_template, workspace.response_schema, st.session_state[SchemaKeys.TEMPLATE])
 
 
-def _set_target(workspace: Workspace, attr: str, key: str) -> None:
-    setattr(workspace.response_schema, attr, st.session_state[key])
+def _set_target(workspace: Workspace, attr: SchemaOption, key: str) -> None:
+    workspace.set_schema_option(attr, st.session_state[key])
 
 
 def _apply_raw(workspace: Workspace, panel: SchemaPanel) -> None:
@@ -631,9 +629,8 @@ def _stream(workspace: Workspace, panel: SchemaPanel, result: StructuredResult) 
     panel.result = result
     st.button("Stop", key=SchemaKeys.STOP, icon=":material/stop_circle:", help="Stop and keep the partial reply")
     text = st.empty()
-    for _ in run_structured(workspace.client(), result, price_of=workspace.reply_price):
+    for _ in workspace.stream_schema_run(result):
         text.code((result.text or result.refusal or "") + " ▌", language="json", wrap_lines=True)
-    remember_usage(workspace, [result.reply])  # a test run is paid for like a chat turn
     st.rerun()
 
 

@@ -143,7 +143,7 @@ def _connection_checks() -> None:
                 (st.success if check.ok else st.error)(f"**{check.name}**: {check.detail}")
     if workspace.connection.provider != "azure" and right.button("List models", key=Keys.LIST_MODELS, width="stretch"):
         try:
-            workspace.available_models = workspace.client().list_models()
+            workspace.set_available_models(workspace.client().list_models())
             st.toast(f"{len(workspace.available_models)} models listed")
             st.rerun()
         except PlaygroundError as error:
@@ -154,7 +154,7 @@ def render_sidebar() -> None:
     workspace = get_workspace()
     with st.sidebar:
         with st.expander("Connection", expanded=bool(workspace.connection.missing())):
-            workspace.connection = connection_form()
+            workspace.set_connection(connection_form())
             _connection_checks()
         spec = workspace.model_spec()
         label = f"{spec.label}" + (f" (figures estimated for '{spec.requested}')" if spec.is_estimate else "")

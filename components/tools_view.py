@@ -39,15 +39,13 @@ def _show_definitions(workspace: Workspace) -> None:
 
 def _add_template(workspace: Workspace) -> None:
     template = load_tool_templates()[st.session_state[ToolKeys.TEMPLATE]]
-    workspace.tools = [tool for tool in workspace.tools if tool["function"]["name"] != template.name]
-    workspace.tools.append(template.tool)
-    workspace.tool_mock_outputs.setdefault(template.name, template.mock_output)
+    workspace.add_tool(template.tool, template.mock_output)
     _show_definitions(workspace)
 
 
 def _apply_definitions(workspace: Workspace) -> None:
     try:
-        workspace.tools = parse_tools(st.session_state[ToolKeys.DEFINITIONS])
+        workspace.set_tools(parse_tools(st.session_state[ToolKeys.DEFINITIONS]))
     except PlaygroundError as error:
         st.session_state["tools.apply_error"] = error.message  # shown under the editor; the text is kept
     else:
@@ -56,8 +54,7 @@ def _apply_definitions(workspace: Workspace) -> None:
 
 
 def _clear_tools(workspace: Workspace) -> None:
-    workspace.tools = []
-    workspace.tool_choice = "auto"
+    workspace.clear_tools()
     _show_definitions(workspace)
 
 
@@ -83,26 +80,28 @@ def tool_definitions(workspace: Workspace) -> None:
     with right:
         names = [tool["function"]["name"] for tool in workspace.tools]
         choices = ["auto", "none", "required", *names]
-        workspace.tool_choice = st.selectbox(
+        choice = st.selectbox(
             "tool_choice",
             choices,
             index=choices.index(workspace.tool_choice) if workspace.tool_choice in choices else 0,
             key=ToolKeys.CHOICE,
             help="A tool's name forces that tool.",
         )
-        workspace.parallel_tool_calls = st.toggle(
-            "Parallel tool calls", value=workspace.parallel_tool_calls, key=ToolKeys.PARALLEL
+        workspace.set_tool_choice(choice)
+        workspace.set_parallel_tool_calls(
+            st.toggle("Parallel tool calls", value=workspace.parallel_tool_calls, key=ToolKeys.PARALLEL)
         )
         for tool in workspace.tools:
             name = tool["function"]["name"]
             if problems := tool_problems(tool, workspace.connection.provider):
                 st.warning(f"**{name}** would be rejected:\n\n- " + "\n- ".join(problems))
-            workspace.tool_mock_outputs[name] = st.text_area(
+            output = st.text_area(
                 f"Canned output of {name}",
                 value=workspace.tool_mock_outputs.get(name, "{}"),
                 key=ToolKeys.mock(name),
                 height=80,
             )
+            workspace.set_tool_mock_output(name, output)
 
 
 def _send_outputs(workspace: Workspace, call_ids: list[str]) -> None:

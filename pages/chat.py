@@ -8,17 +8,18 @@ from components.meter import compose_box, request_gate
 from components.state import Keys, get_workspace
 
 workspace = get_workspace()
-workspace.conversation.settle_interrupted()
+workspace.settle_interrupted()
 spec = workspace.model_spec()
 
 with st.expander("System prompt & parameters", expanded=not workspace.conversation.messages):
-    workspace.system_prompt = st.text_area(
+    system_prompt = st.text_area(
         "System prompt",
         value=workspace.system_prompt,
         key=Keys.SYSTEM_PROMPT,
         placeholder="You are a helpful assistant.",
     )
-    workspace.params = parameters_form(workspace.params, spec)
+    workspace.set_system_prompt(system_prompt)
+    workspace.set_params(parameters_form(workspace.params, spec))
 
 render_conversation(workspace, spec)
 if workspace.conversation.messages:

@@ -4,13 +4,13 @@ import streamlit as st
 
 from components import meter as meter_view
 from components.state import get_workspace
-from playground.meter import prompt_breakdown, usage_rows
 
 workspace = get_workspace()
 st.title("Cost & context")
+st.caption("What the next request carries against the window, what every reply cost, and what it would cost at scale.")
 meter_view.price_controls(workspace)
-breakdown = prompt_breakdown(workspace)
-rows = usage_rows(workspace)
+breakdown = workspace.breakdown()
+rows = workspace.usage_rows()
 meter_view.current_context(workspace, breakdown)
 meter_view.turns_section(workspace, rows)
 meter_view.estimate_summary(rows)

@@ -150,7 +150,7 @@ def attach_upload(workspace: Workspace, data: bytes, filename: str) -> tuple[Ima
         prepared_for=prepared.model,
         notes=prepared.notes,
     )
-    workspace.pending_images.append(attachment)
+    workspace.attach_image(attachment)
     return attachment, facts
 
 
@@ -179,13 +179,13 @@ def attach_url(workspace: Workspace, url: str, width: int | None = None, height:
     name = parts.path.rsplit("/", 1)[-1] or parts.hostname
     _ensure_room(workspace, f"“{name}”")
     attachment = ImageAttachment(name=name, url=address, width=width, height=height)
-    workspace.pending_images.append(attachment)
+    workspace.attach_image(attachment)
     return attachment
 
 
 def remove_pending(workspace: Workspace, attachment_id: str) -> None:
     """Take an image off the next message (nothing happens if it is already gone)."""
-    workspace.pending_images = [image for image in workspace.pending_images if image.id != attachment_id]
+    workspace.remove_pending_image(attachment_id)
 
 
 def detail_costs(attachment: ImageAttachment, spec: ModelSpec, price: Price | None) -> list[DetailCost]:

@@ -1,30 +1,53 @@
 """Everything one browser session works on, in pure Python: the panels' shared state and actions.
 
 ``components/state.py`` keeps exactly one Workspace per Streamlit session; pages call its methods.
-The session's client lives here too, so two sessions never share a client or a key.
+The Workspace is the one owner of that state: only its methods change it, and its reads (the
+meter's breakdown, usage rows, session cost) never write. The session's client lives here too, so
+two sessions never share a client or a key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from playground.chat import stream_reply
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
 from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats, Status
-from playground.costs import price_for
+from playground.costs import price_for, price_label, reply_coster
 from playground.errors import ErrorKind, PlaygroundError
-from playground.meter import prompt_breakdown
+from playground.meter import (
+    DRAFT_ID,
+    Breakdown,
+    FitVerdict,
+    MessageCounter,
+    RoomPlan,
+    RoomStrategy,
+    TurnUsage,
+    fit_verdict,
+    paid_replies,
+    plan_room,
+    prompt_breakdown,
+    replies_with_usage,
+    session_cost,
+    usage_rows,
+)
+from playground.meter.room import droppable_images
 from playground.registry import ModelSpec, Price, azure_deployment_types, default_tier, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.schema import validate_reply
 from playground.tools import answer_calls, parallel_tool_calls_to_send, unanswered_calls
 
 if TYPE_CHECKING:
-    from playground.meter import MessageCounter
+    from playground.schema_run import StructuredResult
+
+#: The response schema's settings the schema panel edits directly (the schema itself is edited
+#: through the schema document's helpers).
+SchemaOption = Literal["name", "strict", "enabled"]
+Update = TypeVar("Update")
 
 
 @dataclass
@@ -60,7 +83,7 @@ class Workspace:
     usage_ledger: dict[str, ReplyStats] = field(default_factory=dict)
     awaiting_reply: bool = False
     available_models: list[str] = field(default_factory=list)
-    # Token counts cached per model for this session only (see playground.meter.message_counter).
+    # Token counts cached per model for this session only (see Workspace.message_counter).
     message_counters: dict[str, MessageCounter] = field(default_factory=dict, repr=False)
     _client: PlaygroundClient | None = field(default=None, repr=False)
     _client_fingerprint: str = field(default="", repr=False)
@@ -86,6 +109,22 @@ class Workspace:
         spec = resolve_model(stats.model, self.connection.registry_entry, stats.served_model)
         return price_for(spec, self.tier(), self.price_overrides)
 
+    def applied_price_label(self) -> str:
+        """Which prices the costs use: the session override, or the tier's label."""
+        return price_label(self.tier(), overridden=self.model_spec().id in self.price_overrides)
+
+    def set_price_tier(self, tier: str) -> None:
+        """Price every turn at ``tier`` (a registry tier id) from now on."""
+        self.price_tier = tier
+
+    def set_price_override(self, price: Price | None) -> None:
+        """Use ``price`` for the current model for the rest of the session (None: back to the tier)."""
+        model = self.model_spec().id
+        if price is None:
+            self.price_overrides.pop(model, None)
+        else:
+            self.price_overrides[model] = price
+
     def client(self) -> PlaygroundClient:
         """This session's client, rebuilt only when the connection settings change."""
         fingerprint = self.connection.fingerprint()
@@ -93,6 +132,118 @@ class Workspace:
             self._client = PlaygroundClient(self.connection)
             self._client_fingerprint = fingerprint
         return self._client
+
+    def set_connection(self, settings: ConnectionSettings) -> None:
+        self.connection = settings
+
+    def set_available_models(self, models: list[str]) -> None:
+        self.available_models = list(models)
+
+    # --- what the next request carries, and the session's usage (the meter) --------------------
+    def message_counter(self, spec: ModelSpec | None = None) -> MessageCounter:
+        """This session's token counter for ``spec``'s model (default: the current one).
+
+        Kept in the workspace, not the process: its cache holds the session's own texts, which must
+        neither outlive the session nor sit in memory other sessions share.
+        """
+        spec = spec or self.model_spec()
+        if spec.id not in self.message_counters:
+            self.message_counters[spec.id] = MessageCounter(spec)
+        return self.message_counters[spec.id]
+
+    def breakdown(self, draft: str = "", *, with_next_message: bool = True) -> Breakdown:
+        """What the next request would carry, part by part (the meter's one counting path).
+
+        With ``with_next_message``, the message being drafted (``draft`` and the pending images)
+        is part of it; without, it is the request a reply would be asked with now.
+        """
+        spec = self.model_spec()
+        next_message = None
+        if with_next_message and (draft or self.pending_images):
+            next_message = Message(role="user", content=draft, images=self.pending_images, id=DRAFT_ID)
+        return prompt_breakdown(
+            self.message_counter(spec),
+            spec,
+            system_prompt=self.system_prompt,
+            messages=self.conversation.messages,
+            tools=self.tools,
+            response_format=self.response_schema.response_format(),
+            next_message=next_message,
+            max_completion_tokens=self.params.max_completion_tokens,
+        )
+
+    def usage_rows(self) -> list[TurnUsage]:
+        """One row per reply with usage in the conversation, costed at the price that applies now."""
+        spec = self.model_spec()
+        return usage_rows(
+            self.conversation.messages, self.message_counter(spec), spec.context_window, reply_coster(self.reply_price)
+        )
+
+    def session_cost(self) -> float:
+        """USD this session spent at the applied price, replies no longer in the conversation included."""
+        return session_cost(self.usage_ledger, self.conversation.messages, reply_coster(self.reply_price))
+
+    def paid_reply_count(self) -> int:
+        """Replies this session paid for, in the conversation or not (dropped, cleared, test runs)."""
+        return len(paid_replies(self.usage_ledger, self.conversation.messages))
+
+    def record_usage(self, replies: Iterable[Message] | None = None) -> None:
+        """Note every reply with usage in the ledger, which outlives the conversation.
+
+        Called when a reply's stream ends (chat and schema runs) and before any action removes
+        replies; ``replies`` defaults to the conversation's.
+        """
+        for message_id, stats in replies_with_usage(self.conversation.messages if replies is None else replies).items():
+            self.usage_ledger.setdefault(message_id, stats)
+
+    # --- holding a request that cannot fit, and making room -------------------------------------
+    def check_fits(self, draft: str = "") -> FitVerdict:
+        """Would the next request fit the window? With the fixes (a plan per way to make room) if not.
+
+        With ``draft`` (or pending images) it is the request that sending them would make; with
+        neither, the request a reply would be asked with now (the held one).
+        """
+        breakdown = self.breakdown(draft, with_next_message=bool(draft or self.pending_images))
+        if breakdown.fits:
+            return FitVerdict(breakdown)
+        return fit_verdict(breakdown, self.conversation.messages, self.message_counter())
+
+    def plan_room(self, strategy: RoomStrategy) -> RoomPlan | None:
+        """The least :meth:`make_room` would drop so the held request fits (None: nothing to do)."""
+        breakdown = self.breakdown(with_next_message=False)
+        return plan_room(breakdown, self.conversation.messages, self.message_counter(), strategy)
+
+    def make_room(self, strategy: RoomStrategy) -> RoomPlan | None:
+        """Drop what :meth:`plan_room` says: the oldest whole exchanges (``turns``) or the oldest
+        images of the conversation (``images``). When the request then fits and waits for a reply,
+        it is queued to be sent again. Dropped replies stay in the session's cost."""
+        plan = self.plan_room(strategy)
+        if plan is None:
+            return None
+        if strategy == "turns":
+            self.record_usage()
+            del self.conversation.messages[: plan.messages]
+        else:
+            for owner, image, _ in droppable_images(self.conversation.messages, self.message_counter())[: plan.count]:
+                owner.images.remove(image)
+        if plan.fits and self.conversation.ends_with_user_turn():
+            self.awaiting_reply = True
+        return plan
+
+    def hold_oversized_request(self) -> Breakdown | None:
+        """Hold an unanswered request that cannot fit the window: it is not sent.
+
+        Returns its breakdown (None when nothing is held) and clears ``awaiting_reply``: the user's
+        message is kept, unanswered, and stays held until room is made (:meth:`make_room`, which
+        queues it again) or the message is removed.
+        """
+        if not (self.awaiting_reply or self.conversation.ends_with_user_turn()):
+            return None
+        breakdown = self.breakdown(with_next_message=False)
+        if breakdown.fits:
+            return None
+        self.awaiting_reply = False
+        return breakdown
 
     # --- requests -----------------------------------------------------------------------------
     def api_messages(self, draft: str = "") -> list[dict[str, Any]]:
@@ -108,7 +259,7 @@ class Workspace:
 
         ``with_next_message=False`` estimates the request a reply would be asked with now.
         """
-        return prompt_breakdown(self, draft, with_next_message=with_next_message).total
+        return self.breakdown(draft, with_next_message=with_next_message).total
 
     def build_request(self) -> ChatRequest:
         """The request for the next reply; raises PlaygroundError if a parameter is out of bounds."""
@@ -132,6 +283,8 @@ class Workspace:
 
         Raises PlaygroundError before anything is sent when a parameter is out of bounds. From here
         on nothing re-sends on its own: ``awaiting_reply`` is cleared before the request goes out.
+        When the stream ends (complete, failed, or closed early by a Stop), the reply's usage is
+        recorded in the ledger.
         """
         self.awaiting_reply = False
         request = self.build_request()
@@ -141,8 +294,23 @@ class Workspace:
             self.client(), request, reply, price_of=self.reply_price, estimated_prompt_tokens=estimate
         )
         if request.response_format and request.response_format.get("type") == "json_schema":
-            return _checked_when_complete(updates, reply, request.response_format["json_schema"]["schema"])
-        return updates
+            updates = _checked_when_complete(updates, reply, request.response_format["json_schema"]["schema"])
+        return self._recorded_when_done(updates, [reply])
+
+    def stream_schema_run(self, result: StructuredResult) -> Iterator[StructuredResult]:
+        """Stream a schema test run (see ``playground.schema_run.run_structured``); when it ends, its
+        reply's usage is recorded: a test run is paid for like a chat turn."""
+        from playground.schema_run import run_structured  # schema_run imports this module
+
+        return self._recorded_when_done(
+            run_structured(self.client(), result, price_of=self.reply_price), [result.reply]
+        )
+
+    def _recorded_when_done(self, updates: Iterator[Update], replies: list[Message]) -> Iterator[Update]:
+        try:
+            yield from updates
+        finally:  # also when the consumer stops early: a stopped reply may carry usage
+            self.record_usage(replies)
 
     def _tool_choice_payload(self) -> str | dict[str, Any] | None:
         if not self.tools or self.tool_choice == "auto":
@@ -170,10 +338,12 @@ class Workspace:
 
     def retry(self) -> None:
         """Resend the last user turn, dropping the reply it got (Retry after an error, or Regenerate)."""
+        self.record_usage()  # the dropped reply was paid for
         self.conversation.rewind_for_retry()
         self.awaiting_reply = self.conversation.ends_with_user_turn()
 
     def edit_and_resend(self, message_id: str, text: str) -> None:
+        self.record_usage()
         self.conversation.edit_and_truncate(message_id, text)
         self.awaiting_reply = True
 
@@ -182,9 +352,59 @@ class Workspace:
         answer_calls(self.conversation, outputs)
         self.awaiting_reply = True
 
+    def settle_interrupted(self) -> None:
+        """Mark replies left streaming by an interrupted script run as stopped (their text is kept)."""
+        self.conversation.settle_interrupted()
+
+    def delete_message(self, message_id: str) -> None:
+        self.record_usage()
+        self.conversation.delete(message_id)
+
     def clear_chat(self) -> None:
+        self.record_usage()
         self.conversation.clear()
         self.awaiting_reply = False
+
+    # --- settings the panels edit -----------------------------------------------------------------
+    def set_system_prompt(self, text: str) -> None:
+        self.system_prompt = text
+
+    def set_params(self, params: ChatParams) -> None:
+        self.params = params
+
+    def set_tools(self, tools: list[dict[str, Any]]) -> None:
+        self.tools = list(tools)
+
+    def add_tool(self, tool: dict[str, Any], mock_output: str) -> None:
+        """Add ``tool`` (replacing one of the same name); its canned output is kept if it has one."""
+        name = tool["function"]["name"]
+        self.tools = [*(existing for existing in self.tools if existing["function"]["name"] != name), tool]
+        self.tool_mock_outputs.setdefault(name, mock_output)
+
+    def clear_tools(self) -> None:
+        self.tools = []
+        self.tool_choice = "auto"
+
+    def set_tool_choice(self, choice: str) -> None:
+        self.tool_choice = choice
+
+    def set_parallel_tool_calls(self, enabled: bool) -> None:
+        self.parallel_tool_calls = enabled
+
+    def set_tool_mock_output(self, name: str, output: str) -> None:
+        self.tool_mock_outputs[name] = output
+
+    def set_schema_option(self, option: SchemaOption, value: str | bool) -> None:
+        """Set the response schema's name (str), ``strict`` or ``enabled`` (bool)."""
+        setattr(self.response_schema, option, value)
+
+    def attach_image(self, image: ImageAttachment) -> None:
+        """Queue ``image`` for the next message the user sends."""
+        self.pending_images.append(image)
+
+    def remove_pending_image(self, image_id: str) -> None:
+        """Take an image off the next message (nothing happens if it is already gone)."""
+        self.pending_images = [image for image in self.pending_images if image.id != image_id]
 
 
 def _checked_when_complete(updates: Iterator[Message], reply: Message, schema: dict[str, Any]) -> Iterator[Message]:

@@ -191,6 +191,6 @@ def test_a_detail_change_reaches_the_sidebar_meter_in_the_same_click(app_factory
     app = upload(images_page(app_factory), ("big.png", png(2048, 2048)))
     attachment = workspace(app).pending_images[0]
     sidebar_text = lambda: " ".join(m.value for m in app.sidebar.markdown)  # noqa: E731
-    assert "Context: 772 + " in sidebar_text()  # 765 image tokens (high) + message overhead and priming
+    assert "Prompt: 772 tokens" in sidebar_text()  # 765 image tokens (high) + message overhead and priming
     app.segmented_control(key=ImageKeys.detail(attachment.id)).set_value("low").run()
-    assert "Context: 92 + " in sidebar_text()  # 85 (low): shown in the same run, not one click later
+    assert "Prompt: 92 tokens" in sidebar_text()  # 85 (low): shown in the same run, not one click later

@@ -90,7 +90,8 @@ def test_changing_the_tier_recomputes_every_turn_and_the_sidebar(two_turns):
     assert table["Cost"].tolist() == pytest.approx(batch)
     assert table["Cumulative cost"].tolist()[-1] == pytest.approx(sum(batch))
     assert any("Costs at **OpenAI Batch API**" in caption.value for caption in app.caption)
-    assert f"Session cost: **${sum(batch):,.6f}**" in session_cost_caption(app)
+    assert sum(batch) == pytest.approx(840e-6)
+    assert "Session cost: **$0.00084**" in session_cost_caption(app)  # two significant digits, not six decimals
 
 
 def test_price_override_applies_for_the_session(two_turns):
@@ -121,17 +122,15 @@ def test_csv_download_carries_the_per_turn_usage(two_turns, downloads):
 
 
 def test_projection_needs_a_reply_and_then_scales_the_last_one(app_factory, two_turns):
-    assert not any(
-        metric.label == "Per 1,000 requests" for metric in app_factory().switch_page(METER_PAGE).run().metric
-    )
+    assert not any(metric.label == "Per 1,000 replies" for metric in app_factory().switch_page(METER_PAGE).run().metric)
     app = two_turns
     app.number_input(key=MeterKeys.REQUESTS_PER_DAY).set_value(100).run()
     per_request = (976 * 0.40 + 1_024 * 0.10 + 100 * 1.60) / 1e6
     metrics = {metric.label: metric.value for metric in app.metric}
     assert per_request == pytest.approx(652.8e-6)
-    assert metrics["Per request"] == "$0.000653"
-    assert metrics["Per 1,000 requests"] == "$0.6528"
-    assert metrics["Per 1M requests"] == "$652.80"
+    assert metrics["Per reply"] == "$0.00065"
+    assert metrics["Per 1,000 replies"] == "$0.65"
+    assert metrics["Per 1M replies"] == "$652.80"
     assert metrics["Per month at 100/day"] == "$1.96"  # 100 a day for 30 days
     assert "Turns left in the window" in metrics
     savings = next(frame.value for frame in app.dataframe if "Saving" in frame.value.columns)

@@ -90,7 +90,6 @@ def test_regenerate_with_pending_images_sends_exactly_the_conversation():
 
 def test_a_deployment_serving_gpt_4o_is_priced_as_gpt_4o_from_its_first_reply(fake, azure_settings):
     from playground.chat import stream_reply
-    from playground.meter import session_cost, usage_rows
     from tests.fakes.server import Scenario
 
     workspace = Workspace(connection=azure_settings)
@@ -108,8 +107,8 @@ def test_a_deployment_serving_gpt_4o_is_priced_as_gpt_4o_from_its_first_reply(fa
             )
         )
     assert [m.stats.cost_usd for m in workspace.conversation.messages if m.stats] == [2.50, 2.50]
-    assert [row.cost_usd for row in usage_rows(workspace)] == [2.50, 2.50]
-    assert session_cost(workspace) == 5.00
+    assert [row.cost_usd for row in workspace.usage_rows()] == [2.50, 2.50]
+    assert workspace.session_cost() == 5.00
 
 
 def test_a_known_model_ignores_a_leftover_pin():
