@@ -8,7 +8,7 @@ from components.state import get_workspace
 from components.tools_view import ToolKeys, tool_definitions
 
 workspace = get_workspace()
-workspace.conversation.settle_interrupted()
+workspace.settle_interrupted()
 spec = workspace.model_spec()
 
 with st.expander(f"Tools ({len(workspace.tools)} defined)", expanded=not workspace.tools):

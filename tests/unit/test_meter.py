@@ -461,3 +461,32 @@ def test_pending_images_do_not_make_drop_oldest_drop_more():
     workspace = long_chat(4, 15_000)
     workspace.pending_images = [image(2048, 2048) for _ in range(5)]
     assert workspace.plan_room("turns") == without and without.count == 1
+
+
+def test_one_outlier_cannot_sink_the_accuracy_headline():
+    workspace = chatted(
+        ("q1", reply("a1", 1_000, 10, estimate=1_010)),  # 1% off
+        ("q2", reply("a2", 1_000, 10, estimate=990)),  # 1% off
+        ("q3", reply("a3", 100, 10, estimate=1_000)),  # 900% off: an image of unknown size, say
+    )
+    accuracy = running_accuracy(workspace.usage_rows())[-1]
+    assert accuracy.mean_abs_error_fraction == pytest.approx((0.01 + 0.01 + 9.0) / 3)  # the mean would read 0 %
+    assert accuracy.median_abs_error_fraction == pytest.approx(0.01)
+    assert accuracy.accuracy == pytest.approx(0.99)
+    assert accuracy.worst_abs_error_fraction == pytest.approx(9.0)
+
+
+def test_the_ledger_and_the_conversation_are_counted_once():
+    workspace = chatted(("q1", reply("a1", 1_000, 100)), ("q2", reply("a2", 2_000, 100)))
+    expected = (3_000 * 0.4 + 200 * 1.6) / 1e6
+    workspace.record_usage()
+    assert workspace.session_cost() == pytest.approx(expected) and workspace.paid_reply_count() == 2
+    workspace.delete_message(workspace.conversation.messages[-1].id)
+    assert workspace.session_cost() == pytest.approx(expected) and len(workspace.usage_rows()) == 1
+
+
+def test_tier_and_override_go_through_the_workspace():
+    workspace = chatted(("q", reply("a", 1_000, 100)))
+    workspace.set_price_tier("openai_batch")
+    assert workspace.applied_price_label() == "OpenAI Batch API"
+    assert workspace.usage_rows()[0].cost_usd == pytest.approx((1_000 * 0.2 + 100 * 0.8) / 1e6)

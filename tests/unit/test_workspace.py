@@ -1,3 +1,6 @@
+import ast
+from pathlib import Path
+
 import pytest
 
 from playground.conversation import ImageAttachment
@@ -157,3 +160,180 @@ def test_a_reply_is_checked_once_against_the_schema_it_was_asked_to_follow(fake,
     assert prose.schema_check is None  # sent before the schema was in use: no verdict, no false "Invalid"
     assert structured.schema_check is not None and not structured.schema_check.ok
     assert [error.field for error in structured.schema_check.errors] == ["priority"]
+
+
+# --- one owner for state ----------------------------------------------------------------------------
+def test_a_reply_is_recorded_in_the_ledger_when_its_stream_ends(fake, openai_settings):
+    workspace = Workspace(connection=openai_settings)
+    workspace.submit("hello")
+    updates = workspace.stream_next_reply()
+    next(updates)
+    reply = workspace.conversation.messages[-1]
+    assert workspace.usage_ledger == {}  # streaming: nothing recorded yet
+    list(updates)
+    assert set(workspace.usage_ledger) == {reply.id} and workspace.usage_ledger[reply.id].prompt_tokens
+    paid = workspace.session_cost()
+    workspace.clear_chat()
+    assert paid > 0 and workspace.session_cost() == pytest.approx(paid)
+
+
+def test_a_reply_stopped_mid_stream_is_still_settled(fake, openai_settings):
+    from tests.fakes.server import Scenario
+
+    workspace = Workspace(connection=openai_settings)
+    fake.enqueue(Scenario(text="one two three four five six seven eight"))
+    workspace.submit("hello")
+    updates = workspace.stream_next_reply()
+    next(updates)
+    recorded = []
+    workspace.record_usage = recorded.append  # type: ignore[method-assign]
+    updates.close()  # what a Stop click does to the consumer
+    assert recorded == [[workspace.conversation.messages[-1]]]
+
+
+def test_a_schema_run_is_recorded_when_its_stream_ends(fake, openai_settings):
+    from playground.schema import load_templates
+    from playground.schema_run import prepare_run
+    from tests.fakes.server import Scenario
+
+    workspace = Workspace(connection=openai_settings)
+    schema = load_templates()["feedback_analysis"]["schema"]
+    workspace.response_schema = ResponseSchema(name="feedback_analysis", schema=schema)
+    fake.enqueue(Scenario(text='{"sentiment": "positive", "category": "x", "priority": "low", "summary": "s"}'))
+    result = prepare_run(workspace, "Great service")
+    list(workspace.stream_schema_run(result))
+    assert set(workspace.usage_ledger) == {result.reply.id}
+    assert workspace.conversation.messages == [] and workspace.session_cost() > 0  # paid, not part of the chat
+
+
+def test_reading_the_meter_never_writes():
+    from playground.conversation import Message, ReplyStats
+
+    workspace = Workspace(system_prompt="Be brief.")
+    workspace.submit("hello")
+    stats = ReplyStats(model="gpt-4.1-mini", prompt_tokens=10, completion_tokens=2)
+    workspace.conversation.messages.append(Message(role="assistant", content="hi", stats=stats))
+    before = repr(workspace)
+    cost = workspace.session_cost()
+    assert cost > 0 and workspace.usage_rows() and workspace.breakdown("draft").total
+    assert workspace.check_fits("draft").fits and workspace.paid_reply_count() == 1
+    assert workspace.usage_ledger == {} and repr(workspace) == before  # the reply counts, unrecorded
+
+
+def test_check_fits_gives_the_fixes_for_a_draft_that_cannot_fit():
+    from playground.connection import ConnectionSettings
+    from playground.conversation import Message
+
+    workspace = Workspace(
+        connection=ConnectionSettings(
+            provider="azure",
+            azure_endpoint="https://example.openai.azure.com",
+            deployment="gpt-4.1-mini",
+            azure_deployment_type="standard",  # a 128,000-token window
+        ),
+        params=ChatParams(max_completion_tokens=32_768),
+    )
+    for turn in range(3):
+        workspace.conversation.add_user(" ".join(["alpha"] * 20_000))
+        workspace.conversation.messages.append(Message(role="assistant", content=f"answer {turn}"))
+    assert workspace.check_fits("a short question").fits
+    verdict = workspace.check_fits(" ".join(["beta"] * 80_000))
+    assert not verdict.fits and verdict.breakdown.has_next_message
+    turns = verdict.plan("turns")
+    # The draft is the new latest message: every exchange of the conversation may go, the last one too.
+    assert turns is not None and turns.fits and turns.count == 3 and turns.messages == 6
+    assert verdict.plan("images") is None  # no images to drop
+    assert turns.label.startswith("Drop the 3 oldest turns (frees ")
+    assert len(workspace.conversation.messages) == 6  # a verdict changes nothing
+
+
+MUTATORS = {"append", "extend", "insert", "pop", "popitem", "remove", "clear", "update", "setdefault", "sort"}
+MUTATORS |= {"reverse", "add_user", "start_reply", "delete", "edit_and_truncate", "rewind_for_retry"}
+MUTATORS |= {"settle_interrupted"}
+SETTERS = ("setattr", "delattr")
+
+
+def _fields_after_workspace(node: ast.expr) -> list[str] | None:
+    """The attribute chain after ``workspace`` in ``workspace.a.b`` (None: not rooted at a workspace)."""
+    names = []
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        if isinstance(node, ast.Attribute):
+            names.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        names.append(node.id)
+    names.reverse()
+    return names[names.index("workspace") + 1 :] if "workspace" in names else None
+
+
+def workspace_mutations(source: str) -> list[str]:
+    """Lines of ``source`` that change a Workspace's fields directly, as "line: what"."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign | ast.Delete):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            parts = [part for part in ast.walk(target) if isinstance(part, ast.Attribute | ast.Subscript)]
+            if chains := [fields for part in parts if (fields := _fields_after_workspace(part))]:
+                found.append(f"{line}: assigns workspace.{'.'.join(chains[0])}")
+        is_mutator = isinstance(node, ast.Attribute) and node.attr in MUTATORS
+        if is_mutator and len(fields := _fields_after_workspace(node) or []) >= 2:
+            found.append(f"{line}: mutates workspace.{'.'.join(fields)}")
+        is_setattr = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SETTERS
+        if is_setattr and node.args and _fields_after_workspace(node.args[0]) is not None:
+            found.append(f"{line}: {node.func.id} on a workspace")
+    return found
+
+
+def test_the_state_guard_sees_direct_changes():
+    sample = """
+workspace.price_tier = "x"
+workspace.response_schema.strict += 1
+del workspace.conversation.messages[:2]
+workspace.tools.append(tool)
+st.button("Delete", on_click=workspace.conversation.delete)
+setattr(workspace.response_schema, "name", "n")
+store.workspace.pending_images = []
+workspace.set_price_tier("x")
+workspace.clear_chat()
+text = workspace.system_prompt
+"""
+    assert sorted(workspace_mutations(sample)) == [
+        "2: assigns workspace.price_tier",
+        "3: assigns workspace.response_schema.strict",
+        "4: assigns workspace.conversation.messages",
+        "5: mutates workspace.tools.append",
+        "6: mutates workspace.conversation.delete",
+        "7: setattr on a workspace",
+        "8: assigns workspace.pending_images",
+    ]
+
+
+def test_only_the_workspace_changes_its_state():
+    """No module but playground/workspace.py changes a Workspace's fields (house rule: one owner).
+
+    A syntactic guard: it relies on the project's convention that a Workspace is named
+    ``workspace`` (or reached as ``<something>.workspace``), and sees assignments, ``del``,
+    ``setattr`` and list/dict/conversation mutators (called or passed as callbacks) on such chains.
+    It cannot see through aliases (``target = workspace.tools; target.append(...)``) or into
+    functions handed a part of the workspace; review covers those.
+    """
+    root = Path(__file__).resolve().parents[2]
+    sources = [
+        root / "app.py",
+        *root.glob("pages/*.py"),
+        *root.glob("components/*.py"),
+        *root.glob("playground/**/*.py"),
+    ]
+    assert len(sources) > 20
+    found = [
+        f"{path.relative_to(root)}:{finding}"
+        for path in sources
+        if path != root / "playground" / "workspace.py"
+        for finding in workspace_mutations(path.read_text())
+    ]
+    assert found == []
