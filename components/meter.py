@@ -76,8 +76,11 @@ COLOURS = {"uncached": "#4C78A8", "cached": "#72B7B2", "images": "#F58518", "out
 TURN_AXIS = {"dtick": 1, "tickprefix": "turn "}
 CHART_LAYOUT = {
     "height": 320,
-    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-    "legend": {"orientation": "h", "y": -0.12, "yanchor": "top"},
+    # Legend above the plot, under the title: below it, a legend that wraps (narrow screens) covers the axis.
+    "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+    "title_y": 0.97,
+    "title_yanchor": "top",
+    "legend": {"orientation": "h", "x": 0, "y": 1.04, "yanchor": "bottom"},
 }
 
 
@@ -136,13 +139,12 @@ def live_meter(workspace: Workspace) -> None:
             cost = next_request_cost(breakdown, price, rows)
             if cost.expected_usd is not None:
                 st.caption(
-                    f"Next reply ≈ **{fmt.per_reply(cost.expected_usd)}**, at the average reply length so far "
+                    f"Next reply: **{fmt.per_reply(cost.expected_usd)}** at the average length so far "
                     f"({cost.expected_output_tokens:,} tokens)."
                 )
             st.caption(
                 f"At most {fmt.money(cost.max_usd)} if the reply uses all {cost.reserved_output_tokens:,} reserved "
-                f"tokens ({fmt.money(cost.input_usd)} of it input, no cache discount). "
-                f"Prices: {workspace.applied_price_label()}."
+                f"tokens (no cache discount assumed). Prices: {workspace.applied_price_label()}."
             )
         estimated = " (estimated prices)" if workspace.model_spec().is_estimate else ""
         st.caption(f"Session cost: **{fmt.money(workspace.session_cost())}**{estimated}")
@@ -308,19 +310,20 @@ def price_controls(workspace: Workspace) -> None:
     with right:
         table = pd.DataFrame(
             {
-                "Tier": [label for _, label, _ in tiers],
+                # The applied tier is marked in its own cell: a separate column is cut first on narrow screens.
+                "Tier": [f"✓ {label}" if tier == current and not overridden else label for tier, label, _ in tiers],
                 "Input": [f"${price.input:.3f}" for _, _, price in tiers],
                 "Cached input": [
                     "no discount" if price.cached_input is None else f"${price.cached_input:.3f}"
                     for _, _, price in tiers
                 ],
                 "Output": [f"${price.output:.3f}" for _, _, price in tiers],
-                "Applied": ["✓" if tier == current and not overridden else "" for tier in ids],
             }
         )
         st.dataframe(table, hide_index=True)
         st.caption(
-            f"{spec.label}, USD per 1M tokens (no discount: cached tokens are charged as input). "
+            f"{spec.label}, USD per 1M tokens; ✓ marks the applied tier (no discount: cached tokens are charged as "
+            "input). "
             f"Costs below use **{workspace.applied_price_label()}**"
             + (" (figures of a guessed model: estimates)." if spec.is_estimate else ".")
         )
@@ -329,15 +332,17 @@ def price_controls(workspace: Workspace) -> None:
 def current_context(workspace: Workspace, breakdown: Breakdown) -> None:
     """What takes the space in the next request: a chart by kind, and every part with a preview."""
     st.subheader("Current context")
-    columns = st.columns(4)
-    columns[0].metric("Next prompt", f"{breakdown.total:,}", help="Tokens the next request would carry.")
-    columns[1].metric("Reserved for the reply", f"{breakdown.reserved_output:,}")
-    columns[2].metric("Window", f"{breakdown.window:,}", help=f"Figures of {breakdown.model}.")
-    columns[3].metric(
-        "Prompt share of the window",
-        fmt.percent(breakdown.prompt_fraction),
-        help=f"With the reply's reserve: {fmt.percent(breakdown.fraction)}; {breakdown.free:,} tokens free.",
-    )
+    # A wrapping row, not st.columns: at 800 px four columns would cut the labels and the figures.
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Next prompt", f"{breakdown.total:,}", help="Tokens the next request would carry.", width="content")
+        st.metric("Reserved for the reply", f"{breakdown.reserved_output:,}", width="content")
+        st.metric("Window", f"{breakdown.window:,}", help=f"Figures of {breakdown.model}.", width="content")
+        st.metric(
+            "Prompt share of the window",
+            fmt.percent(breakdown.prompt_fraction),
+            help=f"With the reply's reserve: {fmt.percent(breakdown.fraction)}; {breakdown.free:,} tokens free.",
+            width="content",
+        )
     if breakdown.estimate_notes:
         st.caption("Estimate: " + "; ".join(breakdown.estimate_notes) + ".")
     categories = context_categories(breakdown)
@@ -513,7 +518,7 @@ def estimate_summary(rows: list[TurnUsage]) -> None:
 def projection_section(workspace: Workspace, rows: list[TurnUsage], breakdown: Breakdown) -> None:
     """Costs at scale, what caching and the Batch API change, and turns left in the window."""
     st.subheader("Projection")
-    left, right = st.columns([1, 3], gap="large")
+    left, right = st.columns([1, 2], gap="large")
     per_day = left.number_input("Replies a day", min_value=0, value=1_000, step=100, key=MeterKeys.REQUESTS_PER_DAY)
     remaining = turns_left(breakdown)
     growth = growth_per_turn(breakdown)
@@ -537,11 +542,11 @@ def projection_section(workspace: Workspace, rows: list[TurnUsage], breakdown: B
             st.info("Projections start after the first reply with usage (and need a price for the applied tier).")
             return
         st.caption(f"Replies like the last one, at **{workspace.applied_price_label()}**.")
-        cells = st.columns(4)
-        cells[0].metric("Per reply", fmt.money(projection.per_request))
-        cells[1].metric("Per 1,000 replies", fmt.money(projection.per_thousand))
-        cells[2].metric("Per 1M replies", fmt.money(projection.per_million))
-        cells[3].metric(f"Per month at {int(per_day):,}/day", fmt.money(projection.per_month))
+        with st.container(horizontal=True, gap="large"):
+            st.metric("Per reply", fmt.money(projection.per_request), width="content")
+            st.metric("Per 1,000 replies", fmt.money(projection.per_thousand), width="content")
+            st.metric("Per 1M replies", fmt.money(projection.per_million), width="content")
+            st.metric(f"Per month at {int(per_day):,}/day", fmt.money(projection.per_month), width="content")
         savings = {
             "Prompt caching saved": projection.caching_saved,
             "Prompt caching could save": projection.caching_could_save,

@@ -221,3 +221,41 @@ def test_the_compose_draft_survives_a_visit_to_another_page(app_factory):
     app.switch_page("pages/images.py").run()
     app.switch_page("pages/chat.py").run()
     assert app.text_input(key=MeterKeys.DRAFT).value == "a draft about the chart"
+
+
+# --- reading the panel -----------------------------------------------------------------------------------
+def sidebar_meter(app) -> str:
+    return " ".join(markdown.value for markdown in app.sidebar.markdown)
+
+
+def test_the_gauge_shows_the_prompt_and_the_reserved_reply_apart(app_factory):
+    app = app_factory()
+    gauge = sidebar_meter(app)
+    # Nothing typed: the prompt is the reply priming only, the reserve is the model's max output.
+    assert "Prompt: 3 tokens (<0.1% of the window)" in gauge
+    assert "Reply reserved: 32,768 (3.1%)" in gauge and "Window: 1,047,576 tokens" in gauge
+    assert "3% of the window" not in gauge and "Fits: 1,014,805 tokens free" in gauge
+    panel = {metric.label: metric.value for metric in app.switch_page(METER_PAGE).run().metric}
+    assert panel["Next prompt"] == "3" and panel["Reserved for the reply"] == "32,768"
+    assert panel["Prompt share of the window"] == "<0.1%"
+
+
+def test_costs_read_per_reply_and_per_thousand(two_turns):
+    captions = " ".join(caption.value for caption in two_turns.sidebar.caption)
+    assert "per reply (" in captions and "per 1,000 replies)" in captions
+    table = turns_table(two_turns)
+    assert table["Per 1,000 like it"].tolist() == pytest.approx([cost * 1_000 for cost in table["Cost"].tolist()])
+
+
+def test_one_outlier_cannot_sink_the_accuracy_headline(app_factory, fake):
+    fake.enqueue(*[Scenario(text=f"Answer {turn}.", usage=usage(FIRST)) for turn in range(3)])
+    app = app_factory()
+    for turn in range(3):
+        send(app, f"Question {turn}?")
+    replies = [message for message in workspace(app).conversation.messages if message.role == "assistant"]
+    for reply, estimate in zip(replies, [1_000, 1_010, 10_000], strict=True):  # 0 %, 1 %, and 900 % off
+        reply.stats.estimated_prompt_tokens = estimate
+    app.switch_page(METER_PAGE).run()
+    headline = next(metric for metric in app.metric if metric.label == "Accuracy of our prompt estimates")
+    assert headline.value == "99%"  # the median error is 1 %; the mean (300 %) would read 0 %
+    assert any("worst 900%" in caption.value for caption in app.caption)

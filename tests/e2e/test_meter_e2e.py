@@ -1,7 +1,8 @@
-"""The live meter in a real browser: it follows a message as it is typed, then the reply and its cost.
+"""The live meter and the Cost & context panel in a real browser.
 
-The sidebar meter counts the chat page's "Compose" box (a ``live`` text input: it commits after a
-short typing pause, which reruns the app) as the draft of the next request.
+The sidebar gauge shows the prompt and the reserved reply apart; costs read per reply and per
+1,000 replies. The first test types into the chat page's "Compose" box (a ``live`` text input: it
+commits after a short typing pause, which reruns the app), which the meter counts as the draft.
 """
 
 from __future__ import annotations
@@ -12,25 +13,28 @@ from playwright.sync_api import Page, expect
 
 from components.meter import MeterKeys
 from playground.tokens import TokenCounter
-from tests.e2e.helpers import by_key, chat_messages, open_app, wait_for_app_idle
+from tests.e2e.helpers import by_key, chat_messages, open_app, send_chat_message, wait_for_app_idle
 from tests.fakes.server import FakeOpenAIServer
 
 CAPTION = "[data-testid=stCaptionContainer]"
 PRIMING = 3  # reply priming (registry token rules); a message adds 3 + its role's token
+RESERVED = "Reply reserved: 32,768 (3.1%)"  # gpt-4.1-mini's max output, of its 1,047,576-token window
 
 
 def message_tokens(text: str) -> int:
     return 3 + 1 + TokenCounter().count(text)
 
 
-def context_line(tokens: int) -> str:
-    return f"Context: {tokens:,} + 32,768 reserved of 1,047,576"
+def prompt_line(tokens: int) -> str:
+    return f"Prompt: {tokens:,} tokens (<0.1% of the window)"
 
 
 def test_meter_follows_the_draft_as_it_is_typed_and_the_reply(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
     open_app(page, app_url)
     meter = by_key(page, MeterKeys.LIVE)
-    expect(meter).to_contain_text(context_line(PRIMING))
+    expect(meter).to_contain_text(prompt_line(PRIMING))
+    expect(meter).to_contain_text(RESERVED)
+    expect(meter).not_to_contain_text("3% of the window")  # nothing typed: the reserve is not the prompt
     expect(meter).to_contain_text("Session cost: $0")
 
     draft = "How many tokens does this draft take on the meter?"
@@ -40,11 +44,11 @@ def test_meter_follows_the_draft_as_it_is_typed_and_the_reply(page: Page, app_ur
     wait_for_app_idle(page, expect=meter.get_by_text("Includes your draft"))
     partial = message_tokens(draft[:20])
     expect(meter).to_contain_text(f"Includes your draft: {partial:,} tokens")
-    expect(meter).to_contain_text(context_line(PRIMING + partial))
+    expect(meter).to_contain_text(prompt_line(PRIMING + partial))
 
     box.press_sequentially(draft[20:], delay=30)  # typing on: the meter follows
     expect(meter).to_contain_text(f"Includes your draft: {message_tokens(draft):,} tokens")
-    expect(meter).to_contain_text(context_line(PRIMING + message_tokens(draft)))
+    expect(meter).to_contain_text(prompt_line(PRIMING + message_tokens(draft)))
     wait_for_app_idle(page)
 
     by_key(page, MeterKeys.SEND_DRAFT).get_by_role("button").click()
@@ -54,8 +58,34 @@ def test_meter_follows_the_draft_as_it_is_typed_and_the_reply(page: Page, app_ur
     expect(box).to_have_value("")
 
     after_reply = PRIMING + message_tokens(draft) + message_tokens(f"Echo: {draft}")
-    expect(meter).to_contain_text(context_line(after_reply))
+    expect(meter).to_contain_text(prompt_line(after_reply))
     expect(meter).not_to_contain_text("Includes your draft")
-    expect(meter.get_by_text(re.compile(r"Session cost: \$0\.0000\d+"))).to_be_visible()
+    expect(meter.get_by_text(re.compile(r"Session cost: \$0\.0000\d\d?$"))).to_be_visible()  # 2 significant digits
     (request,) = fake.chat_requests()
     assert request.json["messages"] == [{"role": "user", "content": draft}]
+
+
+def test_the_panel_reads_costs_per_reply_and_per_thousand(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    open_app(page, app_url)
+    send_chat_message(page, "What does a reply like this cost?")
+    wait_for_app_idle(page, expect=chat_messages(page, "assistant").locator(CAPTION, has_text="finish: stop"))
+    meter = by_key(page, MeterKeys.LIVE)
+    expect(meter).to_contain_text(re.compile(r"Next reply: \$0\.\d+ per reply \(\$\d+\.\d\d per 1,000 replies\)"))
+
+    page.get_by_role("link", name="Cost & context").click()
+    main = page.locator("[data-testid=stMain]")
+    wait_for_app_idle(page, expect=main.get_by_text("Accuracy of our prompt estimates"))
+    for label in (
+        "Next prompt",
+        "Reserved for the reply",
+        "Prompt share of the window",
+        "Per reply",
+        "Per 1,000 replies",
+    ):
+        expect(
+            main.get_by_test_id("stMetricLabel").filter(has_text=re.compile(f"^{re.escape(label)}$"))
+        ).to_be_visible()
+    per_thousand = main.get_by_test_id("stMetric").filter(has_text=re.compile(r"^Per 1,000 replies"))
+    expect(per_thousand.get_by_test_id("stMetricValue")).to_have_text(
+        re.compile(r"^\$\d+\.\d\d$")
+    )  # cents, not $0.000…
