@@ -197,27 +197,37 @@ class Workspace:
             self.usage_ledger.setdefault(message_id, stats)
 
     # --- holding a request that cannot fit, and making room -------------------------------------
-    def check_fits(self, draft: str = "") -> FitVerdict:
-        """Would the next request fit the window? With the fixes (a plan per way to make room) if not.
+    def _request_breakdown(self, draft: str | None) -> Breakdown:
+        """The request sending ``draft`` (with the pending images) would make; None: the one
+        waiting for a reply now (the held one), without the pending images."""
+        return self.breakdown(draft or "", with_next_message=draft is not None)
 
-        With ``draft`` (or pending images) it is the request that sending them would make; with
-        neither, the request a reply would be asked with now (the held one).
+    def check_fits(self, draft: str | None = None) -> FitVerdict:
+        """Would the request fit the window? If not, the verdict carries a plan per way to make room.
+
+        ``draft`` (even "" with pending images): the request sending it would make, before it is
+        sent; None: the request a reply would be asked with now (a held one). Changes nothing.
         """
-        breakdown = self.breakdown(draft, with_next_message=bool(draft or self.pending_images))
+        breakdown = self._request_breakdown(draft)
         if breakdown.fits:
             return FitVerdict(breakdown)
         return fit_verdict(breakdown, self.conversation.messages, self.message_counter())
 
-    def plan_room(self, strategy: RoomStrategy) -> RoomPlan | None:
-        """The least :meth:`make_room` would drop so the held request fits (None: nothing to do)."""
-        breakdown = self.breakdown(with_next_message=False)
+    def plan_room(self, strategy: RoomStrategy, draft: str | None = None) -> RoomPlan | None:
+        """The least :meth:`make_room` would drop so the request fits (None: fits, or nothing to drop).
+
+        ``draft`` as in :meth:`check_fits`: with one, every exchange may go (the draft becomes the
+        latest message); without, the latest user message (the held request) is kept.
+        """
+        breakdown = self._request_breakdown(draft)
         return plan_room(breakdown, self.conversation.messages, self.message_counter(), strategy)
 
-    def make_room(self, strategy: RoomStrategy) -> RoomPlan | None:
+    def make_room(self, strategy: RoomStrategy, draft: str | None = None) -> RoomPlan | None:
         """Drop what :meth:`plan_room` says: the oldest whole exchanges (``turns``) or the oldest
-        images of the conversation (``images``). When the request then fits and waits for a reply,
-        it is queued to be sent again. Dropped replies stay in the session's cost."""
-        plan = self.plan_room(strategy)
+        images of the conversation (``images``); pending images are never dropped. Dropped replies
+        stay in the session's cost. Without ``draft``, a held request that then fits is queued to be
+        sent again; with one, nothing is sent (the caller submits the draft)."""
+        plan = self.plan_room(strategy, draft)
         if plan is None:
             return None
         if strategy == "turns":
@@ -226,7 +236,7 @@ class Workspace:
         else:
             for owner, image, _ in droppable_images(self.conversation.messages, self.message_counter())[: plan.count]:
                 owner.images.remove(image)
-        if plan.fits and self.conversation.ends_with_user_turn():
+        if draft is None and plan.fits and self.conversation.ends_with_user_turn():
             self.awaiting_reply = True
         return plan
 

@@ -216,7 +216,7 @@ def test_reading_the_meter_never_writes():
     before = repr(workspace)
     cost = workspace.session_cost()
     assert cost > 0 and workspace.usage_rows() and workspace.breakdown("draft").total
-    assert workspace.check_fits("draft").fits and workspace.paid_reply_count() == 1
+    assert workspace.check_fits("draft").fits and workspace.check_fits().fits and workspace.paid_reply_count() == 1
     assert workspace.usage_ledger == {} and repr(workspace) == before  # the reply counts, unrecorded
 
 
@@ -237,7 +237,8 @@ def test_check_fits_gives_the_fixes_for_a_draft_that_cannot_fit():
         workspace.conversation.add_user(" ".join(["alpha"] * 20_000))
         workspace.conversation.messages.append(Message(role="assistant", content=f"answer {turn}"))
     assert workspace.check_fits("a short question").fits
-    verdict = workspace.check_fits(" ".join(["beta"] * 80_000))
+    draft = " ".join(["beta"] * 80_000)
+    verdict = workspace.check_fits(draft)
     assert not verdict.fits and verdict.breakdown.has_next_message
     turns = verdict.plan("turns")
     # The draft is the new latest message: every exchange of the conversation may go, the last one too.
@@ -245,6 +246,13 @@ def test_check_fits_gives_the_fixes_for_a_draft_that_cannot_fit():
     assert verdict.plan("images") is None  # no images to drop
     assert turns.label.startswith("Drop the 3 oldest turns (frees ")
     assert len(workspace.conversation.messages) == 6  # a verdict changes nothing
+    assert workspace.check_fits().fits  # without the draft, the conversation as it is fits
+
+    assert workspace.make_room("turns", draft) == turns
+    assert workspace.conversation.messages == [] and not workspace.awaiting_reply  # the caller sends the draft
+    assert workspace.check_fits(draft).fits
+    workspace.submit(draft)
+    assert workspace.hold_oversized_request() is None and workspace.awaiting_reply
 
 
 MUTATORS = {"append", "extend", "insert", "pop", "popitem", "remove", "clear", "update", "setdefault", "sort"}
