@@ -16,6 +16,7 @@ environment hold: the code can still open network connections and read what the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -157,7 +158,7 @@ def _bwrap_works() -> bool:
     if shutil.which("bwrap") is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
         return False
     with tempfile.TemporaryDirectory(prefix="toolcode-probe-") as directory:
-        command = _bwrap_command(Path(directory), CodeLimits())[:-2] + ["-c", "pass"]
+        command = [*_bwrap_command(Path(directory), CodeLimits())[:-2], "-c", "pass"]
         try:
             return subprocess.run(command, capture_output=True, timeout=10, env={}).returncode == 0
         except (OSError, subprocess.SubprocessError):
@@ -238,10 +239,8 @@ def run_tool_code(
                 returncode = None
             finally:
                 # The whole group goes: helpers the code spawned, or bubblewrap and its namespace.
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 process.wait()
         duration = time.perf_counter() - started
         if mode is Isolation.BUBBLEWRAP and returncode is not None and returncode > 128:

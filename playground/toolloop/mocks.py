@@ -78,7 +78,9 @@ class CannedMock(BaseModel):
             if all(arguments.get(key, missing) == value for key, value in case.match.items()):
                 return case.output
         if self.default is None:
-            raise MockError(f"No canned response matches the arguments {json.dumps(arguments)} and there is no default.")
+            raise MockError(
+                f"No canned response matches the arguments {json.dumps(arguments)} and there is no default."
+            )
         return self.default
 
 
