@@ -25,7 +25,15 @@ class MockError(Exception):
     """A mock could not produce a result (undefined variable, sandbox refusal, broken JSON, no match)."""
 
 
+def _tojson(value: Any, indent: int | None = None) -> str:
+    """Jinja's ``tojson`` without HTML escaping, failing on an undefined variable by its name."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
 _ENVIRONMENT = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+_ENVIRONMENT.filters["tojson"] = _tojson
 
 
 class TemplateMock(BaseModel):
@@ -47,6 +55,8 @@ class TemplateMock(BaseModel):
         except jinja2.TemplateSyntaxError as error:
             raise MockError(f"The template has a syntax error on line {error.lineno}: {error.message}") from error
         except jinja2.TemplateError as error:
+            raise MockError(f"The template failed: {error}") from error
+        except (TypeError, ValueError) as error:  # e.g. tojson on a value that is not JSON-serialisable
             raise MockError(f"The template failed: {error}") from error
         try:
             json.loads(rendered)
