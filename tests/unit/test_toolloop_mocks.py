@@ -35,7 +35,7 @@ def test_undefined_variable_is_an_error_naming_it() -> None:
     ],
 )
 def test_sandbox_refuses_attribute_escapes(escape: str) -> None:
-    with pytest.raises(MockError, match="sandbox refuses|undefined"):
+    with pytest.raises(MockError, match="sandbox refuses.*unsafe"):
         TemplateMock(template='{"x": "' + escape + '"}').produce({})
 
 
