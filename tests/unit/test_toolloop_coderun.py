@@ -28,12 +28,20 @@ MODES = [
 
 @pytest.mark.parametrize("mode", MODES)
 def test_result_contract_and_errors(mode: Isolation) -> None:
-    ok = run_tool_code("def run(arguments):\n    print('log line')\n    return {'twice': arguments['n'] * 2}", {"n": 21}, LIMITS, isolation=mode)
+    ok = run_tool_code(
+        "def run(arguments):\n    print('log line')\n    return {'twice': arguments['n'] * 2}",
+        {"n": 21},
+        LIMITS,
+        isolation=mode,
+    )
     assert (ok.status, json.loads(ok.content), ok.log.strip()) == (CodeStatus.OK, {"twice": 42}, "log line")
     text = run_tool_code("def run(arguments):\n    return 'plain text'", {}, LIMITS, isolation=mode)
     assert text.content == "plain text"
     raised = run_tool_code("def run(arguments):\n    raise ValueError('no such city')", {}, LIMITS, isolation=mode)
-    assert (raised.status, raised.content) == (CodeStatus.ERROR, "Error: the tool code failed: ValueError: no such city")
+    assert (raised.status, raised.content) == (
+        CodeStatus.ERROR,
+        "Error: the tool code failed: ValueError: no such city",
+    )
     missing = run_tool_code("x = 1", {}, LIMITS, isolation=mode)
     assert "must define a function run(arguments)" in missing.content
     unserialisable = run_tool_code("def run(arguments):\n    return object()", {}, LIMITS, isolation=mode)
@@ -77,7 +85,9 @@ def test_huge_output_is_truncated(mode: Isolation) -> None:
     assert outcome.status is CodeStatus.OUTPUT_LIMIT and outcome.truncated
     assert outcome.content.startswith("x" * 10_000) and "exceeded 10,000 bytes" in outcome.content
     assert len(outcome.content) < 10_100
-    printed = run_tool_code("def run(arguments):\n    print('y' * 5_000_000)\n    return 'done'", {}, LIMITS, isolation=mode)
+    printed = run_tool_code(
+        "def run(arguments):\n    print('y' * 5_000_000)\n    return 'done'", {}, LIMITS, isolation=mode
+    )
     assert len(printed.log) <= LIMITS.output_bytes
 
 
