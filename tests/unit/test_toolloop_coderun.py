@@ -103,7 +103,11 @@ def listening_port() -> int:
         connection.close()
 
 
-CONNECT = "import socket\ndef run(arguments):\n    socket.create_connection(('127.0.0.1', arguments['port']), timeout=1).close()\n    return 'connected'"
+CONNECT = """import socket
+def run(arguments):
+    socket.create_connection(("127.0.0.1", arguments["port"]), timeout=1).close()
+    return "connected"
+"""
 
 
 @pytest.mark.skipif(not _bwrap_works(), reason="bubblewrap is not usable here")

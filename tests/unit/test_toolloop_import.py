@@ -62,7 +62,7 @@ def test_bare_functions_list_and_errors() -> None:
         import_tools(json.dumps([{"name": "a"}, {"name": "a"}]))
     with pytest.raises(PlaygroundError, match="needs a 'name'"):
         import_tools(json.dumps({"functions": [{"description": "no name"}]}))
-    with pytest.raises(PlaygroundError, match="not valid JSON.*line 1"):
+    with pytest.raises(PlaygroundError, match=r"not valid JSON.*line 1"):
         import_tools("{tools: []}")
 
 

@@ -35,12 +35,12 @@ def test_undefined_variable_is_an_error_naming_it() -> None:
     ],
 )
 def test_sandbox_refuses_attribute_escapes(escape: str) -> None:
-    with pytest.raises(MockError, match="sandbox refuses.*unsafe"):
+    with pytest.raises(MockError, match=r"sandbox refuses.*unsafe"):
         TemplateMock(template='{"x": "' + escape + '"}').produce({})
 
 
 def test_rendered_text_must_be_json() -> None:
-    with pytest.raises(MockError, match="not valid JSON.*tojson"):
+    with pytest.raises(MockError, match=r"not valid JSON.*tojson"):
         TemplateMock(template='{"city": {{ city }}}').produce({"city": "Paris"})
 
 
