@@ -22,7 +22,8 @@ from playground.toolloop.timeline import StepStats
 
 class StreamingModel:
     """Sends each loop step through ``client`` with ``params``, priced by ``price_of``
-    (the Workspace's ``reply_price``)."""
+    (the Workspace's ``reply_price``). ``on_progress`` gets the partial assistant message at every
+    redraw (at most once per ``refresh_interval_s``), for a live view of the streaming step."""
 
     def __init__(
         self,
@@ -32,12 +33,14 @@ class StreamingModel:
         params: ChatParams | None = None,
         price_of: Callable[[ReplyStats], Price | None] | None = None,
         refresh_interval_s: float = 0.05,
+        on_progress: Callable[[Message], None] | None = None,
     ) -> None:
         self.client = client
         self.model = model
         self.params = params or ChatParams()
         self.price_of = price_of
         self.refresh_interval_s = refresh_interval_s
+        self.on_progress = on_progress
 
     def complete(self, request: StepRequest, cancel: CancelToken) -> AssistantReply:
         chat_request = ChatRequest(
@@ -58,7 +61,9 @@ class StreamingModel:
             ),
         )
         with closing(updates):
-            for _ in updates:
+            for partial in updates:
+                if self.on_progress is not None:
+                    self.on_progress(partial)
                 if cancel.cancelled:
                     break  # closing the generator closes the HTTP stream and marks the reply STOPPED
         stats = reply.stats or ReplyStats(model=self.model)

@@ -102,6 +102,21 @@ def test_stop_during_streaming_closes_the_stream(fake, model) -> None:
     assert 0 < len(timeline.steps[0].content.split()) < 200  # the partial reply is kept
 
 
+def test_progress_shows_the_streaming_step(fake, openai_settings) -> None:
+    fake.enqueue(Scenario(text="one two three four", chunk_delay=0.01))
+    seen: list[str] = []
+    model = StreamingModel(
+        PlaygroundClient(openai_settings),
+        "gpt-4.1-mini",
+        refresh_interval_s=0,
+        on_progress=lambda message: seen.append(message.content),
+    )
+    timeline = run_loop(start_timeline(PROMPT), weather_setup(), model, isolation=Isolation.DISABLED)
+    assert timeline.final_answer == "one two three four"
+    shown = [text for text in seen if text]
+    assert shown[0] == "one" and shown[-1] == "one two three four" and len(shown) >= 4
+
+
 def test_request_errors_arrive_as_our_sentences(fake, model) -> None:
     fake.enqueue(Scenario(fault="insufficient_quota"))
     timeline = run_loop(start_timeline(PROMPT), weather_setup(), model, isolation=Isolation.DISABLED)
