@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -37,10 +36,19 @@ ENABLE_ENV = "PLAYGROUND_ALLOW_TOOL_CODE"
 NOBODY = 65534
 TRUNCATION_MARK = "\n…[truncated: the output exceeded {limit:,} bytes]"
 
-# The child's entry point. Exit codes: 0 result on stdout, 1 the tool raised, 2 contract broken,
-# 3 out of memory. Prints from the tool go to stderr (the log).
+# The child's entry point. It limits itself first (argv: CPU s, address space bytes, file size bytes,
+# processes; soft = hard, so the tool cannot raise them back): the limits are not set in a
+# preexec_fn, which is unsafe in a threaded server like Streamlit's. Exit codes: 0 result on stdout,
+# 1 the tool raised, 2 contract broken, 3 out of memory. Prints from the tool go to stderr (the log).
 _RUNNER = r"""
-import json, sys, traceback
+import resource, sys
+cpu_s, address_space, file_size, processes = (int(value) for value in sys.argv[1:5])
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+import json, traceback
 result_stream, sys.stdout = sys.stdout, sys.stderr
 try:
     arguments = json.load(sys.stdin)
@@ -150,7 +158,7 @@ def _bwrap_command(workdir: Path, limits: CodeLimits) -> list[str]:
     command += ["--bind", str(workdir), "/sandbox", "--chdir", "/sandbox", "--"]
     if os.geteuid() == 0:
         command += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all"]
-    return [*command, str(interpreter), "-I", "_runner.py"]
+    return [*command, str(interpreter), "-I", *_runner_arguments(limits)]
 
 
 @cache
@@ -158,7 +166,7 @@ def _bwrap_works() -> bool:
     if shutil.which("bwrap") is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
         return False
     with tempfile.TemporaryDirectory(prefix="toolcode-probe-") as directory:
-        command = [*_bwrap_command(Path(directory), CodeLimits())[:-2], "-c", "pass"]
+        command = [*_bwrap_command(Path(directory), CodeLimits())[:-5], "-c", "pass"]
         try:
             return subprocess.run(command, capture_output=True, timeout=10, env={}).returncode == 0
         except (OSError, subprocess.SubprocessError):
@@ -172,14 +180,10 @@ def detect_isolation() -> Isolation:
     return Isolation.BUBBLEWRAP if _bwrap_works() else Isolation.RLIMITS
 
 
-def _limit_child(limits: CodeLimits) -> None:
-    """Runs in the forked child before exec: the limits every process below it inherits."""
-    megabytes = limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (megabytes, megabytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes + 1, limits.output_bytes + 1))
-    resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def _runner_arguments(limits: CodeLimits) -> list[str]:
+    # One byte over the output cap, so a cut result is told apart from one that just fits.
+    values = (limits.cpu_s, limits.memory_mb * 1024 * 1024, limits.output_bytes + 1, limits.processes)
+    return ["_runner.py", *(str(value) for value in values)]
 
 
 def _read_capped(path: Path, limit: int) -> tuple[str, bool]:
@@ -216,7 +220,7 @@ def run_tool_code(
             if os.geteuid() == 0:
                 os.chmod(workdir, 0o777)  # the child runs as nobody and may write scratch files
         else:
-            command = [str(_interpreter()), "-I", "_runner.py"]
+            command = [str(_interpreter()), "-I", *_runner_arguments(limits)]
         result_path, log_path = root / "result.out", root / "log.out"
         with (
             (root / "arguments.json").open("rb") as stdin,
@@ -231,7 +235,6 @@ def run_tool_code(
                 cwd=workdir,
                 env={},
                 start_new_session=True,
-                preexec_fn=lambda: _limit_child(limits),
             )
             try:
                 returncode: int | None = process.wait(timeout=limits.wall_s)

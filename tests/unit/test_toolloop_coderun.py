@@ -156,6 +156,17 @@ def test_fork_bomb_is_contained(mode: Isolation) -> None:
     assert outcome.duration_s < LIMITS.wall_s  # the sleeping children did not hold the call open
 
 
+@pytest.mark.skipif(not _bwrap_works(), reason="bubblewrap is not usable here")
+def test_the_code_cannot_raise_its_own_limits_under_bubblewrap() -> None:
+    raise_limit = """import resource
+def run(arguments):
+    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    return "raised"
+"""
+    outcome = run_tool_code(raise_limit, {}, LIMITS, isolation=Isolation.BUBBLEWRAP)
+    assert outcome.status is CodeStatus.ERROR and "not allowed to raise maximum limit" in outcome.content
+
+
 def test_code_is_off_unless_the_server_enables_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENABLE_ENV, raising=False)
     assert detect_isolation() is Isolation.DISABLED
