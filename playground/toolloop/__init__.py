@@ -36,6 +36,7 @@ from playground.toolloop.loop import (
 )
 from playground.toolloop.mocks import CannedCase, CannedMock, FaultMock, MockError, TemplateMock, ToolMock
 from playground.toolloop.scenarios import MockScenario, ScenarioOutcome, fault_scenarios, run_scenarios
+from playground.toolloop.session import ToolLoopSession
 from playground.toolloop.timeline import (
     CallRecord,
     CallVerdict,
@@ -75,6 +76,7 @@ __all__ = [
     "StreamingModel",
     "TemplateMock",
     "Timeline",
+    "ToolLoopSession",
     "ToolMock",
     "ToolResult",
     "ToolTemplate",

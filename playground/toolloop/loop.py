@@ -54,9 +54,17 @@ class LoopSetup(BaseModel):
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     max_steps: int = Field(default=DEFAULT_MAX_STEPS, ge=1)
+    # A forced tool_choice ("required" or a named function) sent on every step would make the model
+    # call tools forever; like agent SDKs, send it on the first step only and "auto" after that.
+    reset_tool_choice: bool = True
     pause_before_each_step: bool = False
     mock_overrides: dict[str, ToolMock] = Field(default_factory=dict)
     code_limits: CodeLimits = Field(default_factory=CodeLimits)
+
+    def tool_choice_for(self, step_number: int) -> str | dict[str, Any] | None:
+        """The ``tool_choice`` to send on step ``step_number`` (1-based)."""
+        forced = self.tool_choice not in (None, "auto", "none")
+        return "auto" if forced and self.reset_tool_choice and step_number > 1 else self.tool_choice
 
     def tool_named(self, name: str) -> SandboxTool | None:
         return next((tool for tool in self.tools if tool.name == name), None)
@@ -254,7 +262,7 @@ def run_loop(
         request = StepRequest(
             messages=timeline.request_messages(),
             tools=[tool.tool for tool in setup.tools],
-            tool_choice=setup.tool_choice,
+            tool_choice=setup.tool_choice_for(len(timeline.steps) + 1),
             parallel_tool_calls=setup.parallel_tool_calls,
         )
         reply = model.complete(request, cancel)

@@ -24,6 +24,7 @@ from playground.toolloop import (
     StepStats,
     TemplateMock,
     Timeline,
+    ToolLoopSession,
     discard_last_step,
     fault_scenarios,
     load_templates,
@@ -195,6 +196,8 @@ def test_timeline_round_trips_through_json() -> None:
     assert exported["steps"][0]["stats"]["finish_reason"] == "tool_calls"
     assert Timeline.from_json(timeline.to_json()) == timeline
     assert LoopSetup.model_validate_json(setup().model_dump_json()) == setup()
+    saved = ToolLoopSession(setup=setup(), scenarios=fault_scenarios(["get_weather"]), timeline=timeline)
+    assert ToolLoopSession.model_validate_json(saved.model_dump_json()) == saved
 
 
 def test_scenarios_run_the_prompt_under_each_variant() -> None:
@@ -231,6 +234,21 @@ def test_canned_mock_answers_by_arguments_in_the_loop() -> None:
         isolation=Isolation.DISABLED,
     )
     assert timeline.final_answer == "Final: other | tokyo-canned"
+
+
+def test_a_forced_tool_choice_is_sent_on_the_first_step_only() -> None:
+    named = {"type": "function", "function": {"name": "get_weather"}}
+    model = ScriptedModel(calls_reply("Paris"), final_from_results)
+    run_loop(start_timeline(PROMPT), setup(tool_choice=named), model, isolation=Isolation.DISABLED)
+    assert [request.tool_choice for request in model.requests] == [named, "auto"]
+    model = ScriptedModel(calls_reply("Paris"), final_from_results)
+    run_loop(
+        start_timeline(PROMPT),
+        setup(tool_choice="required", reset_tool_choice=False),
+        model,
+        isolation=Isolation.DISABLED,
+    )
+    assert [request.tool_choice for request in model.requests] == ["required", "required"]
 
 
 def test_an_empty_prompt_is_refused() -> None:
