@@ -11,7 +11,9 @@ file size (output), process count and wall-clock limits. Where bubblewrap works 
 PID, IPC and UTS namespaces and a read-only view of only the interpreter and system libraries;
 when the server runs as root the child also drops to uid/gid 65534 inside the sandbox, because the
 kernel ignores ``RLIMIT_NPROC`` for root. Without bubblewrap only the resource limits and the empty
-environment hold: the code can still open network connections and read what the server user can.
+environment hold: the code can still open network connections and read what the server user can,
+and a root server's child could even raise its own limits (only the wall clock, enforced by the
+server killing the process group, still holds then). The tests pin down each of these.
 """
 
 from __future__ import annotations
