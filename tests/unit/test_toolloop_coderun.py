@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -92,18 +92,15 @@ def test_huge_output_is_truncated(mode: Isolation) -> None:
 
 
 @pytest.fixture
-def listening_port() -> int:
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    thread = threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    server.close()
-    for connection in accepted:
-        connection.close()
+def listening_port() -> Iterator[int]:
+    # The kernel completes connections into the backlog: no accepting thread is needed (one left
+    # blocked in accept() could take over the fd number and steal a later test's connections).
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server.getsockname()[1]
 
 
 CONNECT = """import socket
+from collections.abc import Iterator
 def run(arguments):
     socket.create_connection(("127.0.0.1", arguments["port"]), timeout=1).close()
     return "connected"
