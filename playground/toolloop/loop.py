@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,6 +34,7 @@ from playground.toolloop.timeline import (
 from playground.tools import argument_errors
 
 DEFAULT_MAX_STEPS = 8
+MAX_PARALLEL_CODE_CALLS = 4
 
 
 class SandboxTool(BaseModel):
@@ -179,6 +181,17 @@ def answer_automatically(call: CallRecord, setup: LoopSetup, isolation: Isolatio
     call.problem = None
 
 
+def answer_together(calls: list[CallRecord], setup: LoopSetup, isolation: Isolation | None = None) -> None:
+    """Answer one turn's parallel calls at once: code calls run side by side (each its own process,
+    bounded by its wall clock), so a turn takes as long as its slowest call, not their sum."""
+    if len(calls) < 2:
+        for call in calls:
+            answer_automatically(call, setup, isolation)
+        return
+    with ThreadPoolExecutor(max_workers=min(len(calls), MAX_PARALLEL_CODE_CALLS)) as pool:
+        list(pool.map(lambda call: answer_automatically(call, setup, isolation), calls))
+
+
 def start_timeline(messages: list[dict[str, Any]], scenario: str | None = None) -> Timeline:
     """A fresh timeline for a prompt (the API-format messages: system prompt, user turn, ...)."""
     if not messages:
@@ -245,8 +258,7 @@ def run_loop(
             if not last.calls:
                 timeline.final_answer = last.content or last.refusal or ""
                 return settle(LoopStatus.FINISHED)
-            for call in timeline.pending_calls():
-                answer_automatically(call, setup, isolation)
+            answer_together(timeline.pending_calls(), setup, isolation)
             if on_update is not None:
                 on_update(timeline)
             if timeline.pending_calls():

@@ -4,6 +4,7 @@ scenarios and the timeline's serialisation."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -186,6 +187,16 @@ def test_code_answers_when_enabled() -> None:
     result = timeline.steps[0].calls[0].result
     assert result is not None and result.source is ResultSource.CODE and json.loads(result.content)["from"] == "code"
     assert "accident isolation" in (result.detail or "")
+
+
+def test_parallel_code_calls_run_side_by_side() -> None:
+    slow = "import time\ndef run(arguments):\n    time.sleep(1.0)\n    return arguments['location']"
+    tool = SandboxTool(tool=WEATHER.tool, code=slow)
+    model = ScriptedModel(calls_reply("Paris", "Tokyo", "Lima"), final_from_results)
+    started = time.perf_counter()
+    timeline = run_loop(start_timeline(PROMPT), LoopSetup(tools=[tool]), model, isolation=Isolation.RLIMITS)
+    assert timeline.final_answer == "Final: Paris | Tokyo | Lima"  # matched by tool_call_id, in call order
+    assert time.perf_counter() - started < 2.5  # three 1 s calls took about one (in turn: over 3 s)
 
 
 def test_timeline_round_trips_through_json() -> None:
