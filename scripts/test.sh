@@ -16,5 +16,13 @@ if [ ! -x "$chromium_path" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_if_needed apt-get install -y -qq chromium >/dev/null
 fi
 
+if ! command -v bwrap >/dev/null 2>&1; then
+  # The Python tool runner isolates calls with bubblewrap's namespaces where it is installed.
+  sudo_if_needed=""
+  [ "$(id -u)" -eq 0 ] || sudo_if_needed="sudo"
+  $sudo_if_needed apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_if_needed apt-get install -y -qq bubblewrap >/dev/null
+fi
+
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

@@ -112,6 +112,8 @@ class Scenario:
       last one; ``"openai"`` mimics api.openai.com: a role chunk (``content: ""``), the content deltas,
       then a separate chunk with an empty delta and the ``finish_reason``.
     - ``model``: the model name to report (default: the requested model; the deployment on Azure legacy).
+    - ``echo_tool_results``: reply ``"Tool results: "`` + the contents of the tool messages that follow the
+      last assistant message, joined with ``" | "`` (a final answer that depends on the tool results).
     """
 
     text: str | None = None
@@ -132,6 +134,7 @@ class Scenario:
     layout: str = "compact"
     model: str | None = None
     repeat: int = 1
+    echo_tool_results: bool = False
 
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
@@ -200,6 +203,17 @@ def _part_texts(content: Any) -> tuple[list[str], list[str]]:
                 image = part.get("image_url") or {}
                 details.append(str(image.get("detail") or "auto") if isinstance(image, dict) else "auto")
     return texts, details
+
+
+def tool_results_text(messages: list[Any]) -> str:
+    """``Tool results: a | b``: the tool messages after the last assistant message, in order."""
+    results: list[str] = []
+    for message in reversed(messages):
+        if not isinstance(message, dict) or message.get("role") == "assistant":
+            break
+        if message.get("role") == "tool":
+            results.insert(0, " ".join(_part_texts(message.get("content"))[0]))
+    return "Tool results: " + " | ".join(results)
 
 
 def echo_text(messages: list[Any]) -> str:
@@ -861,8 +875,10 @@ class _Plan:
         self.id = "chatcmpl-fake" + request_id.removeprefix("req_fake_").rjust(6, "0")
         self.created = int(time.time())
         s = scenario
-        if s.text is not None:
-            self.text: str | None = s.text
+        if s.echo_tool_results:
+            self.text: str | None = tool_results_text(messages)
+        elif s.text is not None:
+            self.text = s.text
         elif s.tool_calls or s.refusal is not None:
             self.text = None
         else:
