@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from playground.conversation import ImageAttachment, Message, ReplyStats
 from playground.costs import request_cost
-from playground.registry import ModelSpec, Price, TokenRules, price_tiers, resolve_model
+from playground.registry import ModelSpec, Price, TokenRules, price_tiers, price_tiers_of, resolve_model
 from playground.tokens import TokenCounter, count_message_tokens, count_tools_tokens
 
 if TYPE_CHECKING:  # workspace.py imports this module: a runtime import would be circular
@@ -442,7 +442,7 @@ def batch_tier_for(spec: ModelSpec, tier: str) -> str | None:
     if tier not in tiers:
         return None
     provider = tiers[tier].provider
-    same_provider = [name for name, info in tiers.items() if info.provider == provider and name.endswith("_batch")]
+    same_provider = [name for name in price_tiers_of(provider) if name.endswith("_batch")]
     for candidate in [tier if tier.endswith("_batch") else f"{tier}_batch", *same_provider]:
         if candidate in tiers and spec.price(candidate) is not None:
             return candidate

@@ -18,10 +18,11 @@ from playground.conversation import Conversation, ImageAttachment, Message, Repl
 from playground.costs import price_for
 from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import prompt_breakdown
-from playground.registry import ModelSpec, Price, azure_deployment_types, default_tier, resolve_model
+from playground.providers import Provider
+from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.schema import validate_reply
-from playground.tools import answer_calls, parallel_tool_calls_to_send, unanswered_calls
+from playground.tools import answer_calls, unanswered_calls
 
 if TYPE_CHECKING:
     from playground.meter import MessageCounter
@@ -70,13 +71,10 @@ class Workspace:
         """The registry entry whose limits and prices apply to the current connection."""
         settings = self.connection
         spec = resolve_model(settings.request_model, settings.registry_entry, self.conversation.last_served_model())
-        if settings.provider == "azure":
-            deployment_type = azure_deployment_types().get(settings.azure_deployment_type)
-            spec = spec.with_context_cap(deployment_type.context_cap if deployment_type else None)
-        return spec
+        return spec.with_context_cap(self.provider().context_cap())
 
     def tier(self) -> str:
-        return self.price_tier or default_tier(self.connection.provider)
+        return self.price_tier or self.provider().default_tier()
 
     def price(self) -> Price | None:
         return price_for(self.model_spec(), self.tier(), self.price_overrides)
@@ -93,6 +91,10 @@ class Workspace:
             self._client = PlaygroundClient(self.connection)
             self._client_fingerprint = fingerprint
         return self._client
+
+    def provider(self) -> Provider:
+        """The connection's provider: this session's, with what it has learnt about its server."""
+        return self.client().provider
 
     # --- requests -----------------------------------------------------------------------------
     def api_messages(self, draft: str = "") -> list[dict[str, Any]]:
@@ -120,9 +122,7 @@ class Workspace:
             params=self.params.model_copy(deep=True),
             tools=list(self.tools),
             tool_choice=self._tool_choice_payload(),
-            parallel_tool_calls=parallel_tool_calls_to_send(
-                self.connection.provider, self.tools, self.parallel_tool_calls
-            ),
+            parallel_tool_calls=self.provider().parallel_tool_calls(self.tools, self.parallel_tool_calls),
             response_format=self.response_schema.response_format(),
             store=self.connection.store,
         )

@@ -304,6 +304,7 @@ class FakeOpenAIServer:
         self.host = host
         self.port = port
         self.api_key = api_key
+        self._configured_api_key = api_key
         self.default_scenario = Scenario()
         self.models: list[dict[str, Any]] = [dict(m) for m in DEFAULT_MODELS]
         self._lock = threading.Lock()
@@ -375,8 +376,10 @@ class FakeOpenAIServer:
                 self._queue.append([scenario, scenario.repeat])
 
     def reset(self) -> None:
-        """Back to a fresh server: no queue, no recordings, the default echo reply and models."""
+        """Back to a fresh server: no queue, no recordings, the default echo reply and models, the
+        API key it was started with."""
         with self._lock:
+            self.api_key = self._configured_api_key
             self._queue.clear()
             self._requests.clear()
             self.default_scenario = Scenario()
