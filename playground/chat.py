@@ -59,7 +59,7 @@ def stream_reply(
     last_yield = 0.0
     shown_output = False
     try:
-        with closing(iter(client.stream_chat(request))) as events:
+        with closing(client.stream_chat(request)) as events:
             for event in events:
                 match event:
                     case TextDelta(text=text):  # by far the most frequent event: matched first

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -386,7 +386,7 @@ class PlaygroundClient:
         error.args = (error.message,)
         return error
 
-    def stream_chat(self, request: ChatRequest) -> Iterator[StreamEvent]:
+    def stream_chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
         """Send ``request`` and yield our events as chunks arrive, ending with StreamMetrics.
 
         Raises PlaygroundError; a stream that ends without a finish reason counts as interrupted.

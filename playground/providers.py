@@ -19,7 +19,7 @@ import datetime as dt
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlparse
@@ -191,7 +191,7 @@ class Provider:
         except (OSError, UnicodeError):
             return  # unresolvable: the request itself will say it cannot connect
         for text in addresses:
-            address = ipaddress.ip_address(text.split("%")[0])
+            address = ipaddress.ip_address(str(text).split("%")[0])
             if address.is_link_local or address in METADATA_ADDRESSES:
                 raise PlaygroundError(
                     ErrorKind.CONFIGURATION,
@@ -231,7 +231,7 @@ class Provider:
         sentence explaining the refusal (or None when it is not a capability problem)."""
         return None, None
 
-    def learn_from_models(self, models: list[Mapping[str, Any]]) -> None:
+    def learn_from_models(self, models: Sequence[Mapping[str, Any]]) -> None:
         """Read what the server says it supports from its ``GET /models`` entries."""
 
     def learn_from_reply(self, request: ChatRequest, *, usage_seen: bool, tool_calls_seen: bool) -> list[str]:
@@ -341,7 +341,7 @@ class CompatibleProvider(Provider):
             "This server refused the request as invalid (it says so with HTTP 500); sending it again will not help.",
         )
 
-    def learn_from_models(self, models: list[Mapping[str, Any]]) -> None:
+    def learn_from_models(self, models: Sequence[Mapping[str, Any]]) -> None:
         # OpenRouter-style entries list "supported_parameters"; others list "capabilities".
         entry = next((model for model in models if model.get("id") == self.request_model), None)
         if entry is None:

@@ -12,7 +12,14 @@ Routes
 - ``POST /openai/v1/chat/completions``                            Azure v1 API
 - ``GET /v1/models``, ``GET /openai/v1/models``, ``GET /openai/models?api-version=``
 - Control API (never needs auth): ``POST /_fake/scenarios`` (a JSON list of :class:`Scenario` dicts,
-  or one dict), ``GET /_fake/requests``, ``POST /_fake/reset``, ``POST /_fake/models`` (a JSON list).
+  or one dict), ``GET /_fake/requests``, ``POST /_fake/reset``, ``POST /_fake/models`` (a JSON list),
+  ``POST /_fake/config`` (``{"mode": "openai" | "llama_cpp"}``; reset goes back to "openai").
+
+Modes: ``"openai"`` (default) behaves like api.openai.com / Azure. ``"llama_cpp"`` behaves like a
+llama.cpp server (llama-cpp-python): a ``json_schema`` response format is refused with HTTP 500 and
+a validation message (it takes ``text``, or ``json_object`` with an optional ``schema``), tool
+definitions are ignored (scenario tool calls are dropped: the reply is text), and streams carry no
+usage chunk even when ``stream_options.include_usage`` asks for one.
 
 Replies come from a FIFO queue of :class:`Scenario` objects; each answers ``repeat`` chat requests,
 then the next one (or :attr:`FakeOpenAIServer.default_scenario` when the queue is empty) takes over.
@@ -69,6 +76,13 @@ FAULTS = (
     "bad_request",
 )
 LAYOUTS = ("compact", "openai")
+MODES = ("openai", "llama_cpp")
+# llama-cpp-python's answer to response_format json_schema: a pydantic validation error, as HTTP 500.
+LLAMA_CPP_RESPONSE_FORMAT_ERROR = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}]"
+)
 
 _CREATED = 1_744_588_800  # fixed "created" timestamps keep recorded output deterministic
 DEFAULT_MODELS: list[dict[str, Any]] = [
@@ -305,6 +319,7 @@ class FakeOpenAIServer:
         self.port = port
         self.api_key = api_key
         self._configured_api_key = api_key
+        self.mode = "openai"
         self.default_scenario = Scenario()
         self.models: list[dict[str, Any]] = [dict(m) for m in DEFAULT_MODELS]
         self._lock = threading.Lock()
@@ -375,11 +390,19 @@ class FakeOpenAIServer:
                     scenario = Scenario.from_dict(scenario)
                 self._queue.append([scenario, scenario.repeat])
 
+    def configure(self, *, mode: str) -> None:
+        """Switch the server's behaviour (see ``MODES`` in the module docstring) until the next reset."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        with self._lock:
+            self.mode = mode
+
     def reset(self) -> None:
         """Back to a fresh server: no queue, no recordings, the default echo reply and models, the
         API key it was started with."""
         with self._lock:
             self.api_key = self._configured_api_key
+            self.mode = "openai"
             self._queue.clear()
             self._requests.clear()
             self.default_scenario = Scenario()
@@ -649,6 +672,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/_fake/reset" and self.command == "POST":
                 fake.reset()
                 self._send_json(200, {"ok": True})
+            elif path == "/_fake/config" and self.command == "POST":
+                if not isinstance(payload, dict):
+                    raise ValueError('expected {"mode": ...}')
+                fake.configure(mode=str(payload.get("mode", "openai")))
+                self._send_json(200, {"ok": True, "mode": fake.mode})
             elif path == "/_fake/models" and self.command in ("POST", "PUT"):
                 if not isinstance(payload, list):
                     raise ValueError("expected a JSON list of model objects")
@@ -678,11 +706,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         scenario = self.fake._next_scenario()
+        llama_cpp = self.fake.mode == "llama_cpp"
+        if llama_cpp:
+            scenario = dataclasses.replace(scenario, tool_calls=None)
         self._sleep(scenario.first_byte_delay)
         model = scenario.model or deployment or str(body.get("model"))
         prompt_tokens = estimate_prompt_tokens(messages)
         if scenario.fault:
             self._fault(scenario, azure=azure, prompt_tokens=prompt_tokens)
+            return
+        response_format = body.get("response_format")
+        if llama_cpp and isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+            self._error(500, LLAMA_CPP_RESPONSE_FORMAT_ERROR, type_="internal_server_error")
             return
         plan = _Plan(
             scenario, messages, azure=azure, model=model, prompt_tokens=prompt_tokens, request_id=self.request_id
@@ -690,6 +725,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             stream_options = body.get("stream_options")
             include_usage = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
+            include_usage = include_usage and not llama_cpp
             self._stream(plan, include_usage=include_usage, scenario=scenario)
         else:
             self._send_json(200, plan.completion())

@@ -107,7 +107,9 @@ def test_openai_snippets_use_bearer_auth_and_organization_headers():
 
 
 def test_a_short_placeholder_key_does_not_rewrite_the_request_text():
-    settings = ConnectionSettings(provider="compatible", base_url="http://localhost:11434/v1", api_key=SecretStr("ollama"))
+    settings = ConnectionSettings(
+        provider="compatible", base_url="http://localhost:11434/v1", api_key=SecretStr("ollama")
+    )
     request = ChatRequest(model="llama3", messages=[{"role": "user", "content": "Feedback from ollama users"}])
     for snippet in all_snippets(request, provider_for(settings)).values():
         assert "Feedback from ollama users" in snippet
