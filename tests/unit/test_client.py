@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from pydantic import SecretStr
 
 from playground.client import (
     ContentFilterReport,
@@ -18,7 +19,7 @@ from playground.client import (
     UsageReport,
     check_connection,
 )
-from playground.errors import ErrorKind, PlaygroundError
+from playground.errors import ErrorKind, PlaygroundError, redact
 from playground.request import ChatParams, ChatRequest
 from tests.fakes.server import Scenario
 
@@ -279,3 +280,28 @@ def test_missing_entra_credential_is_an_actionable_auth_error(fake, azure_settin
     checks = check_connection(client)
     assert not checks[-1].ok and "Entra ID" in checks[-1].detail
     assert fake.chat_requests() == []
+
+
+KEY = "sk-proj-Abc123Def456Ghi789Jkl012"
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [KEY, KEY.upper(), KEY[3:], KEY[3:].upper(), KEY[6:20], KEY[10:].lower(), f"Bearer {KEY[:-1]}"],
+    ids=["exact", "upper", "no-prefix", "no-prefix-upper", "substring", "tail-lower", "cut"],
+)
+@pytest.mark.parametrize("fault", ["permission_denied", "bad_request", "model_not_found"])
+def test_no_run_of_the_key_reaches_an_error_message(fake, openai_settings, quoted, fault):
+    settings = openai_settings.model_copy(update={"api_key": SecretStr(KEY)})
+    fake.enqueue(Scenario(fault=fault, error_message=f"Not allowed for key {quoted} on this resource."))
+    with pytest.raises(PlaygroundError) as caught:
+        collect(PlaygroundClient(settings), ChatRequest(model="m", messages=USER_HELLO))
+    text = str(caught.value).lower()
+    assert "[redacted]" in text and "on this resource" in text
+    assert not any(KEY.lower()[i : i + 12] in text for i in range(len(KEY) - 11))
+
+
+def test_redact_leaves_short_placeholders_and_unrelated_text_alone():
+    assert redact("talk to ollama at 10.0.0.1", ["ollama"]) == "talk to ollama at 10.0.0.1"
+    assert redact("ABC123DEF456GHI", [KEY]) == "[redacted]"
+    assert redact("nothing shared here", [KEY]) == "nothing shared here"
