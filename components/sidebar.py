@@ -123,6 +123,7 @@ def _timeout_fields(current: ConnectionSettings) -> dict[str, object]:
                 max_value=600.0 if name == "connect_timeout_s" else 3600.0,
                 value=float(getattr(current, name)),
                 step=5.0,
+                format="%.0f",
                 key=key,
                 help=help_text,
             )
@@ -194,12 +195,14 @@ def connection_form() -> ConnectionSettings:
 
 def _connection_checks() -> None:
     workspace = get_workspace()
-    left, right = st.columns(2)
-    if left.button("Test connection", key=Keys.TEST_CONNECTION, width="stretch"):
+    # One above the other: side by side, the sidebar cuts "Test connection".
+    testing = st.button("Test connection", key=Keys.TEST_CONNECTION, width="stretch")
+    listing = workspace.provider().lists_models and st.button("List models", key=Keys.LIST_MODELS, width="stretch")
+    if testing:
         with st.spinner("Testing…"):
             for check in check_connection(workspace.client()):
                 (st.success if check.ok else st.error)(f"**{check.name}**: {check.detail}")
-    if workspace.provider().lists_models and right.button("List models", key=Keys.LIST_MODELS, width="stretch"):
+    if listing:
         try:
             workspace.available_models = workspace.client().list_models()
             st.toast(f"{len(workspace.available_models)} models listed")
