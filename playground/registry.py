@@ -239,7 +239,10 @@ def default_tier(provider: str) -> str:
 
 def price_tiers_of(platform: str) -> list[str]:
     """The price tiers billed by ``platform`` ("openai" or "azure"), in registry order."""
-    return [name for name, tier in price_tiers().items() if tier.provider == platform]
+    by_platform: dict[str, list[str]] = {}
+    for name, tier in price_tiers().items():
+        by_platform.setdefault(tier.provider, []).append(name)
+    return by_platform.get(platform, [])
 
 
 def find_entry(name: str) -> str | None:
