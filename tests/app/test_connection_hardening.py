@@ -46,3 +46,21 @@ def test_timeouts_are_connection_settings_in_the_sidebar(app_factory):
         7.0,
         10.0,
     )
+
+
+def test_a_schema_run_against_llama_cpp_falls_back_instead_of_saying_retry_later(app_factory, fake):
+    from components.schema_builder import SCHEMA_PAGE, SchemaKeys
+
+    fake.configure(mode="llama_cpp")
+    app = app_factory(page=SCHEMA_PAGE)
+    app.selectbox(key=SchemaKeys.TEMPLATE).select("feedback_analysis").run()
+    app.button(key=SchemaKeys.LOAD_TEMPLATE).click().run()
+    fake.enqueue(Scenario(text='{"sentiment":"positive","category":"shipping","priority":"low","summary":"Fast."}'))
+    app.text_area(key=SchemaKeys.TEST_INPUT).input("The parcel came fast.").run()
+    app.button(key=SchemaKeys.RUN).click().run()
+    assert not app.exception
+    refused, fallback = (request.json for request in fake.chat_requests())
+    assert refused["response_format"]["type"] == "json_schema"
+    assert fallback["response_format"]["type"] == "json_object" and "schema" in fallback["response_format"]
+    assert not any("retry later" in error.value.lower() for error in app.error)
+    assert any("Valid]" in m.value for m in app.markdown if "-badge[" in m.value)

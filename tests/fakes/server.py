@@ -17,7 +17,8 @@ Routes
 
 Modes: ``"openai"`` (default) behaves like api.openai.com / Azure. ``"llama_cpp"`` behaves like a
 llama.cpp server (llama-cpp-python): a ``json_schema`` response format is refused with HTTP 500 and
-a validation message (it takes ``text``, or ``json_object`` with an optional ``schema``), tool
+a validation message (it takes ``text``, or ``json_object`` with an optional ``schema``; the
+refusal uses up no scenario), tool
 definitions are ignored (scenario tool calls are dropped: the reply is text), and streams carry no
 usage chunk even when ``stream_options.include_usage`` asks for one.
 
@@ -705,8 +706,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "you must provide a model parameter", code=None)
             return
 
-        scenario = self.fake._next_scenario()
         llama_cpp = self.fake.mode == "llama_cpp"
+        response_format = body.get("response_format")
+        if llama_cpp and isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+            # Refused while validating the request: no scenario is used up.
+            self._error(500, LLAMA_CPP_RESPONSE_FORMAT_ERROR, type_="internal_server_error")
+            return
+        scenario = self.fake._next_scenario()
         if llama_cpp:
             scenario = dataclasses.replace(scenario, tool_calls=None)
         self._sleep(scenario.first_byte_delay)
@@ -714,10 +720,6 @@ class _Handler(BaseHTTPRequestHandler):
         prompt_tokens = estimate_prompt_tokens(messages)
         if scenario.fault:
             self._fault(scenario, azure=azure, prompt_tokens=prompt_tokens)
-            return
-        response_format = body.get("response_format")
-        if llama_cpp and isinstance(response_format, dict) and response_format.get("type") == "json_schema":
-            self._error(500, LLAMA_CPP_RESPONSE_FORMAT_ERROR, type_="internal_server_error")
             return
         plan = _Plan(
             scenario, messages, azure=azure, model=model, prompt_tokens=prompt_tokens, request_id=self.request_id

@@ -87,7 +87,7 @@ def compatible(fake):
 
 def test_a_refused_json_schema_falls_back_to_json_object_with_the_schema_and_is_not_retried(llama, compatible):
     client = PlaygroundClient(compatible)
-    llama.enqueue(Scenario(text='{"a": "b"}', repeat=5))
+    llama.enqueue(Scenario(text='{"a": "b"}', repeat=2))
     conversation = Conversation()
     conversation.add_user("hi")
     reply = conversation.start_reply("m")
