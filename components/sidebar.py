@@ -202,6 +202,10 @@ def _connection_checks() -> None:
         with st.spinner("Testing…"):
             for check in check_connection(workspace.client()):
                 (st.success if check.ok else st.error)(f"**{check.name}**: {check.detail}")
+    else:
+        # What this session learnt about the server (from a refusal, a reply, the models list).
+        for note in workspace.provider().capability_notes():
+            st.caption(note)
     if listing:
         try:
             workspace.available_models = workspace.client().list_models()

@@ -64,3 +64,13 @@ def test_a_schema_run_against_llama_cpp_falls_back_instead_of_saying_retry_later
     assert fallback["response_format"]["type"] == "json_object" and "schema" in fallback["response_format"]
     assert not any("retry later" in error.value.lower() for error in app.error)
     assert any("Valid]" in m.value for m in app.markdown if "-badge[" in m.value)
+
+
+def test_what_the_session_learnt_about_the_server_is_said_in_the_sidebar(app_factory, fake):
+    fake.configure(mode="llama_cpp")
+    app = app_factory()
+    app.chat_input(key=Keys.CHAT_INPUT).set_value("hello").run()
+    captions = [caption.value for caption in app.sidebar.caption]
+    assert any("sends no token usage" in caption for caption in captions)
+    reply = app.session_state[STATE_KEY].workspace.conversation.messages[-1]
+    assert reply.stats.usage_estimated
