@@ -238,6 +238,10 @@ class Provider:
         """Learn from a reply that completed; returns sentences for the reply (what was learnt)."""
         return []
 
+    def carry_over(self, previous: Provider) -> None:
+        """Keep what ``previous`` learnt when it spoke to the same server and model (settings such
+        as a timeout changed, not where requests go)."""
+
     def capability_probes(self) -> list[tuple[str, ChatRequest]]:
         """Cheap requests "Test connection" sends to learn what the server supports, by name."""
         return []
@@ -399,6 +403,11 @@ class CompatibleProvider(Provider):
 
     def capability_notes(self) -> list[str]:
         return self.capabilities.describe()
+
+    def carry_over(self, previous: Provider) -> None:
+        same_server = (previous.base_url(), previous.request_model) == (self.base_url(), self.request_model)
+        if isinstance(previous, CompatibleProvider) and same_server:
+            self.capabilities = previous.capabilities
 
     def _learn(self, name: str, value: bool, source: str) -> None:
         setattr(self.capabilities, name, value)

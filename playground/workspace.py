@@ -88,7 +88,9 @@ class Workspace:
         """This session's client, rebuilt only when the connection settings change."""
         fingerprint = self.connection.fingerprint()
         if self._client is None or fingerprint != self._client_fingerprint:
-            self._client = PlaygroundClient(self.connection)
+            previous, self._client = self._client, PlaygroundClient(self.connection)
+            if previous is not None:
+                self._client.provider.carry_over(previous.provider)
             self._client_fingerprint = fingerprint
         return self._client
 

@@ -194,3 +194,12 @@ def test_the_operator_is_warned_when_an_unlocked_connection_listens_beyond_loopb
     assert exposure_warning(unlocked, "0.0.0.0")
     assert exposure_warning(unlocked, "127.0.0.1") is None and exposure_warning(unlocked, "localhost") is None
     assert exposure_warning(unlocked.model_copy(update={"locked": True}), "0.0.0.0") is None
+
+
+def test_what_was_learnt_survives_a_timeout_change_but_not_a_new_server(llama, compatible):
+    workspace = Workspace(connection=compatible)
+    list(workspace.client().stream_chat(ChatRequest(model="gpt-4.1-mini", messages=[], response_format=JSON_SCHEMA)))
+    workspace.connection = compatible.model_copy(update={"idle_timeout_s": 90.0})
+    assert workspace.provider().capabilities.json_schema is False
+    workspace.connection = compatible.model_copy(update={"base_url": "http://127.0.0.1:9/v1"})
+    assert workspace.provider().capabilities.json_schema is None
