@@ -21,6 +21,7 @@ from components.state import get_store
 from playground.connection import PROVIDER_LABELS
 from playground.conversation import Message, Status
 from playground.errors import PlaygroundError
+from playground.providers import provider_for
 from playground.registry import ModelSpec
 from playground.schema import (
     FieldType,
@@ -41,7 +42,6 @@ from playground.schema_run import (
     add_new_field,
     apply_schema_text,
     builder_fields,
-    curl_snippet,
     current_schema,
     edit_fields,
     enum_lines,
@@ -50,13 +50,13 @@ from playground.schema_run import (
     load_template,
     parent_paths,
     prepare_run,
-    python_snippet,
     reply_tables,
     schema_json,
     schema_run_request,
     set_field_attribute,
     shift_field,
 )
+from playground.snippets import curl_snippet, python_snippet
 from playground.workspace import SchemaOption, Workspace
 
 SCHEMA_PAGE = "pages/schema.py"
@@ -458,7 +458,7 @@ def field_builder(workspace: Workspace, panel: SchemaPanel) -> None:
 # --- linter -------------------------------------------------------------------------------------
 def strict_linter(workspace: Workspace, panel: SchemaPanel) -> None:
     """Live strict-mode check for the chosen provider, with one-click fixes."""
-    default = "azure" if workspace.connection.provider == "azure" else "openai"
+    default = provider_for(workspace.connection).lint_target
     st.subheader("Strict-mode check")
     provider = st.segmented_control(
         "Rules of",
@@ -607,8 +607,9 @@ def _code_tab(workspace: Workspace) -> None:
         st.error(str(error))
         return
     st.caption("The exact request Run sends (the key is read from an environment variable).")
-    st.code(python_snippet(request, workspace.connection), language="python")
-    st.code(curl_snippet(request, workspace.connection), language="bash")
+    provider = provider_for(workspace.connection)
+    st.code(python_snippet(request, provider), language="python")
+    st.code(curl_snippet(request, provider), language="bash")
 
 
 def schema_tabs(workspace: Workspace, panel: SchemaPanel) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 from pydantic import SecretStr
 
 from components.meter import live_meter
 from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
-from playground.connection import PROVIDER_LABELS, ConnectionSettings, may_use_server_key
+from playground.connection import PROVIDER_LABELS, ConnectionSettings, exposure_warning
 from playground.errors import PlaygroundError
+from playground.providers import Provider, may_use_server_key, provider_for
 from playground.registry import azure_deployment_types, model_ids
+
+LOGGER = logging.getLogger("playground")
 
 
 def _api_key_input(provider: str, server_key_applies: bool, label: str) -> SecretStr | None:
@@ -35,10 +40,115 @@ def _model_choice(current: ConnectionSettings, available: list[str]) -> str:
 
 def _locked_connection(current: ConnectionSettings, available: list[str]) -> ConnectionSettings:
     """The operator's connection, read-only: only the model can be chosen (not where requests go)."""
-    st.caption(f"{PROVIDER_LABELS[current.provider]} · `{current.endpoint_label()}` · set by the operator")
-    if current.provider == "azure":
+    provider = provider_for(current)
+    st.caption(f"{provider.label} · `{provider.endpoint_label()}` · set by the operator")
+    if not provider.fields.model:
         return current
     return current.model_copy(update={"model": _model_choice(current, available)})
+
+
+def _azure_fields(current: ConnectionSettings, kind: str, server_key_applies: bool) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "azure_endpoint": st.text_input(
+            "Endpoint",
+            value=current.azure_endpoint,
+            key=Keys.AZURE_ENDPOINT,
+            placeholder="https://RESOURCE.openai.azure.com",
+        ),
+        "azure_auth": st.radio(
+            "Authentication",
+            ["api_key", "entra_id"],
+            horizontal=True,
+            key=Keys.AZURE_AUTH,
+            index=0 if current.azure_auth == "api_key" else 1,
+            format_func={"api_key": "API key", "entra_id": "Microsoft Entra ID"}.__getitem__,
+        ),
+    }
+    if fields["azure_auth"] == "api_key":
+        fields["api_key"] = _api_key_input(kind, server_key_applies, "API key")
+    fields["azure_api_mode"] = st.radio(
+        "API",
+        ["deployments", "v1"],
+        horizontal=True,
+        key=Keys.AZURE_MODE,
+        index=0 if current.azure_api_mode == "deployments" else 1,
+        format_func={"deployments": "Deployments + api-version", "v1": "v1 endpoint"}.__getitem__,
+    )
+    fields["deployment"] = st.text_input("Deployment name", value=current.deployment, key=Keys.DEPLOYMENT)
+    if provider_for(current.model_copy(update={"provider": kind, **fields})).fields.api_version:
+        fields["api_version"] = st.text_input("API version", value=current.api_version, key=Keys.API_VERSION)
+    deployment_types = azure_deployment_types()
+    caps = [f"{entry.label} {entry.context_cap:,}" for entry in deployment_types.values() if entry.context_cap]
+    fields["azure_deployment_type"] = st.selectbox(
+        "Deployment type",
+        list(deployment_types),
+        format_func=lambda name: deployment_types[name].label,
+        key=Keys.DEPLOYMENT_TYPE,
+        index=list(deployment_types).index(current.azure_deployment_type)
+        if current.azure_deployment_type in deployment_types
+        else 0,
+        help="Some deployment types cap the context window: " + ", ".join(caps) + " tokens.",
+    )
+    return fields
+
+
+def _server_fields(
+    current: ConnectionSettings, kind: str, provider: Provider, server_key_applies: bool, available: list[str]
+) -> dict[str, object]:
+    layout = provider.fields
+    optional = " (optional)" if layout.key_optional else ""
+    fields: dict[str, object] = {"api_key": _api_key_input(kind, server_key_applies, f"API key{optional}")}
+    if layout.base_url is not None:
+        fields["base_url"] = st.text_input(
+            "Base URL" if layout.base_url == "required" else "Base URL (optional)",
+            value=current.base_url,
+            key=Keys.BASE_URL,
+            placeholder=layout.base_url_placeholder,
+        )
+    fields["model"] = _model_choice(current, available)
+    if layout.organization:
+        with st.expander("Organization / project"):
+            fields["organization"] = st.text_input("Organization", value=current.organization, key=Keys.ORGANIZATION)
+            fields["project"] = st.text_input("Project", value=current.project, key=Keys.PROJECT)
+    return fields
+
+
+def _timeout_fields(current: ConnectionSettings) -> dict[str, object]:
+    """Connect, first-byte and idle timeouts: each one deadline, automatic retries included."""
+    with st.expander("Timeouts"):
+        return {
+            name: st.number_input(
+                label,
+                min_value=1.0,
+                max_value=600.0 if name == "connect_timeout_s" else 3600.0,
+                value=float(getattr(current, name)),
+                step=5.0,
+                format="%.0f",
+                key=key,
+                help=help_text,
+            )
+            for name, (label, key, help_text) in TIMEOUT_FIELDS.items()
+        }
+
+
+TIMEOUT_FIELDS = {
+    "connect_timeout_s": (
+        "Connect (s)",
+        "conn.timeout.connect",
+        "How long to wait for the server to accept the connection.",
+    ),
+    "first_byte_timeout_s": (
+        "First byte (s)",
+        "conn.timeout.first_byte",
+        "How long to wait for the reply to start, automatic retries included (a local server loading a model "
+        "may need more).",
+    ),
+    "idle_timeout_s": (
+        "Idle between chunks (s)",
+        "conn.timeout.idle",
+        "How long a streaming reply may stall before it is given up (the partial reply is kept).",
+    ),
+}
 
 
 def connection_form() -> ConnectionSettings:
@@ -48,74 +158,22 @@ def connection_form() -> ConnectionSettings:
     defaults = server_defaults()
     if defaults.locked:
         return _locked_connection(current, workspace.available_models)
-    providers = list(PROVIDER_LABELS)
-    provider = st.selectbox(
+    kinds = list(PROVIDER_LABELS)
+    kind = st.selectbox(
         "Provider",
-        providers,
-        index=providers.index(current.provider),
+        kinds,
+        index=kinds.index(current.provider),
         format_func=PROVIDER_LABELS.__getitem__,
         key=Keys.PROVIDER,
     )
-    server_key_applies = may_use_server_key(current.model_copy(update={"provider": provider}), defaults)
-    fields: dict[str, object] = {"provider": provider, "api_key": None}
-    if provider == "azure":
-        fields["azure_endpoint"] = st.text_input(
-            "Endpoint",
-            value=current.azure_endpoint,
-            key=Keys.AZURE_ENDPOINT,
-            placeholder="https://RESOURCE.openai.azure.com",
-        )
-        fields["azure_auth"] = st.radio(
-            "Authentication",
-            ["api_key", "entra_id"],
-            horizontal=True,
-            key=Keys.AZURE_AUTH,
-            index=0 if current.azure_auth == "api_key" else 1,
-            format_func={"api_key": "API key", "entra_id": "Microsoft Entra ID"}.__getitem__,
-        )
-        if fields["azure_auth"] == "api_key":
-            fields["api_key"] = _api_key_input(provider, server_key_applies, "API key")
-        fields["azure_api_mode"] = st.radio(
-            "API",
-            ["deployments", "v1"],
-            horizontal=True,
-            key=Keys.AZURE_MODE,
-            index=0 if current.azure_api_mode == "deployments" else 1,
-            format_func={"deployments": "Deployments + api-version", "v1": "v1 endpoint"}.__getitem__,
-        )
-        fields["deployment"] = st.text_input("Deployment name", value=current.deployment, key=Keys.DEPLOYMENT)
-        if fields["azure_api_mode"] == "deployments":
-            fields["api_version"] = st.text_input("API version", value=current.api_version, key=Keys.API_VERSION)
-        deployment_types = azure_deployment_types()
-        caps = [f"{kind.label} {kind.context_cap:,}" for kind in deployment_types.values() if kind.context_cap]
-        fields["azure_deployment_type"] = st.selectbox(
-            "Deployment type",
-            list(deployment_types),
-            format_func=lambda name: deployment_types[name].label,
-            key=Keys.DEPLOYMENT_TYPE,
-            index=list(deployment_types).index(current.azure_deployment_type)
-            if current.azure_deployment_type in deployment_types
-            else 0,
-            help="Some deployment types cap the context window: " + ", ".join(caps) + " tokens.",
-        )
+    provider = provider_for(current.model_copy(update={"provider": kind}))
+    server_key_applies = provider.may_use_server_key(defaults)
+    fields: dict[str, object] = {"provider": kind, "api_key": None}
+    if provider.fields.azure_resource:
+        fields |= _azure_fields(current, kind, server_key_applies)
     else:
-        optional = " (optional)" if provider == "compatible" else ""
-        fields["api_key"] = _api_key_input(provider, server_key_applies, f"API key{optional}")
-        label = "Base URL" if provider == "compatible" else "Base URL (optional)"
-        fields["base_url"] = st.text_input(
-            label,
-            value=current.base_url,
-            key=Keys.BASE_URL,
-            placeholder="http://localhost:8000/v1" if provider == "compatible" else "https://api.openai.com/v1",
-        )
-        fields["model"] = _model_choice(current, workspace.available_models)
-        if provider == "openai":
-            with st.expander("Organization / project"):
-                fields["organization"] = st.text_input(
-                    "Organization", value=current.organization, key=Keys.ORGANIZATION
-                )
-                fields["project"] = st.text_input("Project", value=current.project, key=Keys.PROJECT)
-    if provider == "azure" or provider == "compatible" or fields.get("model") not in model_ids():
+        fields |= _server_fields(current, kind, provider, server_key_applies, workspace.available_models)
+    if provider.fields.registry_entry or fields.get("model") not in model_ids():
         entries = ["(automatic)", *model_ids()]
         pinned = st.selectbox(
             "Figures (limits, prices) from",
@@ -128,6 +186,7 @@ def connection_form() -> ConnectionSettings:
     else:
         fields["registry_entry"] = None  # a known model's own figures apply: no leftover pin
     fields["store"] = st.toggle("Store completions on the provider (store=true)", value=current.store, key=Keys.STORE)
+    fields |= _timeout_fields(current)
     chosen = current.model_copy(update=fields)
     if chosen.api_key is None and may_use_server_key(chosen, defaults):
         chosen = chosen.model_copy(update={"api_key": defaults.api_key})
@@ -136,12 +195,18 @@ def connection_form() -> ConnectionSettings:
 
 def _connection_checks() -> None:
     workspace = get_workspace()
-    left, right = st.columns(2)
-    if left.button("Test connection", key=Keys.TEST_CONNECTION, width="stretch"):
+    # One above the other: side by side, the sidebar cuts "Test connection".
+    testing = st.button("Test connection", key=Keys.TEST_CONNECTION, width="stretch")
+    listing = workspace.provider().lists_models and st.button("List models", key=Keys.LIST_MODELS, width="stretch")
+    if testing:
         with st.spinner("Testing…"):
             for check in check_connection(workspace.client()):
                 (st.success if check.ok else st.error)(f"**{check.name}**: {check.detail}")
-    if workspace.connection.provider != "azure" and right.button("List models", key=Keys.LIST_MODELS, width="stretch"):
+    else:
+        # What this session learnt about the server (from a refusal, a reply, the models list).
+        for note in workspace.provider().capability_notes():
+            st.caption(note)
+    if listing:
         try:
             workspace.set_available_models(workspace.client().list_models())
             st.toast(f"{len(workspace.available_models)} models listed")
@@ -150,7 +215,15 @@ def _connection_checks() -> None:
             st.error(str(error))
 
 
+@st.cache_resource(show_spinner=False)
+def _warn_operator_once(listen_address: str) -> None:
+    """Log the exposure warning once per server process (cached for the process, holds no user data)."""
+    if warning := exposure_warning(server_defaults(), listen_address):
+        LOGGER.warning(warning)
+
+
 def render_sidebar() -> None:
+    _warn_operator_once(str(st.get_option("server.address") or ""))
     workspace = get_workspace()
     with st.sidebar:
         with st.expander("Connection", expanded=bool(workspace.connection.missing())):
@@ -159,8 +232,7 @@ def render_sidebar() -> None:
         spec = workspace.model_spec()
         label = f"{spec.label}" + (f" (figures estimated for '{spec.requested}')" if spec.is_estimate else "")
         st.caption(f"Model figures: **{label}** · window {spec.context_window:,} · max out {spec.max_output_tokens:,}")
-        provider = workspace.connection.provider
-        if provider != "compatible" and (notice := spec.retirement_notice(provider)):
+        if notice := workspace.provider().retirement_notice(spec):
             st.warning(notice, icon=":material/schedule:")
         if missing := workspace.connection.missing():
             st.info(

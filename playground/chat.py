@@ -16,6 +16,7 @@ from playground.client import (
     PlaygroundClient,
     RefusalDelta,
     ServedModel,
+    ServerNotice,
     StreamMetrics,
     StreamOpened,
     TextDelta,
@@ -27,6 +28,7 @@ from playground.costs import request_cost
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import Price
 from playground.request import ChatRequest
+from playground.tokens import get_encoding
 
 DEFAULT_REFRESH_S = 0.05
 
@@ -57,7 +59,7 @@ def stream_reply(
     last_yield = 0.0
     shown_output = False
     try:
-        with closing(iter(client.stream_chat(request))) as events:
+        with closing(client.stream_chat(request)) as events:
             for event in events:
                 match event:
                     case TextDelta(text=text):  # by far the most frequent event: matched first
@@ -66,6 +68,8 @@ def stream_reply(
                         stats.request_id = request_id
                     case ServedModel(name=name):
                         stats.served_model = name
+                    case ServerNotice(text=text):
+                        stats.server_notes.append(text)
                     case RefusalDelta(text=text):
                         reply.refusal = (reply.refusal or "") + text
                     case ToolCallDelta():
@@ -111,7 +115,21 @@ def stream_reply(
         reply.content = "".join(text_parts)
         if reply.status is Status.STREAMING:
             reply.status = Status.STOPPED
+        if stats.prompt_tokens is None and (reply.content or reply.refusal or reply.tool_calls):
+            _estimate_usage(reply, stats, price_of)
     yield reply
+
+
+def _estimate_usage(reply: Message, stats: ReplyStats, price_of: Callable[[ReplyStats], Price | None] | None) -> None:
+    """No usage chunk came (a server that sends none, a stopped or broken stream): count what did
+    arrive with our tokenizer, and say the figures are an estimate."""
+    encoding = get_encoding()
+    produced = [reply.content, reply.refusal or ""] + [call.name + call.arguments for call in reply.tool_calls]
+    stats.completion_tokens = sum(len(encoding.encode(text, disallowed_special=())) for text in produced if text)
+    stats.prompt_tokens = stats.estimated_prompt_tokens
+    stats.usage_estimated = True
+    if price_of is not None and stats.prompt_tokens is not None and (price := price_of(stats)) is not None:
+        stats.cost_usd = request_cost(price, stats.prompt_tokens, stats.completion_tokens, 0)
 
 
 def _join_tool_call(calls: dict[int, ToolCall], delta: ToolCallDelta) -> None:

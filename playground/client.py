@@ -1,16 +1,25 @@
 """The one client wrapper: our request in, our events and errors out; the SDK stays behind it.
 
-``PlaygroundClient`` wraps the official ``openai`` SDK (``OpenAI`` / ``AzureOpenAI``). It streams
-:data:`StreamEvent` values, measures time to first token and output speed, sets explicit timeouts,
-lets the SDK retry what it safely can (never a stream that broke after tokens arrived), and turns
-every failure into a :class:`~playground.errors.PlaygroundError`.
+``PlaygroundClient`` wraps the official ``openai`` SDK (``OpenAI`` / ``AzureOpenAI``, built by the
+connection's :class:`~playground.providers.Provider`). It streams :data:`StreamEvent` values,
+measures time to first token and output speed, and turns every failure into a
+:class:`~playground.errors.PlaygroundError` whose text has been through
+:func:`~playground.errors.redact`.
+
+Timeouts are the connection's settings, each one deadline: connecting, the first byte (counted from
+the first attempt, across every automatic retry) and the idle time between two chunks. Retries are
+ours, not the SDK's, because the SDK gives each attempt the whole timeout again (a 60 s timeout
+with two retries fails after about 180 s). Only what may succeed on a second try is retried (rate
+limits, 5xx, dropped connections), never an error we call final (quota, auth, permission, not
+found, invalid request, content filter, context length), and never a stream that broke after
+tokens arrived.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +28,12 @@ import openai
 from azure.core.exceptions import ClientAuthenticationError
 
 from playground.connection import ConnectionSettings
-from playground.errors import ErrorKind, PlaygroundError
+from playground.errors import ErrorKind, PlaygroundError, redact
+from playground.providers import Provider, provider_for
 from playground.request import ChatRequest
 
-ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
+TIMEOUTS_SETTING = "Connection › Timeouts"
+MAX_BACKOFF_S = 8.0
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -85,6 +96,13 @@ class ContentFilterReport:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerNotice:
+    """Something the user should know about how the server handled the request (a fallback)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class StreamMetrics:
     time_to_first_token_s: float | None
     total_time_s: float
@@ -93,6 +111,8 @@ class StreamMetrics:
 
 StreamEvent = (
     StreamOpened
+    | ServedModel
+    | ServerNotice
     | TextDelta
     | RefusalDelta
     | ToolCallDelta
@@ -105,14 +125,6 @@ StreamEvent = (
 
 # --- errors ----------------------------------------------------------------------------------
 _CONTEXT_RE = re.compile(r"maximum context length is ([\d,]+) tokens.*?resulted in ([\d,]+) tokens", re.S)
-_SECRET_LIKE_RE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{4,}|[A-Fa-f0-9]{32,})\b")
-
-
-def _redact(text: str, settings: ConnectionSettings) -> str:
-    """Server messages can quote the key back ("Incorrect API key provided: sk-..."): drop it."""
-    if settings.key:
-        text = text.replace(settings.key, "[redacted]")
-    return _SECRET_LIKE_RE.sub("[redacted]", text)
 
 
 def _error_body(exc: openai.APIError) -> dict[str, Any]:
@@ -122,14 +134,32 @@ def _error_body(exc: openai.APIError) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def _server_message(exc: openai.APIError) -> str:
+    return str(_error_body(exc).get("message") or exc.message or "")
+
+
 # What the SDK, the transport and the Entra ID token provider raise; map_error explains each.
 CLIENT_ERRORS = (openai.OpenAIError, httpx2.HTTPError, ClientAuthenticationError)
 
 
-def map_error(exc: Exception, settings: ConnectionSettings, *, mid_stream: bool = False) -> PlaygroundError:
-    """Translate an SDK/transport/credential exception into a PlaygroundError a user can act on."""
+def map_error(exc: Exception, provider: Provider, *, mid_stream: bool = False) -> PlaygroundError:
+    """Translate an SDK/transport/credential exception into a PlaygroundError a user can act on.
+
+    Every message is redacted (the key, and any long run of it, never shows)."""
+    error = _map_error(exc, provider, mid_stream=mid_stream)
+    error.message = redact(error.message, [provider.settings.key])
+    error.args = (error.message,)
+    return error
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    return isinstance(exc, kind) or isinstance(exc.__cause__, kind) or isinstance(exc.__context__, kind)
+
+
+def _map_error(exc: Exception, provider: Provider, *, mid_stream: bool) -> PlaygroundError:
+    settings = provider.settings
     if isinstance(exc, ClientAuthenticationError):
-        first_line = _redact(str(exc.message or exc).strip().splitlines()[0] if str(exc).strip() else "", settings)
+        first_line = str(exc.message or exc).strip().splitlines()[0] if str(exc).strip() else ""
         return PlaygroundError(
             ErrorKind.AUTH,
             "Microsoft Entra ID sign-in failed on the server"
@@ -138,6 +168,14 @@ def map_error(exc: Exception, settings: ConnectionSettings, *, mid_stream: bool 
             "AZURE_CLIENT_SECRET), or use an API key.",
         )
     request_id = getattr(exc, "request_id", None)
+    if mid_stream and _caused_by(exc, httpx2.ReadTimeout):
+        return PlaygroundError(
+            ErrorKind.TIMEOUT,
+            f"The reply stalled: nothing arrived for {settings.idle_timeout_s:g} s (the idle timeout in "
+            f"{TIMEOUTS_SETTING}). The partial reply is kept; press Retry to ask again.",
+            request_id=request_id,
+            retryable=True,
+        )
     if mid_stream and isinstance(exc, openai.APIConnectionError | httpx2.HTTPError):
         return PlaygroundError(
             ErrorKind.STREAM_INTERRUPTED,
@@ -146,29 +184,38 @@ def map_error(exc: Exception, settings: ConnectionSettings, *, mid_stream: bool 
             request_id=request_id,
             retryable=True,
         )
-    if isinstance(exc, openai.APITimeoutError):
+    if _caused_by(exc, httpx2.ConnectTimeout):
         return PlaygroundError(
             ErrorKind.TIMEOUT,
-            f"The server did not answer within {settings.read_timeout_s:g} s. It may be overloaded: "
-            "retry, or raise the timeout in the connection settings.",
+            f"Could not connect to {provider.endpoint_label()} within {settings.connect_timeout_s:g} s (the "
+            f"connect timeout in {TIMEOUTS_SETTING}). Check the address, or raise that timeout.",
+            retryable=True,
+        )
+    if isinstance(exc, openai.APITimeoutError) or _caused_by(exc, httpx2.TimeoutException):
+        return PlaygroundError(
+            ErrorKind.TIMEOUT,
+            f"The server did not start answering within {settings.first_byte_timeout_s:g} s (the first-byte "
+            f"timeout in {TIMEOUTS_SETTING}, automatic retries included). It may be overloaded or loading "
+            "the model: retry, or raise that timeout.",
             retryable=True,
         )
     if isinstance(exc, openai.APIConnectionError):
         return PlaygroundError(
             ErrorKind.CONNECTION,
-            f"Could not reach {settings.endpoint_label()}. Check the URL and that the server is running.",
+            f"Could not reach {provider.endpoint_label()}. Check the URL and that the server is running.",
             retryable=True,
         )
     if not isinstance(exc, openai.APIStatusError):
         if isinstance(exc, openai.APIError):
-            message = _redact(str(exc.message or exc), settings)
-            return PlaygroundError(ErrorKind.SERVER, f"The server reported an error: {message}", retryable=True)
+            return PlaygroundError(
+                ErrorKind.SERVER, f"The server reported an error: {exc.message or exc}", retryable=True
+            )
         return PlaygroundError(ErrorKind.SERVER, f"Unexpected error: {type(exc).__name__}", retryable=True)
 
     status = exc.status_code
     body = _error_body(exc)
     code = str(body.get("code") or "")
-    server_message = _redact(str(body.get("message") or exc.message or ""), settings)
+    server_message = _server_message(exc)
 
     def error(kind: ErrorKind, message: str, retryable: bool = False, **details: Any) -> PlaygroundError:
         return PlaygroundError(
@@ -180,13 +227,7 @@ def map_error(exc: Exception, settings: ConnectionSettings, *, mid_stream: bool 
     if status == 403:
         return error(ErrorKind.PERMISSION, f"This key may not use this model or resource: {server_message}")
     if status == 404:
-        if settings.provider == "azure" or code == "DeploymentNotFound":
-            return error(
-                ErrorKind.NOT_FOUND,
-                f"Deployment '{settings.request_model}' was not found at {settings.azure_endpoint or 'this endpoint'}."
-                " Check the deployment name (not the model name) and the API version.",
-            )
-        return error(ErrorKind.NOT_FOUND, f"Model '{settings.request_model}' was not found: {server_message}")
+        return error(ErrorKind.NOT_FOUND, provider.not_found_message(server_message))
     if status == 429:
         if code == "insufficient_quota":
             return error(
@@ -245,14 +286,12 @@ def _tool_call_delta(call: Any) -> ToolCallDelta:
 
 
 # --- the client ------------------------------------------------------------------------------
-def _entra_token_provider() -> Callable[[], str]:
-    from azure.identity import DefaultAzureCredential, get_bearer_token_provider
-
-    return get_bearer_token_provider(DefaultAzureCredential(), ENTRA_SCOPE)
-
-
 class PlaygroundClient:
-    """One connection's client. Build one per browser session; it holds that session's key only."""
+    """One connection's client. Build one per browser session; it holds that session's key only.
+
+    ``provider`` is this connection's :class:`~playground.providers.Provider`; what it learns about
+    the server (an OpenAI-compatible server's capabilities) lasts as long as this client.
+    """
 
     def __init__(
         self,
@@ -262,73 +301,112 @@ class PlaygroundClient:
         token_provider: Callable[[], str] | None = None,
     ) -> None:
         self.settings = settings
+        self.provider = provider_for(settings)
         self._http_client = http_client
         self._token_provider = token_provider
         self._sdk_client: openai.OpenAI | None = None
 
-    def _credential(self) -> str | Callable[[], str]:
-        if self.settings.provider == "azure" and self.settings.azure_auth == "entra_id":
-            if self._token_provider is None:
-                self._token_provider = _entra_token_provider()
-            return self._token_provider
-        # OpenAI-compatible servers often need no key, but the SDK insists on one.
-        return self.settings.key or "no-key-required"
-
     def _sdk(self) -> openai.OpenAI:
-        if self._sdk_client is not None:
-            return self._sdk_client
-        settings = self.settings
-        common: dict[str, Any] = {
-            "timeout": httpx2.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
-            "max_retries": settings.max_retries,
-            "http_client": self._http_client,
-        }
-        credential = self._credential()
-        if settings.uses_deployment_path:
-            auth = {"azure_ad_token_provider": credential} if callable(credential) else {"api_key": credential}
-            self._sdk_client = openai.AzureOpenAI(
-                azure_endpoint=settings.azure_endpoint,
-                azure_deployment=settings.deployment or None,
-                api_version=settings.api_version,
-                **auth,
-                **common,
-            )
-        elif settings.provider == "azure":
-            self._sdk_client = openai.OpenAI(
-                base_url=settings.azure_endpoint.rstrip("/") + "/openai/v1/", api_key=credential, **common
-            )
-        else:
-            self._sdk_client = openai.OpenAI(
-                api_key=credential,
-                organization=settings.organization or None,
-                project=settings.project or None,
-                base_url=settings.base_url or None,
-                **common,
+        if self._sdk_client is None:
+            settings = self.settings
+            self._sdk_client = self.provider.sdk_client(
+                self.provider.credential(self._token_provider),
+                timeout=httpx2.Timeout(settings.first_byte_timeout_s, connect=settings.connect_timeout_s),
+                max_retries=0,  # ours: one deadline across attempts (see the module docstring)
+                http_client=self._http_client,
             )
         return self._sdk_client
 
     def _fail(self, exc: Exception, *, mid_stream: bool = False) -> PlaygroundError:
-        return map_error(exc, self.settings, mid_stream=mid_stream)
+        return map_error(exc, self.provider, mid_stream=mid_stream)
 
-    def stream_chat(self, request: ChatRequest) -> Iterator[StreamEvent]:
+    def _ready(self) -> None:
+        if missing := self.provider.missing():
+            raise PlaygroundError(ErrorKind.CONFIGURATION, "To send, add " + " and ".join(missing) + " in the sidebar.")
+        self.provider.check_address()
+
+    def _retry_wait(self, exc: Exception, error: PlaygroundError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None when ``error`` must not be retried."""
+        if not error.retryable or attempt >= self.settings.max_retries:
+            return None
+        response = getattr(exc, "response", None)
+        headers = response.headers if isinstance(response, httpx2.Response) else {}
+        if headers.get("x-should-retry") == "false":
+            return None
+        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+            try:
+                return float(headers[name]) * scale
+            except (KeyError, ValueError):
+                continue
+        return min(0.5 * 2**attempt, MAX_BACKOFF_S)
+
+    def _open(self, request: ChatRequest) -> tuple[openai.Stream[Any], ChatRequest, list[str]]:
+        """Send ``request``, retrying what may succeed, within the first-byte deadline.
+
+        Returns the open stream, the request that was finally sent (a provider fallback may have
+        replaced it) and sentences for the user about fallbacks.
+        """
+        settings = self.settings
+        deadline = time.monotonic() + settings.first_byte_timeout_s
+        notices: list[str] = []
+        attempt = 0
+        fell_back = False
+        while True:
+            remaining = max(deadline - time.monotonic(), 0.001)
+            connect = min(settings.connect_timeout_s, remaining)
+            timeout = httpx2.Timeout(remaining, connect=connect, pool=connect)
+            try:
+                stream = self._sdk().chat.completions.create(**request.to_kwargs(), timeout=timeout)
+                return stream, request, notices
+            except CLIENT_ERRORS as exc:
+                if isinstance(exc, openai.APIStatusError):
+                    fallback, why = self.provider.refusal_fallback(request, exc.status_code, _server_message(exc))
+                    if fallback is not None and why is not None and not fell_back:
+                        request, fell_back = fallback, True
+                        notices.append(why)
+                        continue
+                    if why is not None:
+                        raise self._refused(exc, why) from exc
+                error = self._fail(exc)
+                wait = self._retry_wait(exc, error, attempt)
+                if wait is None or time.monotonic() + wait >= deadline:
+                    raise error from exc
+                time.sleep(wait)
+                attempt += 1
+
+    def _refused(self, exc: openai.APIStatusError, why: str) -> PlaygroundError:
+        """A refusal the provider explained: final, whatever the status code says."""
+        error = PlaygroundError(
+            ErrorKind.BAD_REQUEST,
+            f"{why} The server said ({exc.status_code}): {_server_message(exc)}",
+            request_id=exc.request_id,
+            status=exc.status_code,
+        )
+        error.message = redact(error.message, [self.settings.key])
+        error.args = (error.message,)
+        return error
+
+    def stream_chat(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
         """Send ``request`` and yield our events as chunks arrive, ending with StreamMetrics.
 
         Raises PlaygroundError; a stream that ends without a finish reason counts as interrupted.
         """
-        if missing := self.settings.missing():
-            raise PlaygroundError(ErrorKind.CONFIGURATION, "To send, add " + " and ".join(missing) + " in the sidebar.")
+        self._ready()
         started = time.perf_counter()
-        try:
-            stream = self._sdk().chat.completions.create(**request.to_kwargs())
-        except CLIENT_ERRORS as exc:
-            raise self._fail(exc) from exc
+        request, notices = self.provider.adapt(request)
+        stream, request, fallbacks = self._open(request)
+        # The first byte has arrived: from now on the read timeout is the idle time between chunks.
+        stream.response.request.extensions.get("timeout", {})["read"] = self.settings.idle_timeout_s
         request_id = stream.response.headers.get("x-request-id")
         first_token_at: float | None = None
         output_deltas = 0
         usage: UsageReport | None = None
         finish_reason: str | None = None
         served_model: str | None = None
+        tool_calls_seen = False
         yield StreamOpened(request_id=request_id)
+        for text in [*notices, *fallbacks]:
+            yield ServerNotice(text)
         try:
             with stream:
                 for chunk in stream:
@@ -361,6 +439,7 @@ class PlaygroundClient:
                                 yield RefusalDelta(delta.refusal)
                             for call in delta.tool_calls or []:
                                 output_deltas += 1
+                                tool_calls_seen = True
                                 yield _tool_call_delta(call)
                         if choice.model_extra and (filter_results := choice.model_extra.get("content_filter_results")):
                             yield ContentFilterReport("completion", filter_results)
@@ -379,6 +458,10 @@ class PlaygroundClient:
                 request_id=request_id,
                 retryable=True,
             )
+        for text in self.provider.learn_from_reply(
+            request, usage_seen=usage is not None, tool_calls_seen=tool_calls_seen
+        ):
+            yield ServerNotice(text)
         ended = time.perf_counter()
         yield self._metrics(started, first_token_at, ended, usage, output_deltas)
 
@@ -393,11 +476,15 @@ class PlaygroundClient:
         return StreamMetrics(time_to_first_token_s=ttft, total_time_s=ended - started, tokens_per_second=speed)
 
     def list_models(self) -> list[str]:
-        """Model ids the server offers (``GET /models``), sorted."""
+        """Model ids the server offers (``GET /models``), sorted; the provider reads what the
+        entries say the server supports."""
+        self.provider.check_address()
         try:
-            return sorted(model.id for model in self._sdk().models.list())
+            entries = [model.model_dump() for model in self._sdk().models.list()]
         except CLIENT_ERRORS as exc:
             raise self._fail(exc) from exc
+        self.provider.learn_from_models(entries)
+        return sorted(str(entry["id"]) for entry in entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,31 +495,38 @@ class CheckResult:
 
 
 def check_connection(client: PlaygroundClient) -> list[CheckResult]:
-    """Check what works: settings, listing models, and a one-token chat request (costs ~10 tokens)."""
-    settings = client.settings
-    if missing := settings.missing():
+    """Check what works: settings, listing models, a one-token chat request (costs ~10 tokens), and
+    the provider's capability probes (an OpenAI-compatible server: structured outputs, tools)."""
+    provider = client.provider
+    if missing := provider.missing():
         return [CheckResult("Settings", False, "Missing " + ", ".join(missing) + ".")]
-    checks = [CheckResult("Settings", True, f"Endpoint: {settings.endpoint_label()}")]
-    if not settings.uses_deployment_path:
+    checks = [CheckResult("Settings", True, f"Endpoint: {provider.endpoint_label()}")]
+    if provider.lists_models:
         try:
             models = client.list_models()
             checks.append(CheckResult("List models", True, f"{len(models)} model(s) available."))
         except PlaygroundError as exc:
             checks.append(CheckResult("List models", False, str(exc)))
     # One token is enough: a reply cut at finish_reason "length" still proves the connection works.
-    probe = ChatRequest(model=settings.request_model, messages=[{"role": "user", "content": "ping"}])
+    probe = ChatRequest(model=provider.request_model, messages=[{"role": "user", "content": "ping"}])
     probe.params.max_completion_tokens = 1
     try:
-        for event in client.stream_chat(probe):
-            if isinstance(event, StreamOpened):
-                opened = event
+        opened = next(event for event in client.stream_chat(probe) if isinstance(event, StreamOpened))
         checks.append(
             CheckResult(
                 "Chat completion",
                 True,
-                f"'{settings.request_model}' answered (request id {opened.request_id or 'n/a'}).",
+                f"'{provider.request_model}' answered (request id {opened.request_id or 'n/a'}).",
             )
         )
     except PlaygroundError as exc:
-        checks.append(CheckResult("Chat completion", False, str(exc)))
+        return [*checks, CheckResult("Chat completion", False, str(exc))]
+    for name, request in provider.capability_probes():
+        try:
+            for _event in client.stream_chat(request):
+                pass
+        except PlaygroundError as exc:
+            checks.append(CheckResult(name, False, str(exc)))
+    if notes := provider.capability_notes():
+        checks.append(CheckResult("Server capabilities", True, " ".join(notes)))
     return checks

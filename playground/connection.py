@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-Provider = Literal["openai", "azure", "compatible"]
+if TYPE_CHECKING:
+    from playground.providers import Provider
+
+ProviderKind = Literal["openai", "azure", "compatible"]
 PROVIDER_LABELS: dict[str, str] = {
     "openai": "OpenAI",
     "azure": "Azure OpenAI",
@@ -28,7 +31,7 @@ class ConnectionSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    provider: Provider = "openai"
+    provider: ProviderKind = "openai"
     api_key: SecretStr | None = None
     organization: str = ""
     project: str = ""
@@ -44,9 +47,13 @@ class ConnectionSettings(BaseModel):
     store: bool = False
     # Operator policy: visitors use this connection as configured and cannot point it elsewhere.
     locked: bool = False
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 60.0
-    max_retries: int = 2
+    # Operator policy: unlocked connections refuse link-local and cloud-metadata addresses unless allowed.
+    allow_link_local: bool = False
+    # One deadline each, across the automatic retries (see playground.client).
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    first_byte_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    idle_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    max_retries: int = Field(default=2, ge=0, le=10)
 
     @property
     def key(self) -> str:
@@ -54,55 +61,22 @@ class ConnectionSettings(BaseModel):
 
     @property
     def request_model(self) -> str:
-        """What the ``model`` field of a request carries: the deployment name on Azure."""
-        if self.provider == "azure" and self.deployment:
-            return self.deployment
-        return self.model
-
-    @property
-    def uses_deployment_path(self) -> bool:
-        return self.provider == "azure" and self.azure_api_mode == "deployments"
+        """What the ``model`` field of a request carries (the deployment name on Azure)."""
+        return self._provider().request_model
 
     def missing(self) -> list[str]:
         """What must still be filled in before a request can be sent (empty = ready)."""
-        needs: list[str] = []
-        if self.provider == "openai" and not self.key:
-            needs.append("an OpenAI API key")
-        if self.provider == "azure":
-            if not self.azure_endpoint:
-                needs.append("the Azure OpenAI endpoint")
-            if self.azure_auth == "api_key" and not self.key:
-                needs.append("an Azure OpenAI API key (or choose Microsoft Entra ID)")
-            if not self.deployment:
-                needs.append("the deployment name")
-        if self.provider == "compatible" and not self.base_url:
-            needs.append("the server's base URL")
-        if self.provider != "azure" and not self.model:
-            needs.append("a model name")
-        return needs
+        return self._provider().missing()
 
     def fingerprint(self) -> str:
         """A digest that changes whenever the settings do (used to reuse a session's client)."""
         blob = self.model_dump_json() + self.key
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def endpoint_label(self) -> str:
-        """Where requests go, safe to display (no credentials)."""
-        if self.provider == "azure":
-            suffix = "/openai/v1/" if self.azure_api_mode == "v1" else f"/openai/deployments/{self.deployment}"
-            return self.azure_endpoint.rstrip("/") + suffix
-        return self.base_url or f"https://{OPENAI_HOST}/v1"
+    def _provider(self) -> Provider:
+        from playground.providers import provider_for  # the providers module builds on this one
 
-
-def may_use_server_key(chosen: ConnectionSettings, server: ConnectionSettings) -> bool:
-    """Whether the server-side key may authenticate ``chosen``: only at the very endpoint the
-    operator configured it for. A visitor who points the app elsewhere must bring their own key,
-    or the operator's key would be sent to whatever address they typed."""
-    if server.api_key is None or chosen.provider != server.provider:
-        return False
-    if chosen.provider == "azure":
-        return chosen.azure_endpoint.rstrip("/") == server.azure_endpoint.rstrip("/")
-    return chosen.base_url.rstrip("/") == server.base_url.rstrip("/")
+        return provider_for(self)
 
 
 def _lookup(sources: list[Mapping[str, Any]], *names: str) -> str:
@@ -119,13 +93,21 @@ def settings_from_sources(env: Mapping[str, str], secrets: Mapping[str, Any] | N
 
     Secrets may use the environment variable names at top level, or ``[openai]`` / ``[azure]``
     tables (``api_key``, ``base_url``, ``endpoint``, ``deployment``, ``api_version``, ``model``...).
-    ``PLAYGROUND_LOCK_CONNECTION=1`` (or ``[playground] lock_connection = true``) locks it.
+    ``PLAYGROUND_LOCK_CONNECTION=1`` (or ``[playground] lock_connection = true``) locks it;
+    ``PLAYGROUND_ALLOW_LINK_LOCAL=1`` (or ``[playground] allow_link_local = true``) lets visitors of an
+    unlocked connection reach link-local and cloud-metadata addresses.
     """
     secrets = secrets or {}
     playground_table = secrets.get("playground", {}) if isinstance(secrets.get("playground"), Mapping) else {}
     lock = playground_table.get("lock_connection", env.get("PLAYGROUND_LOCK_CONNECTION", ""))
-    locked = str(lock).strip().lower() in ("1", "true", "yes")
-    return _settings_from_sources(env, secrets).model_copy(update={"locked": locked})
+    allow = playground_table.get("allow_link_local", env.get("PLAYGROUND_ALLOW_LINK_LOCAL", ""))
+    return _settings_from_sources(env, secrets).model_copy(
+        update={"locked": _is_true(lock), "allow_link_local": _is_true(allow)}
+    )
+
+
+def _is_true(value: object) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes")
 
 
 def _settings_from_sources(env: Mapping[str, str], secrets: Mapping[str, Any]) -> ConnectionSettings:
@@ -158,4 +140,21 @@ def _settings_from_sources(env: Mapping[str, str], secrets: Mapping[str, Any]) -
         organization=_lookup([openai_table], "organization") or _lookup(flat, "OPENAI_ORG_ID"),
         project=_lookup([openai_table], "project") or _lookup(flat, "OPENAI_PROJECT_ID"),
         model=_lookup([openai_table], "model") or _lookup(flat, "OPENAI_MODEL") or "gpt-4.1-mini",
+    )
+
+
+LOOPBACK_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+
+
+def exposure_warning(settings: ConnectionSettings, listen_address: str) -> str | None:
+    """The operator's startup warning when visitors can point an unlocked connection anywhere and
+    the app listens beyond loopback (an empty ``listen_address`` means every interface)."""
+    if settings.locked or listen_address.strip("[]") in LOOPBACK_ADDRESSES or listen_address.startswith("127."):
+        return None
+    where = listen_address or "all interfaces"
+    return (
+        f"The playground listens on {where} and its connection is unlocked: any visitor can make this server "
+        "send requests to any address they type (link-local and cloud-metadata addresses stay refused"
+        + (", except that PLAYGROUND_ALLOW_LINK_LOCAL allows them" if settings.allow_link_local else "")
+        + "). Set PLAYGROUND_LOCK_CONNECTION=1 to fix the connection, or listen on 127.0.0.1."
     )

@@ -96,6 +96,10 @@ class ReplyStats:
     finish_reason: str | None = None
     request_id: str | None = None
     content_filter: dict[str, Any] = field(default_factory=dict)
+    # The server sent no usage (llama.cpp, a stopped reply): the token figures are our tokenizer's.
+    usage_estimated: bool = False
+    # How the server handled the request, in words (a fallback, an ignored feature).
+    server_notes: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from playground.conversation import ReplyStats
-from playground.registry import ModelSpec, Price, price_tiers
+from playground.registry import ModelSpec, Price, price_tiers, price_tiers_of
 
 PER_TOKENS = 1_000_000
 #: How the costs name a session override (instead of a tier's label).
@@ -57,7 +57,7 @@ def batch_tier_for(spec: ModelSpec, tier: str) -> str | None:
     if tier not in tiers:
         return None
     provider = tiers[tier].provider
-    same_provider = [name for name, info in tiers.items() if info.provider == provider and name.endswith("_batch")]
+    same_provider = [name for name in price_tiers_of(provider) if name.endswith("_batch")]
     for candidate in [tier if tier.endswith("_batch") else f"{tier}_batch", *same_provider]:
         if candidate in tiers and spec.price(candidate) is not None:
             return candidate

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 REGISTRY_PATH = Path(__file__).with_name("models.toml")
 
 RETIREMENT_WARNING_DAYS = 90
+RETIREMENT_PLATFORMS = {"openai": "OpenAI", "azure": "Azure OpenAI"}
 
 
 class _Frozen(BaseModel):
@@ -189,14 +190,15 @@ class ModelSpec:
     def with_context_cap(self, cap: int | None) -> ModelSpec:
         return replace(self, context_cap=cap)
 
-    def retirement_notice(self, provider: str, today: dt.date | None = None) -> str | None:
-        """A warning when this model is within RETIREMENT_WARNING_DAYS of retirement, or past it."""
+    def retirement_notice(self, platform: Literal["openai", "azure"], today: dt.date | None = None) -> str | None:
+        """A warning when this model is within RETIREMENT_WARNING_DAYS of retirement on ``platform``
+        (which one applies is the connection's provider's call), or past it."""
         today = today or dt.date.today()
-        retires = self.entry.retirement.azure if provider == "azure" else self.entry.retirement.openai
+        retires: dt.date | None = getattr(self.entry.retirement, platform)
         if retires is None:
             return None
         days_left = (retires - today).days
-        where = "Azure OpenAI" if provider == "azure" else "OpenAI"
+        where = RETIREMENT_PLATFORMS[platform]
         if days_left < 0:
             return f"{self.entry.snapshot} was retired on {where} on {retires:%Y-%m-%d}; requests may fail."
         if days_left <= RETIREMENT_WARNING_DAYS:
@@ -233,6 +235,14 @@ def azure_deployment_types() -> dict[str, AzureDeploymentType]:
 
 def default_tier(provider: str) -> str:
     return load_registry().providers[provider].default_tier
+
+
+def price_tiers_of(platform: str) -> list[str]:
+    """The price tiers billed by ``platform`` ("openai" or "azure"), in registry order."""
+    by_platform: dict[str, list[str]] = {}
+    for name, tier in price_tiers().items():
+        by_platform.setdefault(tier.provider, []).append(name)
+    return by_platform.get(platform, [])
 
 
 def find_entry(name: str) -> str | None:

@@ -6,8 +6,7 @@
 - Running: a schema run is its own request (the system prompt plus a test input); it never touches
   the chat conversation. :func:`prepare_run` builds it, :func:`run_structured` streams it into a
   :class:`StructuredResult` and checks the reply against the schema when it ends.
-- View code: :func:`python_snippet` and :func:`curl_snippet` print the exact request body with the
-  key replaced by an environment variable reference; the real key is never written.
+- View code lives in :mod:`playground.snippets` (every panel uses it).
 
 Pure Python: no Streamlit.
 """
@@ -16,18 +15,15 @@ from __future__ import annotations
 
 import json
 import math
-import shlex
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
 
 from pydantic import ValidationError
 
 from playground.chat import DEFAULT_REFRESH_S, stream_reply
-from playground.client import ENTRA_SCOPE, PlaygroundClient
-from playground.connection import ConnectionSettings
+from playground.client import PlaygroundClient
 from playground.conversation import Message, ReplyStats, Status
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import Price
@@ -64,9 +60,6 @@ JSON_MODE_INSTRUCTION = "Reply with one JSON object that follows this JSON Schem
 Verdict = Literal["pending", "valid", "invalid", "refused", "failed"]
 # Placeholder values for a field turned into an enum (an empty enum cannot be expressed).
 DEFAULT_ENUM_VALUES: tuple[str, ...] = ("option_a", "option_b")
-OPENAI_URL = "https://api.openai.com/v1"
-KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "compatible": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
-AZURE_TOKEN_VARIABLE = "AZURE_OPENAI_AD_TOKEN"
 
 
 def schema_json(schema: dict[str, Any]) -> str:
@@ -463,140 +456,3 @@ class SchemaPanel:
         """Close a run that an interrupted script left unfinished (Stop): keep and check its text."""
         if self.result is not None and not self.result.checked:
             self.result.finish()
-
-
-# --------------------------------------------------------------------------------------------
-# View code
-
-
-def _key_variable(settings: ConnectionSettings) -> str:
-    return KEY_VARIABLES[settings.provider]
-
-
-def _uses_entra(settings: ConnectionSettings) -> bool:
-    return settings.provider == "azure" and settings.azure_auth == "entra_id"
-
-
-MIN_SCRUBBED_KEY_LENGTH = 12
-
-
-def _scrub(text: str, settings: ConnectionSettings) -> str:
-    """Belt and braces: the snippets never read the key, but a key pasted into a field (a URL, a
-    header value) must not leak either. Short "keys" (a local server's "ollama") are placeholders,
-    and replacing such a word wherever it appears would change the request the snippet sends."""
-    key = settings.key
-    if len(key) < MIN_SCRUBBED_KEY_LENGTH:
-        return text
-    return text.replace(key, f"${_key_variable(settings)}")
-
-
-def _py(value: Any, level: int = 0) -> str:
-    """A Python literal for the JSON value ``value``, laid out like indented JSON at ``level``."""
-    pad, end = "    " * (level + 1), "    " * level
-    if isinstance(value, dict) and value:
-        items = [f"{pad}{key!r}: {_py(item, level + 1)}," for key, item in value.items()]
-        return "{\n" + "\n".join(items) + f"\n{end}}}"
-    if isinstance(value, list) and value:
-        flat = "[" + ", ".join(repr(item) for item in value) + "]"
-        if not any(isinstance(item, dict | list) for item in value) and len(flat) + len(pad) <= 100:
-            return flat
-        return "[\n" + "\n".join(f"{pad}{_py(item, level + 1)}," for item in value) + f"\n{end}]"
-    return repr(value)
-
-
-def _python_client(settings: ConnectionSettings) -> list[str]:
-    key = f'os.environ["{_key_variable(settings)}"]'
-    if _uses_entra(settings):
-        lines = [
-            "from azure.identity import DefaultAzureCredential, get_bearer_token_provider",
-            "",
-            f"token_provider = get_bearer_token_provider(DefaultAzureCredential(), {ENTRA_SCOPE!r})",
-        ]
-    else:
-        lines = []
-    endpoint = settings.azure_endpoint.rstrip("/")
-    if settings.uses_deployment_path:
-        auth = "azure_ad_token_provider=token_provider" if _uses_entra(settings) else f"api_key={key}"
-        return [
-            "from openai import AzureOpenAI",
-            *lines,
-            "",
-            "client = AzureOpenAI(",
-            f"    azure_endpoint={endpoint!r},",
-            f"    api_version={settings.api_version!r},",
-            f"    {auth},",
-            ")",
-        ]
-    args: list[str]
-    if settings.provider == "azure":
-        auth = "token_provider" if _uses_entra(settings) else key
-        args = [f"base_url={endpoint + '/openai/v1/'!r}", f"api_key={auth}"]
-    elif settings.provider == "compatible":
-        args = [
-            f"base_url={settings.base_url!r}",
-            f'api_key=os.environ.get("{_key_variable(settings)}", "no-key-required")',
-        ]
-    else:
-        args = [f"api_key={key}"]
-        args += [f"base_url={settings.base_url!r}"] if settings.base_url else []
-        args += [f"organization={settings.organization!r}"] if settings.organization else []
-        args += [f"project={settings.project!r}"] if settings.project else []
-    return ["from openai import OpenAI", *lines, "", "client = OpenAI(", *[f"    {a}," for a in args], ")"]
-
-
-def python_snippet(request: ChatRequest, settings: ConnectionSettings) -> str:
-    """Python (openai SDK) code that sends exactly ``request``; the key comes from the environment."""
-    lines = ["import os", "", *_python_client(settings), "", "stream = client.chat.completions.create("]
-    lines += [f"    {name}={_py(value, 1)}," for name, value in request.to_kwargs().items()]
-    lines += [
-        ")",
-        "for chunk in stream:",
-        "    delta = chunk.choices[0].delta if chunk.choices else None",
-        "    if delta is not None and (delta.content or delta.refusal):",
-        '        print(delta.content or delta.refusal, end="", flush=True)',
-        "print()",
-    ]
-    return _scrub("\n".join(lines) + "\n", settings)
-
-
-def _http_target(settings: ConnectionSettings) -> tuple[str, list[str], list[str]]:
-    """(URL, header arguments, comment lines) of a raw HTTP request for ``settings``."""
-    endpoint = settings.azure_endpoint.rstrip("/")
-    if settings.provider == "azure":
-        if settings.uses_deployment_path:
-            url = (
-                f"{endpoint}/openai/deployments/{quote(settings.request_model, safe='')}/chat/completions"
-                f"?api-version={quote(settings.api_version, safe='')}"
-            )
-        else:
-            url = f"{endpoint}/openai/v1/chat/completions"
-        if _uses_entra(settings):
-            comment = (
-                f"# {AZURE_TOKEN_VARIABLE}=$(az account get-access-token --resource "
-                "https://cognitiveservices.azure.com --query accessToken -o tsv)"
-            )
-            return url, [f'"Authorization: Bearer ${AZURE_TOKEN_VARIABLE}"'], [comment]
-        return url, [f'"api-key: ${_key_variable(settings)}"'], []
-    base = (settings.base_url or OPENAI_URL).rstrip("/")
-    headers = [f'"Authorization: Bearer ${_key_variable(settings)}"']
-    if settings.organization:
-        headers.append(shlex.quote(f"OpenAI-Organization: {settings.organization}"))
-    if settings.project:
-        headers.append(shlex.quote(f"OpenAI-Project: {settings.project}"))
-    return f"{base}/chat/completions", headers, []
-
-
-def curl_snippet(request: ChatRequest, settings: ConnectionSettings) -> str:
-    """A curl command that sends exactly ``request`` (body in a quoted here-document, so nothing in
-    it is expanded by the shell); the key is an environment variable reference."""
-    url, headers, comments = _http_target(settings)
-    lines = [
-        *comments,
-        f"curl --no-buffer {shlex.quote(url)} \\",
-        '  -H "Content-Type: application/json" \\',
-        *[f"  -H {header} \\" for header in headers],
-        "  -d @- <<'JSON'",
-        json.dumps(request.to_kwargs(), indent=2, ensure_ascii=False),
-        "JSON",
-    ]
-    return _scrub("\n".join(lines) + "\n", settings)

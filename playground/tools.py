@@ -84,16 +84,6 @@ def tool_problems(tool: dict[str, Any], provider: str) -> list[str]:
     return problems
 
 
-def parallel_tool_calls_to_send(provider: str, tools: list[dict[str, Any]], wanted: bool) -> bool | None:
-    """The ``parallel_tool_calls`` value to send (None = leave the API default, which is on).
-
-    Azure rejects strict tools together with parallel tool calls, so they are turned off there.
-    """
-    if not wanted or (provider == "azure" and any(tool["function"].get("strict") for tool in tools)):
-        return False
-    return None
-
-
 def argument_errors(tool: dict[str, Any] | None, arguments: str) -> list[str]:
     """Whether the model's arguments parse and match the tool's parameters schema."""
     if tool is None:

@@ -36,10 +36,11 @@ from playground.meter import (
     usage_rows,
 )
 from playground.meter.room import droppable_images
-from playground.registry import ModelSpec, Price, azure_deployment_types, default_tier, resolve_model
+from playground.providers import Provider
+from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.schema import validate_reply
-from playground.tools import answer_calls, parallel_tool_calls_to_send, unanswered_calls
+from playground.tools import answer_calls, unanswered_calls
 
 if TYPE_CHECKING:
     from playground.schema_run import StructuredResult
@@ -93,13 +94,10 @@ class Workspace:
         """The registry entry whose limits and prices apply to the current connection."""
         settings = self.connection
         spec = resolve_model(settings.request_model, settings.registry_entry, self.conversation.last_served_model())
-        if settings.provider == "azure":
-            deployment_type = azure_deployment_types().get(settings.azure_deployment_type)
-            spec = spec.with_context_cap(deployment_type.context_cap if deployment_type else None)
-        return spec
+        return spec.with_context_cap(self.provider().context_cap())
 
     def tier(self) -> str:
-        return self.price_tier or default_tier(self.connection.provider)
+        return self.price_tier or self.provider().default_tier()
 
     def price(self) -> Price | None:
         return price_for(self.model_spec(), self.tier(), self.price_overrides)
@@ -129,7 +127,9 @@ class Workspace:
         """This session's client, rebuilt only when the connection settings change."""
         fingerprint = self.connection.fingerprint()
         if self._client is None or fingerprint != self._client_fingerprint:
-            self._client = PlaygroundClient(self.connection)
+            previous, self._client = self._client, PlaygroundClient(self.connection)
+            if previous is not None:
+                self._client.provider.carry_over(previous.provider)
             self._client_fingerprint = fingerprint
         return self._client
 
@@ -255,6 +255,10 @@ class Workspace:
         self.awaiting_reply = False
         return breakdown
 
+    def provider(self) -> Provider:
+        """The connection's provider: this session's, with what it has learnt about its server."""
+        return self.client().provider
+
     # --- requests -----------------------------------------------------------------------------
     def api_messages(self, draft: str = "") -> list[dict[str, Any]]:
         """The next message's request as the meter sees it: the conversation, plus the message
@@ -281,9 +285,7 @@ class Workspace:
             params=self.params.model_copy(deep=True),
             tools=list(self.tools),
             tool_choice=self._tool_choice_payload(),
-            parallel_tool_calls=parallel_tool_calls_to_send(
-                self.connection.provider, self.tools, self.parallel_tool_calls
-            ),
+            parallel_tool_calls=self.provider().parallel_tool_calls(self.tools, self.parallel_tool_calls),
             response_format=self.response_schema.response_format(),
             store=self.connection.store,
         )

@@ -1,4 +1,9 @@
-"""Shared fixtures: a loopback fake OpenAI server and connection settings that point at it."""
+"""Shared fixtures: THE loopback fake OpenAI server of the test run, and connection settings that point at it.
+
+Every test that needs the fake server (unit, AppTest, e2e) uses ``fake_server`` (started once per
+run) through ``fake`` (the same server, reset before the test: no queue or recordings, the default
+reply, models, mode and API key). Only a test of the fake's own command line starts another one.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +17,16 @@ from tests.fakes.server import FakeOpenAIServer
 
 
 @pytest.fixture(scope="session")
-def fake_server_session() -> Iterator[FakeOpenAIServer]:
+def fake_server() -> Iterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as server:
         yield server
 
 
 @pytest.fixture
-def fake(fake_server_session: FakeOpenAIServer) -> FakeOpenAIServer:
-    """The session's fake server, reset for this test: no scenarios or recordings, default replies and models."""
-    fake_server_session.reset()
-    return fake_server_session
+def fake(fake_server: FakeOpenAIServer) -> FakeOpenAIServer:
+    """The run's fake server, reset for this test (see the module docstring)."""
+    fake_server.reset()
+    return fake_server
 
 
 @pytest.fixture

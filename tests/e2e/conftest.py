@@ -4,10 +4,9 @@ server, driven by Debian's Chromium through Playwright's sync API.
 
 Fixtures
 --------
-- ``fake_server`` (session): the started :class:`~tests.fakes.server.FakeOpenAIServer` the app
-  talks to (``OPENAI_BASE_URL``/``OPENAI_API_KEY`` of the app process point at it).
-- ``fake`` (function, autouse): the same server, reset before every test (queue, recorded
-  requests, default scenario, model list). Request it to enqueue scenarios and read requests.
+- ``fake_server`` / ``fake``: the run's one fake server (tests/conftest.py) the app talks to
+  (``OPENAI_BASE_URL``/``OPENAI_API_KEY`` of the app process point at it); here ``fake`` is
+  autouse, so it is reset before every e2e test. Request it to enqueue scenarios and read requests.
 - ``app_url`` (session): ``http://127.0.0.1:<port>`` of the running app. Its log is written to
   ``<tmp>/streamlit.log``; its tail is printed when it fails to start and when a test fails.
 - ``browser`` (package scope: shared by all of tests/e2e, closed after it; its docstring says
@@ -86,20 +85,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 
 
 # --- the fake provider --------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def fake_server() -> Iterator[FakeOpenAIServer]:
-    server = FakeOpenAIServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(autouse=True)
-def fake(fake_server: FakeOpenAIServer) -> FakeOpenAIServer:
-    """The fake server, reset for this test: empty queue, no recorded requests, default echo."""
-    fake_server.reset()
-    return fake_server
+def _fresh_fake(fake: FakeOpenAIServer) -> FakeOpenAIServer:
+    """Every e2e test starts from a reset fake server (the app shares it across tests)."""
+    return fake
 
 
 # --- the app ------------------------------------------------------------------------------------

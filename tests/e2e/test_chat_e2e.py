@@ -161,10 +161,10 @@ def test_dropped_stream_keeps_partial_text_and_retry_resends(page: Page, app_url
             id="context_length_exceeded",
         ),
         pytest.param(
-            # A 429 is retried by the SDK (max_retries=2) before the app reports it: answer all three.
+            # Out of quota is final: never retried, although it is a 429 (the fake would answer three).
             Scenario(fault="insufficient_quota", repeat=3),
             "You have run out of quota (insufficient_quota)",
-            3,
+            1,
             id="insufficient_quota",
         ),
     ],

@@ -12,7 +12,15 @@ Routes
 - ``POST /openai/v1/chat/completions``                            Azure v1 API
 - ``GET /v1/models``, ``GET /openai/v1/models``, ``GET /openai/models?api-version=``
 - Control API (never needs auth): ``POST /_fake/scenarios`` (a JSON list of :class:`Scenario` dicts,
-  or one dict), ``GET /_fake/requests``, ``POST /_fake/reset``, ``POST /_fake/models`` (a JSON list).
+  or one dict), ``GET /_fake/requests``, ``POST /_fake/reset``, ``POST /_fake/models`` (a JSON list),
+  ``POST /_fake/config`` (``{"mode": "openai" | "llama_cpp"}``; reset goes back to "openai").
+
+Modes: ``"openai"`` (default) behaves like api.openai.com / Azure. ``"llama_cpp"`` behaves like a
+llama.cpp server (llama-cpp-python): a ``json_schema`` response format is refused with HTTP 500 and
+a validation message (it takes ``text``, or ``json_object`` with an optional ``schema``; the
+refusal uses up no scenario), tool
+definitions are ignored (scenario tool calls are dropped: the reply is text), and streams carry no
+usage chunk even when ``stream_options.include_usage`` asks for one.
 
 Replies come from a FIFO queue of :class:`Scenario` objects; each answers ``repeat`` chat requests,
 then the next one (or :attr:`FakeOpenAIServer.default_scenario` when the queue is empty) takes over.
@@ -69,6 +77,13 @@ FAULTS = (
     "bad_request",
 )
 LAYOUTS = ("compact", "openai")
+MODES = ("openai", "llama_cpp")
+# llama-cpp-python's answer to response_format json_schema: a pydantic validation error, as HTTP 500.
+LLAMA_CPP_RESPONSE_FORMAT_ERROR = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}]"
+)
 
 _CREATED = 1_744_588_800  # fixed "created" timestamps keep recorded output deterministic
 DEFAULT_MODELS: list[dict[str, Any]] = [
@@ -318,6 +333,8 @@ class FakeOpenAIServer:
         self.host = host
         self.port = port
         self.api_key = api_key
+        self._configured_api_key = api_key
+        self.mode = "openai"
         self.default_scenario = Scenario()
         self.models: list[dict[str, Any]] = [dict(m) for m in DEFAULT_MODELS]
         self._lock = threading.Lock()
@@ -388,9 +405,19 @@ class FakeOpenAIServer:
                     scenario = Scenario.from_dict(scenario)
                 self._queue.append([scenario, scenario.repeat])
 
-    def reset(self) -> None:
-        """Back to a fresh server: no queue, no recordings, the default echo reply and models."""
+    def configure(self, *, mode: str) -> None:
+        """Switch the server's behaviour (see ``MODES`` in the module docstring) until the next reset."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
         with self._lock:
+            self.mode = mode
+
+    def reset(self) -> None:
+        """Back to a fresh server: no queue, no recordings, the default echo reply and models, the
+        API key it was started with."""
+        with self._lock:
+            self.api_key = self._configured_api_key
+            self.mode = "openai"
             self._queue.clear()
             self._requests.clear()
             self.default_scenario = Scenario()
@@ -660,6 +687,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/_fake/reset" and self.command == "POST":
                 fake.reset()
                 self._send_json(200, {"ok": True})
+            elif path == "/_fake/config" and self.command == "POST":
+                if not isinstance(payload, dict):
+                    raise ValueError('expected {"mode": ...}')
+                fake.configure(mode=str(payload.get("mode", "openai")))
+                self._send_json(200, {"ok": True, "mode": fake.mode})
             elif path == "/_fake/models" and self.command in ("POST", "PUT"):
                 if not isinstance(payload, list):
                     raise ValueError("expected a JSON list of model objects")
@@ -688,7 +720,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "you must provide a model parameter", code=None)
             return
 
+        llama_cpp = self.fake.mode == "llama_cpp"
+        response_format = body.get("response_format")
+        if llama_cpp and isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+            # Refused while validating the request: no scenario is used up.
+            self._error(500, LLAMA_CPP_RESPONSE_FORMAT_ERROR, type_="internal_server_error")
+            return
         scenario = self.fake._next_scenario()
+        if llama_cpp:
+            scenario = dataclasses.replace(scenario, tool_calls=None)
         self._sleep(scenario.first_byte_delay)
         model = scenario.model or deployment or str(body.get("model"))
         prompt_tokens = estimate_prompt_tokens(messages)
@@ -701,6 +741,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             stream_options = body.get("stream_options")
             include_usage = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
+            include_usage = include_usage and not llama_cpp
             self._stream(plan, include_usage=include_usage, scenario=scenario)
         else:
             self._send_json(200, plan.completion())

@@ -123,3 +123,37 @@ def test_an_unexpected_error_fails_the_reply_instead_of_the_page(openai_settings
     reply = conversation.start_reply("m")
     list(stream_reply(BrokenClient(), ChatRequest(model="m", messages=conversation.to_api()), reply))
     assert reply.status is Status.FAILED and "RuntimeError" in reply.error.message and reply.error.retryable
+
+
+def test_a_stopped_reply_shows_the_tokens_that_arrived_as_an_estimate(fake, openai_settings):
+    fake.enqueue(Scenario(text=" ".join(f"w{i}" for i in range(50)), chunk_delay=0.005))
+    _, request, reply, client = start(openai_settings)
+    updates = stream_reply(
+        client, request, reply, price_of=lambda _: PRICE, estimated_prompt_tokens=9, refresh_interval_s=0
+    )
+    for _ in range(10):
+        next(updates)
+    updates.close()
+    stats = reply.stats
+    assert stats.usage_estimated and stats.prompt_tokens == 9
+    assert 0 < stats.completion_tokens < 50 and stats.cost_usd > 0
+
+
+def test_a_server_without_usage_gets_our_estimate_labelled(fake, openai_settings):
+    fake.configure(mode="llama_cpp")
+    _, request, reply, client = start(openai_settings, "count these words")
+    list(stream_reply(client, request, reply, estimated_prompt_tokens=11))
+    assert reply.status is Status.COMPLETE and reply.stats.usage_estimated
+    assert reply.stats.completion_tokens == len(client_tokens(reply.content))
+
+
+def test_usage_from_the_server_is_not_an_estimate(fake, openai_settings):
+    _, request, reply, client = start(openai_settings)
+    list(stream_reply(client, request, reply, estimated_prompt_tokens=11))
+    assert not reply.stats.usage_estimated and reply.stats.server_notes == []
+
+
+def client_tokens(text):
+    from playground.tokens import get_encoding
+
+    return get_encoding().encode(text)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from pydantic import SecretStr
 
 from playground.client import (
     ContentFilterReport,
@@ -17,7 +19,7 @@ from playground.client import (
     UsageReport,
     check_connection,
 )
-from playground.errors import ErrorKind, PlaygroundError
+from playground.errors import ErrorKind, PlaygroundError, redact
 from playground.request import ChatParams, ChatRequest
 from tests.fakes.server import Scenario
 
@@ -164,10 +166,57 @@ def test_stream_cut_midway_is_interrupted_and_never_resent(fake, openai_settings
 
 def test_slow_first_byte_times_out_with_explicit_timeout(fake, openai_settings):
     fake.enqueue(Scenario(first_byte_delay=2.0))
-    settings = openai_settings.model_copy(update={"read_timeout_s": 0.3})
+    settings = openai_settings.model_copy(update={"first_byte_timeout_s": 0.3})
     with pytest.raises(PlaygroundError) as caught:
         collect(PlaygroundClient(settings), ChatRequest(model="m", messages=USER_HELLO))
     assert caught.value.kind is ErrorKind.TIMEOUT and "0.3 s" in caught.value.message
+    assert "first-byte timeout in Connection › Timeouts" in caught.value.message
+
+
+def test_the_first_byte_timeout_is_one_deadline_across_retries(fake, openai_settings):
+    # Each attempt used to get the whole timeout again: 3 x the timeout before the user heard anything.
+    fake.enqueue(Scenario(first_byte_delay=3.0, repeat=3))
+    settings = openai_settings.model_copy(update={"first_byte_timeout_s": 0.6, "max_retries": 2})
+    started = time.monotonic()
+    with pytest.raises(PlaygroundError) as caught:
+        collect(PlaygroundClient(settings), ChatRequest(model="m", messages=USER_HELLO))
+    elapsed = time.monotonic() - started
+    assert caught.value.kind is ErrorKind.TIMEOUT
+    assert 0.5 < elapsed < 1.2, elapsed
+    assert len(fake.chat_requests()) == 1
+
+
+def test_retries_share_the_deadline_and_stop_when_it_is_spent(fake, openai_settings):
+    fake.enqueue(Scenario(fault="server_error", repeat=3), Scenario(text="late"))
+    settings = openai_settings.model_copy(update={"max_retries": 2})
+    with pytest.raises(PlaygroundError) as caught:
+        collect(PlaygroundClient(settings), ChatRequest(model="m", messages=USER_HELLO))
+    assert caught.value.kind is ErrorKind.SERVER and len(fake.chat_requests()) == 3  # 1 + max_retries
+
+
+def test_a_stalled_stream_fails_at_the_idle_timeout_and_names_it(fake, openai_settings):
+    fake.enqueue(Scenario(text="one two three", chunk_delay=2.0))
+    settings = openai_settings.model_copy(update={"idle_timeout_s": 0.3, "first_byte_timeout_s": 5.0})
+    received = []
+    started = time.monotonic()
+    with pytest.raises(PlaygroundError) as caught:
+        for event in PlaygroundClient(settings).stream_chat(ChatRequest(model="m", messages=USER_HELLO)):
+            received.append(event)
+    assert time.monotonic() - started < 1.5
+    assert caught.value.kind is ErrorKind.TIMEOUT and "idle timeout in Connection › Timeouts" in caught.value.message
+    assert any(isinstance(e, TextDelta) for e in received)  # what arrived is kept by the caller
+
+
+@pytest.mark.parametrize(
+    "fault", ["insufficient_quota", "auth", "permission_denied", "model_not_found", "bad_request", "content_filter"]
+)
+def test_final_errors_are_sent_exactly_once(fake, openai_settings, fault):
+    fake.enqueue(Scenario(fault=fault, repeat=3))
+    settings = openai_settings.model_copy(update={"max_retries": 2})
+    with pytest.raises(PlaygroundError) as caught:
+        collect(PlaygroundClient(settings), ChatRequest(model="m", messages=USER_HELLO))
+    assert not caught.value.retryable
+    assert len(fake.chat_requests()) == 1
 
 
 def test_unreachable_server_is_a_connection_error(openai_settings):
@@ -189,10 +238,22 @@ def test_missing_settings_fail_before_any_request(fake):
 def test_list_models_and_check_connection(fake, openai_settings):
     client = PlaygroundClient(openai_settings)
     assert "gpt-4.1-mini" in client.list_models()
+    # The compatible server's probes: a json_schema request, then a request that requires a tool call.
+    fake.enqueue(Scenario(), Scenario(text='{"ok": true}'), Scenario(tool_calls=[{"name": "ping", "arguments": "{}"}]))
     checks = check_connection(client)
-    assert [check.name for check in checks] == ["Settings", "List models", "Chat completion"]
+    assert [check.name for check in checks] == ["Settings", "List models", "Chat completion", "Server capabilities"]
     assert all(check.ok for check in checks)
-    assert fake.chat_requests()[-1].json["max_completion_tokens"] == 1
+    ping, structured, tools = (request.json for request in fake.chat_requests())
+    assert ping["max_completion_tokens"] == 1
+    assert structured["response_format"]["type"] == "json_schema" and tools["tool_choice"] == "required"
+    assert "uses tool definitions" in checks[-1].detail and "reports token usage" in checks[-1].detail
+
+
+def test_check_connection_of_openai_sends_one_ping(fake, openai_settings):
+    settings = openai_settings.model_copy(update={"provider": "openai"})
+    checks = check_connection(PlaygroundClient(settings))
+    assert [check.name for check in checks] == ["Settings", "List models", "Chat completion"]
+    assert len(fake.chat_requests()) == 1
 
 
 def test_check_connection_reports_what_fails(fake, openai_settings):
@@ -219,3 +280,28 @@ def test_missing_entra_credential_is_an_actionable_auth_error(fake, azure_settin
     checks = check_connection(client)
     assert not checks[-1].ok and "Entra ID" in checks[-1].detail
     assert fake.chat_requests() == []
+
+
+KEY = "sk-proj-Abc123Def456Ghi789Jkl012"
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [KEY, KEY.upper(), KEY[3:], KEY[3:].upper(), KEY[6:20], KEY[10:].lower(), f"Bearer {KEY[:-1]}"],
+    ids=["exact", "upper", "no-prefix", "no-prefix-upper", "substring", "tail-lower", "cut"],
+)
+@pytest.mark.parametrize("fault", ["permission_denied", "bad_request", "model_not_found"])
+def test_no_run_of_the_key_reaches_an_error_message(fake, openai_settings, quoted, fault):
+    settings = openai_settings.model_copy(update={"api_key": SecretStr(KEY)})
+    fake.enqueue(Scenario(fault=fault, error_message=f"Not allowed for key {quoted} on this resource."))
+    with pytest.raises(PlaygroundError) as caught:
+        collect(PlaygroundClient(settings), ChatRequest(model="m", messages=USER_HELLO))
+    text = str(caught.value).lower()
+    assert "[redacted]" in text and "on this resource" in text
+    assert not any(KEY.lower()[i : i + 12] in text for i in range(len(KEY) - 11))
+
+
+def test_redact_leaves_short_placeholders_and_unrelated_text_alone():
+    assert redact("talk to ollama at 10.0.0.1", ["ollama"]) == "talk to ollama at 10.0.0.1"
+    assert redact("ABC123DEF456GHI", [KEY]) == "[redacted]"
+    assert redact("nothing shared here", [KEY]) == "nothing shared here"

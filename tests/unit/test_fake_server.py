@@ -18,21 +18,16 @@ import openai
 import pytest
 
 import tests.fakes.server as fake_module
-from tests.fakes.server import DEFAULT_MODELS, FakeOpenAIServer, Scenario, split_words
+from tests.fakes.server import DEFAULT_MODELS, Scenario, split_words
 
 REPO = Path(__file__).resolve().parents[2]
 USER = [{"role": "user", "content": "hello there"}]
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAIServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _clean(server):
-    server.reset()
+@pytest.fixture
+def server(fake):
+    """The run's one fake server (tests/conftest.py), reset for this test."""
+    return fake
 
 
 @pytest.fixture
@@ -428,36 +423,36 @@ def test_models_list_default_and_settable(server, client, azure):
     assert server.requests[-1].path == "/openai/models"
 
 
-def test_api_key_enforced():
-    with FakeOpenAIServer(api_key="secret") as srv:
-        with (
-            openai.OpenAI(base_url=srv.base_url, api_key="wrong", max_retries=0) as c,
-            pytest.raises(openai.AuthenticationError) as info,
-        ):
-            c.chat.completions.create(model="m", messages=USER)
-        assert info.value.code == "invalid_api_key"
-        with openai.OpenAI(base_url=srv.base_url, api_key="secret", max_retries=0) as c:
-            assert c.models.list().data
-        with openai.AzureOpenAI(
-            azure_endpoint=srv.azure_endpoint,
+def test_api_key_enforced(server):
+    server.api_key = "secret"  # reset() restores the key the server started with
+    with (
+        openai.OpenAI(base_url=server.base_url, api_key="wrong", max_retries=0) as c,
+        pytest.raises(openai.AuthenticationError) as info,
+    ):
+        c.chat.completions.create(model="m", messages=USER)
+    assert info.value.code == "invalid_api_key"
+    with openai.OpenAI(base_url=server.base_url, api_key="secret", max_retries=0) as c:
+        assert c.models.list().data
+    with openai.AzureOpenAI(
+        azure_endpoint=server.azure_endpoint,
+        api_version="2024-10-21",
+        azure_deployment="d",
+        api_key="secret",
+        max_retries=0,
+    ) as c:
+        assert _text(_stream(c)) == "Echo: hello there"
+    with (
+        openai.AzureOpenAI(
+            azure_endpoint=server.azure_endpoint,
             api_version="2024-10-21",
             azure_deployment="d",
-            api_key="secret",
+            api_key="nope",
             max_retries=0,
-        ) as c:
-            assert _text(_stream(c)) == "Echo: hello there"
-        with (
-            openai.AzureOpenAI(
-                azure_endpoint=srv.azure_endpoint,
-                api_version="2024-10-21",
-                azure_deployment="d",
-                api_key="nope",
-                max_retries=0,
-            ) as c,
-            pytest.raises(openai.AuthenticationError) as info,
-        ):
-            c.chat.completions.create(model="m", messages=USER)
-        assert info.value.code == "401"
+        ) as c,
+        pytest.raises(openai.AuthenticationError) as info,
+    ):
+        c.chat.completions.create(model="m", messages=USER)
+    assert info.value.code == "401"
 
 
 def test_http_control_api(server, client):
@@ -538,3 +533,28 @@ def test_reset_restores_the_default_reply_and_models(server):
     server.reset()
     assert [m["id"] for m in server.models] == [m["id"] for m in DEFAULT_MODELS]
     assert server.default_scenario == Scenario()
+
+
+def test_llama_cpp_mode_refuses_json_schema_ignores_tools_and_sends_no_usage(server, client):
+    status, body = _http(server, "POST", "/_fake/config", {"mode": "llama_cpp"})
+    assert status == 200 and body["mode"] == "llama_cpp"
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    with pytest.raises(openai.InternalServerError) as info:
+        client.chat.completions.create(
+            model="m",
+            messages=USER,
+            response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
+        )
+    assert "Input should be 'text' or 'json_object'" in info.value.message
+    server.enqueue(Scenario(text='{"a": "b"}'))
+    reply = client.chat.completions.create(
+        model="m", messages=USER, response_format={"type": "json_object", "schema": schema}
+    )
+    assert reply.choices[0].message.content == '{"a": "b"}'
+    server.enqueue(Scenario(tool_calls=[{"name": "get_weather", "arguments": "{}"}]))
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    chunks = _stream(client, tools=[tool], tool_choice="required", stream_options={"include_usage": True})
+    assert _text(chunks) == "Echo: hello there" and all(chunk.usage is None for chunk in chunks)
+    assert not any(choice.delta.tool_calls for chunk in chunks for choice in chunk.choices)
+    server.reset()
+    assert server.mode == "openai"

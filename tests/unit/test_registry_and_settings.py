@@ -126,7 +126,7 @@ def test_workspace_reuses_its_client_until_settings_change():
 
 
 def test_server_key_only_applies_at_the_endpoint_it_was_configured_for():
-    from playground.connection import may_use_server_key
+    from playground.providers import may_use_server_key
 
     server = settings_from_sources({"OPENAI_API_KEY": "sk-op", "OPENAI_BASE_URL": "http://llm.internal:8000/v1"})
     assert may_use_server_key(server.model_copy(update={"api_key": None}), server)

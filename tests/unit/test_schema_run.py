@@ -4,10 +4,6 @@ schema edits, and "view code" snippets (which must send the exact request and ne
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 
 import pytest
 from pydantic import SecretStr
@@ -17,7 +13,7 @@ from playground.connection import ConnectionSettings
 from playground.conversation import Status
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import Price
-from playground.request import ChatParams, ChatRequest
+from playground.request import ChatParams
 from playground.schema import add_field, delete_field, get_field, lint_strict, load_templates
 from playground.schema_run import (
     DEFAULT_ENUM_VALUES,
@@ -26,7 +22,6 @@ from playground.schema_run import (
     add_new_field,
     apply_schema_text,
     builder_fields,
-    curl_snippet,
     edit_fields,
     enum_lines,
     fix_schema,
@@ -35,7 +30,6 @@ from playground.schema_run import (
     parent_paths,
     parse_enum_lines,
     prepare_run,
-    python_snippet,
     reply_tables,
     run_structured,
     schema_json,
@@ -416,107 +410,6 @@ def test_the_panel_resyncs_once_per_schema_change():
     assert panel.needs_sync(target)
 
 
-# --- view code ----------------------------------------------------------------------------------
-AZURE = ConnectionSettings(
-    provider="azure",
-    azure_endpoint="https://res.openai.azure.com/",
-    api_key=SecretStr(SECRET),
-    deployment="my-mini",
-    api_version="2024-10-21",
-)
-SETTINGS = {
-    "openai": ConnectionSettings(api_key=SecretStr(SECRET), organization="org-1", project="proj_1"),
-    "compatible": ConnectionSettings(
-        provider="compatible", base_url="http://localhost:8000/v1", api_key=SecretStr(SECRET)
-    ),
-    "azure": AZURE,
-    "azure_entra": AZURE.model_copy(update={"azure_auth": "entra_id", "api_key": None}),
-    "azure_v1": AZURE.model_copy(update={"azure_api_mode": "v1"}),
-}
-
-
-def curl_body(snippet: str) -> dict:
-    return json.loads(re.search(r"<<'JSON'\n(.*)\nJSON\n$", snippet, re.S).group(1))
-
-
-@pytest.mark.parametrize("name", list(SETTINGS))
-@pytest.mark.parametrize("mode", ["json_schema", "json_object"])
-def test_snippets_compile_carry_the_exact_body_and_never_the_key(name, mode):
-    settings = SETTINGS[name]
-    request = schema_run_request(workspace(settings), "It's \"great\" but\n'slow' $HOME `x`", mode)
-    python, curl = python_snippet(request, settings), curl_snippet(request, settings)
-    compile(python, "snippet.py", "exec")
-    assert curl_body(curl) == request.to_kwargs()
-    assert SECRET not in python and SECRET not in curl
-    assert "os.environ" in python or "token_provider" in python
-
-
-def test_a_key_pasted_into_a_setting_is_scrubbed_too():
-    settings = ConnectionSettings(
-        provider="compatible", base_url=f"http://localhost/v1?key={SECRET}", api_key=SecretStr(SECRET)
-    )
-    request = schema_run_request(workspace(settings), "hi")
-    assert SECRET not in python_snippet(request, settings) and SECRET not in curl_snippet(request, settings)
-
-
-def test_azure_snippets_use_the_deployment_url_and_api_key_header():
-    request = schema_run_request(workspace(AZURE), "hi")
-    curl = curl_snippet(request, AZURE)
-    assert (
-        "curl --no-buffer 'https://res.openai.azure.com/openai/deployments/my-mini/chat/completions"
-        "?api-version=2024-10-21'"
-    ) in curl
-    assert '-H "api-key: $AZURE_OPENAI_API_KEY"' in curl and "Authorization" not in curl
-    python = python_snippet(request, AZURE)
-    assert "AzureOpenAI(" in python and "azure_endpoint='https://res.openai.azure.com'" in python
-    assert "api_version='2024-10-21'" in python and 'api_key=os.environ["AZURE_OPENAI_API_KEY"]' in python
-    entra = SETTINGS["azure_entra"]
-    assert "azure_ad_token_provider=token_provider" in python_snippet(request, entra)
-    assert '"Authorization: Bearer $AZURE_OPENAI_AD_TOKEN"' in curl_snippet(request, entra)
-    assert "https://res.openai.azure.com/openai/v1/chat/completions" in curl_snippet(request, SETTINGS["azure_v1"])
-
-
-def test_openai_snippets_use_bearer_auth_and_organization_headers():
-    settings = SETTINGS["openai"]
-    curl = curl_snippet(schema_run_request(workspace(settings), "hi"), settings)
-    assert "https://api.openai.com/v1/chat/completions" in curl
-    assert '-H "Authorization: Bearer $OPENAI_API_KEY"' in curl and "-H 'OpenAI-Organization: org-1'" in curl
-
-
-def _received_after(fake, command: list[str], env: dict[str, str], stdin: str | None = None) -> dict:
-    before = len(fake.chat_requests())
-    done = subprocess.run(
-        command, input=stdin, env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert len(fake.chat_requests()) == before + 1
-    return fake.chat_requests()[-1]
-
-
-@pytest.mark.parametrize("provider", ["compatible", "azure"])
-def test_running_the_snippets_sends_exactly_the_request(fake, provider):
-    fake.api_key = "env-key-42"
-    try:
-        if provider == "azure":
-            settings = ConnectionSettings(
-                provider="azure", azure_endpoint=fake.azure_endpoint, api_key=SecretStr(SECRET), deployment="my-mini"
-            )
-            env = {"AZURE_OPENAI_API_KEY": "env-key-42"}
-        else:
-            settings = ConnectionSettings(provider="compatible", base_url=fake.base_url, api_key=SecretStr(SECRET))
-            env = {"OPENAI_API_KEY": "env-key-42"}
-        request = schema_run_request(workspace(settings), "Great app, slow 'delivery' $HOME")
-        for command, stdin in (
-            ([sys.executable, "-"], python_snippet(request, settings)),
-            (["bash", "-s"], curl_snippet(request, settings)),
-        ):
-            received = _received_after(fake, command, env, stdin)
-            assert received.json == request.to_kwargs()
-            assert "env-key-42" in (received.headers.get("authorization", "") + received.headers.get("api-key", ""))
-    finally:
-        fake.api_key = None
-
-
 def test_editing_a_string_enum_keeps_it_a_string_enum():
     target = ResponseSchema(
         schema={
@@ -542,12 +435,3 @@ def test_a_type_change_that_would_delete_sub_fields_is_refused():
     with pytest.raises(PlaygroundError, match="would delete its sub-fields \\(street, city\\)"):
         set_field_attribute(target, ("addr",), "type", "string")
     assert target.schema == schema
-
-
-def test_a_short_placeholder_key_does_not_rewrite_the_request_text():
-    settings = ConnectionSettings(
-        provider="compatible", base_url="http://localhost:11434/v1", api_key=SecretStr("ollama")
-    )
-    request = ChatRequest(model="llama3", messages=[{"role": "user", "content": "Feedback from ollama users"}])
-    for snippet in (python_snippet(request, settings), curl_snippet(request, settings)):
-        assert "Feedback from ollama users" in snippet

@@ -6,11 +6,11 @@ from playground.chat import stream_reply
 from playground.connection import ConnectionSettings
 from playground.conversation import Conversation, Status, ToolCall
 from playground.errors import PlaygroundError
+from playground.providers import provider_for
 from playground.tools import (
     answer_calls,
     argument_errors,
     load_tool_templates,
-    parallel_tool_calls_to_send,
     parse_tools,
     tool_problems,
     unanswered_calls,
@@ -51,9 +51,15 @@ def test_strict_tool_problems_come_from_the_strict_linter():
 
 
 def test_parallel_tool_calls_are_turned_off_for_strict_tools_on_azure():
-    assert parallel_tool_calls_to_send("azure", [WEATHER.tool], True) is False
-    assert parallel_tool_calls_to_send("openai", [WEATHER.tool], True) is None  # API default: not sent
-    assert parallel_tool_calls_to_send("openai", [WEATHER.tool], False) is False
+    azure = provider_for(ConnectionSettings(provider="azure"))
+    azure_v1 = provider_for(ConnectionSettings(provider="azure", azure_api_mode="v1"))
+    openai = provider_for(ConnectionSettings())
+    loose = {"type": "function", "function": {**WEATHER.tool["function"], "strict": False}}
+    assert azure.parallel_tool_calls([WEATHER.tool], True) is False
+    assert azure_v1.parallel_tool_calls([WEATHER.tool], True) is False
+    assert azure.parallel_tool_calls([loose], True) is None
+    assert openai.parallel_tool_calls([WEATHER.tool], True) is None  # API default: not sent
+    assert openai.parallel_tool_calls([WEATHER.tool], False) is False
 
 
 def test_argument_errors_name_the_field():
