@@ -6,6 +6,7 @@
     python -m playground prompts list
     python -m playground prompts diff NAME V1 V2
     python -m playground code SESSION_ID --lang python|python-azure|js|curl
+    python -m playground schema [-o docs/session-format.schema.json]
 
 The database comes from ``--database`` or ``PLAYGROUND_DATABASE_URL`` (default data/playground.db).
 Any failure exits non-zero with a one-line reason.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from playground.errors import ErrorKind, PlaygroundError
 from playground.store import Store, export_session, import_file, open_store
+from playground.store.files import format_json_schema_text
 from playground.workspace import Workspace
 
 LANGUAGES = ("python", "python-azure", "js", "curl")
@@ -68,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old", type=int)
     diff.add_argument("new", type=int)
 
+    schema = commands.add_parser("schema", help="print the JSON Schema of session and prompt files")
+    schema.add_argument("-o", "--output", help="file to write (default: standard output)")
+
     code = commands.add_parser("code", help="print code that sends the session's next request")
     code.add_argument("session_id")
     code.add_argument("--lang", choices=LANGUAGES, default="python")
@@ -106,10 +111,22 @@ def _run(args: argparse.Namespace, store: Store) -> str:
     raise PlaygroundError.invalid_input(f"Unknown command {args.command!r}.")  # argparse prevents this
 
 
+def _write_schema(output: str | None) -> int:
+    text = format_json_schema_text()
+    if output is None:
+        print(text, end="")
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"Wrote {output}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     store: Store | None = None
     try:
+        if args.command == "schema":  # needs no database
+            return _write_schema(args.output)
         store = open_store(args.database)
         print(_run(args, store))
         return 0

@@ -18,6 +18,7 @@ import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
 from playground.errors import PlaygroundError
+from playground.schema._common import looks_truncated
 from playground.store.document import SessionDocument, StrictModel, missing_images, without_image_data
 from playground.store.prompts import PromptLibrary
 from playground.store.sessions import SessionRepository
@@ -132,7 +133,7 @@ def _parse_text(text: str) -> Any:
         try:
             return json.loads(stripped)
         except json.JSONDecodeError as exc:
-            hint = " (the file looks cut off)" if exc.pos >= len(stripped.rstrip()) - 1 else ""
+            hint = " (the file looks cut off)" if looks_truncated(stripped) else ""
             raise PlaygroundError.invalid_input(
                 f"The file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}{hint}."
             ) from None
