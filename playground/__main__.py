@@ -95,14 +95,20 @@ def _run(args: argparse.Namespace, store: Store) -> str:
         return f"Wrote {args.output}"
     if args.command == "import":
         result = import_file(store.sessions, Path(args.file).read_text(encoding="utf-8"))
-        note = f" ({result.missing_images} image(s) were not in the file and are left out)" if result.missing_images else ""
+        note = (
+            f" ({result.missing_images} image(s) were not in the file and are left out)"
+            if result.missing_images
+            else ""
+        )
         return f"Imported {args.file}{note} as session {result.session_id}"
     if args.command == "prompts" and args.action == "list":
         rows = []
         for prompt in store.prompts.list():
             labels = ", ".join(f"{label}=v{version}" for label, version in sorted(prompt.labels.items()))
             extras = "  ".join(part for part in (", ".join(prompt.tags), labels) if part)
-            rows.append(f"{prompt.name}  v{prompt.latest_version}  {prompt.updated_at:%Y-%m-%d %H:%M}  {extras}".rstrip())
+            rows.append(
+                f"{prompt.name}  v{prompt.latest_version}  {prompt.updated_at:%Y-%m-%d %H:%M}  {extras}".rstrip()
+            )
         return "\n".join(rows) if rows else "No saved prompts."
     if args.command == "prompts" and args.action == "diff":
         return store.prompts.diff(args.name, args.old, args.new).as_text().rstrip("\n")

@@ -229,6 +229,32 @@ def stats_record(stats: ReplyStats) -> dict[str, Any]:
     return dict(vars(stats))
 
 
+def message_fingerprint(message: Message) -> tuple[Any, ...]:
+    """A cheap value equal for two states of a message exactly when their records are equal.
+
+    Built from the message's own (immutable) field values, so comparing it with the fingerprint
+    of the last save costs no serialisation: strings compare by identity first."""
+    stats = message.stats
+    return (
+        message.role,
+        message.content,
+        message.status,
+        message.refusal,
+        message.tool_call_id,
+        message.name,
+        tuple((i.id, i.url, i.name, i.detail, i.width, i.height, i.sent_bytes) for i in message.images),
+        tuple((call.id, call.name, call.arguments) for call in message.tool_calls),
+        None if message.error is None else tuple(vars(message.error).values()),
+        None if stats is None else _stats_fingerprint(stats),
+        None if message.schema_check is None else message.schema_check.model_dump_json(),
+    )
+
+
+def _stats_fingerprint(stats: ReplyStats) -> tuple[Any, ...]:
+    # content_filter is the one mutable value: a copy of its text keeps the fingerprint frozen.
+    return (*(value for name, value in vars(stats).items() if name != "content_filter"), repr(stats.content_filter))
+
+
 def message_record(message: Message, cache: ImageCache) -> tuple[dict[str, Any], list[ImageBytes]]:
     """``message`` as MessageDoc-shaped JSON data (images by digest) and the image bytes it holds."""
     images = [image_record(image, cache) for image in message.images]

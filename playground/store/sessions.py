@@ -30,6 +30,7 @@ from playground.store.document import (
     apply_session_document,
     header_record,
     inline_image_bytes,
+    message_fingerprint,
     message_record,
     with_image_data,
 )
@@ -95,9 +96,12 @@ class SaveResult:
 class _Saved:
     """What the database holds for one session, as last read or written by this repository."""
 
+    title: str
     header_hash: str
     order: list[str]
     message_hashes: dict[str, str] = field(default_factory=dict)
+    # Per message id, the fingerprint of the message as last written (see message_fingerprint).
+    fingerprints: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -217,55 +221,57 @@ class SessionRepository:
     def save(self, session_id: str, workspace: Workspace, title: str | None = None) -> SaveResult:
         """Write what changed in ``workspace`` since the last save (creating the session if new).
 
-        ``title`` None keeps the saved title.
+        ``title`` None keeps the saved title. A save with nothing changed touches no database.
         """
-        with self.engine.begin() as connection:
-            saved = self._saved.get(session_id) or self._read_saved(connection, session_id)
-            if title is None:
-                title = self._title(connection, session_id) if saved is not None else ""
-            header, header_blobs = header_record(workspace, title, self._images)
-            header_body = to_json(header)
-            header_hash = digest(header_body)
-            rows = []
-            for message in workspace.conversation.messages:
-                record, blobs = message_record(message, self._images)
-                body = to_json(record)
-                rows.append(_Row(message.id, body, digest(body), blobs))
-            order = [row.id for row in rows]
-            if saved is None:
-                saved = self._insert_session(connection, session_id, title, header_body, header_hash, order)
-                session_written = True
-            else:
-                session_written = header_hash != saved.header_hash or order != saved.order
-            changed = [row for row in rows if saved.message_hashes.get(row.id) != row.body_hash]
-            removed = set(saved.message_hashes) - set(order)
-            self._write_messages(connection, session_id, changed, saved.message_hashes)
-            refs_dropped = self._delete_messages(connection, session_id, removed)
-            if session_written:
-                if header_hash != saved.header_hash:
+        saved = self._saved.get(session_id)
+        if saved is None:
+            with self.engine.connect() as connection:
+                saved = self._read_saved(connection, session_id)
+        title = title if title is not None else (saved.title if saved is not None else "")
+        header, header_blobs = header_record(workspace, title, self._images)
+        header_body = to_json(header)
+        header_hash = digest(header_body)
+        rows, fingerprints = [], {}
+        for message in workspace.conversation.messages:
+            fingerprints[message.id] = fingerprint = message_fingerprint(message)
+            if saved is not None and saved.fingerprints.get(message.id) == fingerprint:
+                continue  # as last written: no need to serialise it
+            record, blobs = message_record(message, self._images)
+            body = to_json(record)
+            rows.append(_Row(message.id, body, digest(body), blobs))
+        order = list(fingerprints)
+        is_new = saved is None
+        state = saved or _Saved(title=title, header_hash="", order=[])
+        changed = [row for row in rows if state.message_hashes.get(row.id) != row.body_hash]
+        removed = set(state.message_hashes) - set(order)
+        header_changed = header_hash != state.header_hash
+        session_written = header_changed or order != state.order
+        if changed or removed or session_written:
+            with self.engine.begin() as connection:
+                if is_new:
+                    self._insert_session(connection, session_id, title)
+                self._write_messages(connection, session_id, changed, state.message_hashes)
+                refs_dropped = self._delete_messages(connection, session_id, removed)
+                if header_changed:
                     refs_dropped |= self._replace_refs(connection, session_id, PENDING_PART, header_blobs)
-                connection.execute(
-                    update(SessionRow)
-                    .where(SessionRow.id == session_id)
-                    .values(
-                        title=title,
-                        body=header_body,
-                        body_hash=header_hash,
-                        message_order=to_json(order),
-                        message_count=len(order),
-                        updated_at=utc_now(),
-                    )
-                )
-            elif changed:
-                connection.execute(update(SessionRow).where(SessionRow.id == session_id).values(updated_at=utc_now()))
-            if refs_dropped:
-                delete_unreferenced_blobs(connection)
-        saved.header_hash, saved.order = header_hash, order
+                values: dict[str, Any] = {"updated_at": utc_now()}
+                if session_written:
+                    values |= {
+                        "title": title,
+                        "body": header_body,
+                        "body_hash": header_hash,
+                        "message_order": to_json(order),
+                        "message_count": len(order),
+                    }
+                connection.execute(update(SessionRow).where(SessionRow.id == session_id).values(**values))
+                if refs_dropped:
+                    delete_unreferenced_blobs(connection)
+        state.title, state.header_hash, state.order, state.fingerprints = title, header_hash, order, fingerprints
         for row in changed:
-            saved.message_hashes[row.id] = row.body_hash
+            state.message_hashes[row.id] = row.body_hash
         for message_id in removed:
-            del saved.message_hashes[message_id]
-        self._saved[session_id] = saved
+            del state.message_hashes[message_id]
+        self._saved[session_id] = state
         return SaveResult(len(changed), len(removed), session_written)
 
     def load(self, session_id: str, base: ConnectionSettings | None = None) -> Workspace:
@@ -290,7 +296,7 @@ class SessionRepository:
                 shas = [image.sha256 for image in document.images() if image.sha256]
                 document = with_image_data(document, read_blobs(connection, shas))
         self._saved[session_id] = _Saved(
-            session.body_hash, order, {message_id: digest(body) for message_id, body in bodies.items()}
+            document.title, session.body_hash, order, {message_id: digest(body) for message_id, body in bodies.items()}
         )
         return document
 
@@ -386,12 +392,11 @@ class SessionRepository:
             )
         return row
 
-    def _title(self, connection: Connection, session_id: str) -> str:
-        return connection.scalar(select(SessionRow.title).where(SessionRow.id == session_id)) or ""
-
     def _read_saved(self, connection: Connection, session_id: str) -> _Saved | None:
         row = connection.execute(
-            select(SessionRow.body_hash, SessionRow.message_order, SessionRow.owner).where(SessionRow.id == session_id)
+            select(SessionRow.title, SessionRow.body_hash, SessionRow.message_order, SessionRow.owner).where(
+                SessionRow.id == session_id
+            )
         ).first()
         if row is None:
             return None
@@ -400,26 +405,24 @@ class SessionRepository:
         hashes = _pairs(
             connection.execute(select(MessageRow.id, MessageRow.body_hash).where(MessageRow.session_id == session_id))
         )
-        return _Saved(row.body_hash, json.loads(row.message_order), hashes)
+        return _Saved(row.title, row.body_hash, json.loads(row.message_order), hashes)
 
-    def _insert_session(
-        self, connection: Connection, session_id: str, title: str, body: str, body_hash: str, order: list[str]
-    ) -> _Saved:
+    def _insert_session(self, connection: Connection, session_id: str, title: str) -> None:
+        """The new session's row; its body and message order are written by the save that made it."""
         now = utc_now()
         connection.execute(
             insert(SessionRow).values(
                 id=session_id,
                 owner=self.owner,
                 title=title,
-                body=body,
-                body_hash="",  # written below with the pending images' references
-                message_order=to_json(order),
-                message_count=len(order),
+                body="{}",
+                body_hash="",
+                message_order="[]",
+                message_count=0,
                 created_at=now,
                 updated_at=now,
             )
         )
-        return _Saved(header_hash="", order=[])
 
     def _write_messages(
         self, connection: Connection, session_id: str, rows: list[_Row], saved_hashes: dict[str, str]

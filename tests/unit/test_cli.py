@@ -11,7 +11,7 @@ import pytest
 
 from playground.store import open_store, session_document_from_workspace
 from playground.workspace import Workspace
-from tests.store_fixtures import SECRET_KEY, rich_workspace
+from tests.store_data import SECRET_KEY, rich_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,7 +103,9 @@ def test_failures_exit_non_zero_with_one_line_and_no_traceback(saved, args, reas
 def test_a_bad_file_is_refused_with_its_reason(saved, tmp_path):
     database, _ = saved
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "gpt41mini-playground/session", "format_version": 1, "session": {"messages": [{"id": "a"}]}}')
+    bad.write_text(
+        '{"format": "gpt41mini-playground/session", "format_version": 1, "session": {"messages": [{"id": "a"}]}}'
+    )
     result = run_cli("import", str(bad), database=database)
     assert result.returncode == 1 and "session.messages[0].role: Field required" in result.stderr
     assert "Traceback" not in result.stderr

@@ -14,7 +14,9 @@ from playground.errors import ErrorKind, PlaygroundError
 from playground.store import export_prompt, export_session, import_file, parse_file, session_document_from_workspace
 from playground.store.files import FORMAT_VERSION, SESSION_FORMAT, format_json_schema, format_json_schema_text
 from playground.workspace import Workspace
-from tests.store_fixtures import SECRET_KEY, database_url, rich_workspace, store  # noqa: F401
+from tests.store_data import SECRET_KEY, rich_workspace
+
+pytest_plugins = ["tests.store_fixtures"]  # the database_url and store fixtures
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "session-format.schema.json"
 

@@ -12,7 +12,9 @@ from playground.errors import ErrorKind, PlaygroundError
 from playground.store import PromptLibrary, apply_session_document, open_store, session_document_from_workspace
 from playground.store.models import BlobRow
 from playground.workspace import Workspace
-from tests.store_fixtures import database_url, rich_workspace, store  # noqa: F401
+from tests.store_data import rich_workspace
+
+pytest_plugins = ["tests.store_fixtures"]  # the database_url and store fixtures
 
 
 def _setup(system_prompt: str = "Be terse.", **changes) -> object:

@@ -13,7 +13,9 @@ from playground.errors import ErrorKind, PlaygroundError
 from playground.store import head_revision, open_store, session_document_from_workspace
 from playground.store.models import BlobRefRow, BlobRow, MessageRow, SessionRow, utc_now
 from playground.workspace import Workspace
-from tests.store_fixtures import SECRET_KEY, database_url, png_data_url, rich_workspace, store  # noqa: F401
+from tests.store_data import SECRET_KEY, png_data_url, rich_workspace
+
+pytest_plugins = ["tests.store_fixtures"]  # the database_url and store fixtures
 
 
 def _count(store, table) -> int:
@@ -203,7 +205,8 @@ def test_retention_setting_is_read_from_the_environment():
 
 
 def test_the_default_database_is_a_file_under_the_ignored_data_folder():
-    from playground.store.database import DEFAULT_DATABASE_PATH, database_url as url_from
+    from playground.store.database import DEFAULT_DATABASE_PATH
+    from playground.store.database import database_url as url_from
 
     assert url_from({}) == f"sqlite:///{DEFAULT_DATABASE_PATH}" and DEFAULT_DATABASE_PATH.parent.name == "data"
     assert url_from({"PLAYGROUND_DATABASE_URL": "postgresql+psycopg://h/db"}) == "postgresql+psycopg://h/db"
