@@ -21,7 +21,7 @@ from pathlib import Path
 
 from playground.errors import ErrorKind, PlaygroundError
 from playground.store import Store, export_session, import_file, open_store
-from playground.store.files import format_json_schema_text
+from playground.store.files import FileFormat, format_json_schema_text
 from playground.workspace import Workspace
 
 LANGUAGES = ("python", "python-azure", "js", "curl")
@@ -83,11 +83,13 @@ def _run(args: argparse.Namespace, store: Store) -> str:
     if args.command == "sessions":
         rows = [
             f"{s.id}  {s.updated_at:%Y-%m-%d %H:%M}  {s.message_count:>4} msgs  {s.title or '(untitled)'}"
-            for s in store.sessions.list()
+            for s in store.sessions.list_all()
         ]
         return "\n".join(rows) if rows else "No saved sessions."
     if args.command == "export":
-        file_format = args.format or ("yaml" if str(args.output or "").endswith((".yaml", ".yml")) else "json")
+        file_format: FileFormat = args.format or (
+            "yaml" if str(args.output or "").endswith((".yaml", ".yml")) else "json"
+        )
         text = export_session(store.sessions, args.session_id, file_format, args.images)
         if args.output is None:
             return text.rstrip("\n")
@@ -103,7 +105,7 @@ def _run(args: argparse.Namespace, store: Store) -> str:
         return f"Imported {args.file}{note} as session {result.session_id}"
     if args.command == "prompts" and args.action == "list":
         rows = []
-        for prompt in store.prompts.list():
+        for prompt in store.prompts.list_all():
             labels = ", ".join(f"{label}=v{version}" for label, version in sorted(prompt.labels.items()))
             extras = "  ".join(part for part in (", ".join(prompt.tags), labels) if part)
             rows.append(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests need (a virtualenv with the pinned packages, Debian's Chromium for the
-# browser tests) and run the lint and the whole test suite. Extra arguments go to pytest.
+# browser tests, Debian's PostgreSQL for the store tests) and run the lint and the whole test suite.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,11 @@ if [ ! -x "$chromium_path" ]; then
   $sudo_if_needed apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_if_needed apt-get install -y -qq chromium >/dev/null
 fi
+
+# The store tests run on SQLite always and on a throwaway PostgreSQL cluster (stopped at exit).
+# shellcheck source=scripts/throwaway_postgres.sh
+source scripts/throwaway_postgres.sh
+start_throwaway_postgres
 
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

@@ -2,8 +2,8 @@
 # Source this file: it starts a throwaway PostgreSQL cluster (Debian's postgresql, installed if
 # missing) in a temp dir on a loopback port, exports PLAYGROUND_TEST_POSTGRES_URL for the store
 # tests, and stops and removes the cluster when the sourcing shell exits. Where PostgreSQL cannot be
-# installed or started it says so and the PostgreSQL tests are skipped (SQLite ones still run).
-# An already set PLAYGROUND_TEST_POSTGRES_URL is used as it is.
+# installed or started it says so; in CI (CI=true) that fails the run, elsewhere the PostgreSQL tests
+# are skipped (the SQLite ones still run). An already set PLAYGROUND_TEST_POSTGRES_URL is used as is.
 
 start_throwaway_postgres() {
   if [ -n "${PLAYGROUND_TEST_POSTGRES_URL:-}" ]; then
@@ -20,8 +20,8 @@ start_throwaway_postgres() {
     bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
   fi
   if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
-    echo "PostgreSQL is not available: the PostgreSQL store tests will be skipped."
-    return 0
+    postgres_unavailable "PostgreSQL is not available"
+    return
   fi
   PG_THROWAWAY_DIR="$(mktemp -d /tmp/playground-pg.XXXXXX)"
   local port
@@ -35,13 +35,21 @@ start_throwaway_postgres() {
   if ! "${run_as[@]}" "$bindir/initdb" -D "$PG_THROWAWAY_DIR/data" -A trust -U postgres -E UTF8 >/dev/null ||
     ! "${run_as[@]}" "$bindir/pg_ctl" -D "$PG_THROWAWAY_DIR/data" -l "$PG_THROWAWAY_DIR/server.log" -w \
       -o "-h 127.0.0.1 -p $port -k $PG_THROWAWAY_DIR -F" start >/dev/null; then
-    echo "PostgreSQL did not start (log: $PG_THROWAWAY_DIR/server.log): the PostgreSQL store tests will be skipped."
-    return 0
+    postgres_unavailable "PostgreSQL did not start (log: $PG_THROWAWAY_DIR/server.log)"
+    return
   fi
   PG_THROWAWAY_CTL=("${run_as[@]}" "$bindir/pg_ctl" -D "$PG_THROWAWAY_DIR/data" -m immediate stop)
   trap stop_throwaway_postgres EXIT
   export PLAYGROUND_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$port/postgres"
   echo "Throwaway PostgreSQL on 127.0.0.1:$port for the store tests."
+}
+
+postgres_unavailable() {
+  if [ "${CI:-}" = "true" ]; then
+    echo "$1: CI runs the store tests on PostgreSQL too, so this run fails." >&2
+    return 1
+  fi
+  echo "$1: the PostgreSQL store tests will be skipped."
 }
 
 stop_throwaway_postgres() {

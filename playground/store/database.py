@@ -122,7 +122,8 @@ def upgrade_schema(engine: Engine) -> None:
 
 
 def _unreachable(engine: Engine, exc: SQLAlchemyError) -> PlaygroundError:
-    reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).strip().splitlines()[0]
+    original = getattr(exc, "orig", None)  # the driver's own error says it best
+    reason = (str(original if original is not None else exc).strip().splitlines() or [type(exc).__name__])[0]
     return PlaygroundError(
         ErrorKind.CONFIGURATION,
         f"Cannot open the database {safe_url(engine.url.render_as_string(hide_password=False))}: {reason}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError
@@ -23,8 +23,8 @@ from playground.store.document import SessionDocument, StrictModel, missing_imag
 from playground.store.prompts import PromptLibrary
 from playground.store.sessions import SessionRepository
 
-SESSION_FORMAT = "gpt41mini-playground/session"
-PROMPT_FORMAT = "gpt41mini-playground/prompt"
+SESSION_FORMAT: Final = "gpt41mini-playground/session"
+PROMPT_FORMAT: Final = "gpt41mini-playground/prompt"
 FORMAT_VERSION = 1
 FileFormat = Literal["json", "yaml"]
 ImageMode = Literal["inline", "omit"]

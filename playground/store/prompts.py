@@ -263,7 +263,7 @@ class PromptLibrary:
         return VersionInfo(name, number, note, now)
 
     # --- reading ------------------------------------------------------------------------------
-    def list(self) -> list[PromptSummary]:
+    def list_all(self) -> list[PromptSummary]:
         """Every prompt, most recently saved first."""
         return self._summaries(None)
 
@@ -272,7 +272,7 @@ class PromptLibrary:
         messages (any version) contain it; case-insensitive."""
         needle = query.strip().lower()
         if not needle:
-            return self.list()
+            return self.list_all()
         like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         matching = or_(
             func.lower(PromptRow.name).like(like, escape="\\"),

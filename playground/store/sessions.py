@@ -312,7 +312,7 @@ class SessionRepository:
         return session_id
 
     # --- the sessions list --------------------------------------------------------------------
-    def list(self) -> list[SessionSummary]:
+    def list_all(self) -> list[SessionSummary]:
         """This owner's sessions, most recently changed first."""
         with self.engine.connect() as connection:
             rows = connection.execute(

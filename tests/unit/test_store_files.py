@@ -86,7 +86,7 @@ def test_a_prompt_version_exports_and_opens_as_a_session(store):
     data = yaml.safe_load(text)
     assert (data["name"], data["version"], data["labels"], data["note"]) == ("support", 1, ["production"], "first")
     session_id = import_file(store.sessions, text).session_id
-    assert store.sessions.list()[0].title == "support v1"
+    assert store.sessions.list_all()[0].title == "support v1"
     assert store.sessions.load(session_id).system_prompt == rich_workspace().system_prompt
 
 
@@ -112,12 +112,12 @@ def _valid_file(store) -> str:
 )
 def test_bad_files_are_refused_with_what_and_where_and_nothing_is_written(store, mutate, expected):
     text = mutate(_valid_file(store))
-    before = store.sessions.list()
+    before = store.sessions.list_all()
     with pytest.raises(PlaygroundError) as caught:
         import_file(store.sessions, text)
     assert caught.value.kind is ErrorKind.INVALID_INPUT
     assert expected in caught.value.message
-    assert store.sessions.list() == before
+    assert store.sessions.list_all() == before
 
 
 def test_the_published_json_schema_is_current_and_accepts_exports(store):

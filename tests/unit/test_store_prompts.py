@@ -83,13 +83,13 @@ def test_fork_tags_labels_and_search(store):
     library.fork("support", 1, "support-fr", "French variant")
     assert library.get("support-fr").setup.system_prompt == "Help customers kindly."
     assert library.versions("support-fr")[0].note == "French variant"
-    assert {p.name: p.forked_from for p in library.list()}["support-fr"] == "support@1"
+    assert {p.name: p.forked_from for p in library.list_all()}["support-fr"] == "support@1"
     with pytest.raises(PlaygroundError):
         library.fork("support", 1, "support-fr")
     library.tag("support", "Customer", "tier1")
     library.set_label("support", "production", 1)
     library.set_label("support", "production", 2)  # moves
-    summary = {p.name: p for p in library.list()}["support"]
+    summary = {p.name: p for p in library.list_all()}["support"]
     assert summary.tags == ("customer", "tier1") and summary.labels == {"production": 2}
     assert library.get("support", label="production").info.version == 2
     assert [p.name for p in library.search("briskly")] == ["support"]
@@ -106,7 +106,7 @@ def test_fork_tags_labels_and_search(store):
 def test_deleting_a_prompt_removes_its_versions_and_images(store):
     store.prompts.save("p", _setup())
     store.prompts.delete("p")
-    assert store.prompts.list() == []
+    assert store.prompts.list_all() == []
     with store.engine.connect() as connection:
         assert connection.execute(select(BlobRow)).all() == []
 

@@ -154,13 +154,13 @@ def test_delete_really_deletes(store):
 def test_list_rename_and_duplicate(store):
     first = store.sessions.create(Workspace(system_prompt="a"), title="First")
     second = store.sessions.create(rich_workspace(), title="Second")
-    assert [s.id for s in store.sessions.list()] == [second, first]
+    assert [s.id for s in store.sessions.list_all()] == [second, first]
     store.sessions.rename(first, "Renamed")
-    assert store.sessions.list()[0].title == "Renamed"
+    assert store.sessions.list_all()[0].title == "Renamed"
     copy = store.sessions.duplicate(second)
-    assert store.sessions.list()[0].title == "Second (copy)" and copy not in (first, second)
+    assert store.sessions.list_all()[0].title == "Second (copy)" and copy not in (first, second)
     assert store.sessions.load_document(copy).messages == store.sessions.load_document(second).messages
-    assert store.sessions.list()[0].message_count == len(rich_workspace().conversation)
+    assert store.sessions.list_all()[0].message_count == len(rich_workspace().conversation)
     store.sessions.delete(second)
     assert store.sessions.load(copy).conversation.messages[0].images[0].url.startswith("data:image/png")
 
@@ -175,7 +175,7 @@ def test_sessions_ids_are_unguessable_and_rows_have_an_owner(store):
 def test_another_owner_sees_none_of_it(store):
     session_id = store.sessions.create(Workspace(system_prompt="mine"))
     stranger = type(store.sessions)(store.engine, owner="someone-else")
-    assert stranger.list() == []
+    assert stranger.list_all() == []
     with pytest.raises(PlaygroundError):
         stranger.load(session_id)
     with pytest.raises(PlaygroundError) as caught:
@@ -190,9 +190,9 @@ def test_retention_purges_only_sessions_older_than_the_setting(store, database_u
         connection.execute(
             SessionRow.__table__.update().where(SessionRow.id == old).values(updated_at=utc_now() - timedelta(days=40))
         )
-    assert open_store(database_url).sessions.list().__len__() == 2  # off by default
-    assert open_store(database_url, retention=30).sessions.list()[0].id == fresh
-    assert [s.id for s in store.sessions.list()] == [fresh]
+    assert open_store(database_url).sessions.list_all().__len__() == 2  # off by default
+    assert open_store(database_url, retention=30).sessions.list_all()[0].id == fresh
+    assert [s.id for s in store.sessions.list_all()] == [fresh]
 
 
 def test_retention_setting_is_read_from_the_environment():
