@@ -218,6 +218,18 @@ class SessionRepository:
         self.save(session_id, workspace or Workspace(), title=title)
         return session_id
 
+    def open_or_create(self, session_id: str | None, base: ConnectionSettings | None = None) -> tuple[str, Workspace]:
+        """The session a URL names (``?session=<id>``), or a new empty one when it names none, or one
+        that is gone or not this owner's. Returns (its id, its Workspace on ``base``'s connection)."""
+        if session_id:
+            try:
+                return session_id, self.load(session_id, base)
+            except PlaygroundError as exc:
+                if exc.kind is not ErrorKind.NOT_FOUND:
+                    raise
+        workspace = Workspace(connection=base or ConnectionSettings())
+        return self.create(workspace), workspace
+
     def save(self, session_id: str, workspace: Workspace, title: str | None = None) -> SaveResult:
         """Write what changed in ``workspace`` since the last save (creating the session if new).
 

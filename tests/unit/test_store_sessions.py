@@ -216,3 +216,97 @@ def test_an_unreachable_database_is_one_clear_error():
     with pytest.raises(PlaygroundError) as caught:
         open_store("postgresql+psycopg://nobody:secretpw@127.0.0.1:1/none")
     assert caught.value.kind is ErrorKind.CONFIGURATION and "secretpw" not in caught.value.message
+
+
+def _edits():
+    """Every way a message can change in place; each must reach the database on the next save."""
+    from playground.conversation import ErrorInfo, ToolCall
+    from playground.schema.reply import ReplyValidation
+
+    def stats(message):
+        message.stats.completion_tokens = 99
+
+    def content_filter(message):
+        message.stats.content_filter["hate"] = {"filtered": True}
+
+    def tool_arguments(message):
+        message.tool_calls[0].arguments += "}"
+
+    def image_detail(message):
+        message.images[0].detail = "high"
+
+    return {
+        "content": lambda m: setattr(m, "content", m.content + "!"),
+        "status": lambda m: setattr(m, "status", Status.FAILED),
+        "refusal": lambda m: setattr(m, "refusal", "no"),
+        "name": lambda m: setattr(m, "name", "bot"),
+        "error": lambda m: setattr(m, "error", ErrorInfo(ErrorKind.SERVER, "boom")),
+        "stats": stats,
+        "content_filter": content_filter,
+        "schema_check": lambda m: setattr(m, "schema_check", ReplyValidation(ok=True, parsed={})),
+        "tool_call_added": lambda m: m.tool_calls.append(ToolCall("c2", "f", "{}")),
+        "tool_arguments": tool_arguments,
+        "image_detail": image_detail,
+        "image_removed": lambda m: m.images.clear(),
+    }
+
+
+@pytest.mark.parametrize("edit", list(_edits()))
+def test_every_in_place_edit_of_a_message_is_saved(tmp_path, edit):
+    from playground.conversation import ToolCall
+
+    store = open_store(f"sqlite:///{tmp_path / 'edits.db'}")
+    workspace = Workspace()
+    workspace.pending_images = [ImageAttachment(name="a.png", url=png_data_url(5))]
+    workspace.submit("look")
+    reply = workspace.conversation.start_reply("gpt-4.1-mini")
+    reply.content, reply.status = "{", Status.COMPLETE
+    reply.tool_calls = [ToolCall("c1", "f", '{"a": 1')]
+    reply.images = [ImageAttachment(name="b.png", url=png_data_url(6))]
+    assert reply.stats is not None
+    reply.stats.content_filter = {"hate": {"filtered": False}}
+    session_id = store.sessions.create(workspace)
+    _edits()[edit](reply)
+    assert store.sessions.save(session_id, workspace).messages_written == 1
+    fresh = type(store.sessions)(store.engine)
+    assert (
+        session_document_from_workspace(fresh.load(session_id)).messages[1]
+        == (session_document_from_workspace(workspace).messages[1])
+    )
+    store.close()
+
+
+def test_the_autosave_records_are_exactly_the_documents_shape():
+    from playground.store.document import ImageCache, SessionDocument, header_record, message_record
+
+    workspace = rich_workspace()
+    cache = ImageCache()
+    for message in workspace.conversation.messages:
+        record, _ = message_record(message, cache)
+        assert SessionDocument.model_validate({"messages": [record]}).messages[0].model_dump(mode="json") == record
+    header, _ = header_record(workspace, "t", cache)
+    assert SessionDocument.model_validate(header).header() == header
+
+
+def test_the_models_and_the_migrations_agree(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from playground.store.models import Base
+
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_open_or_create_reopens_a_known_id_and_starts_afresh_otherwise(store):
+    from playground.connection import ConnectionSettings
+
+    base = ConnectionSettings(model="gpt-4.1-mini", base_url="http://127.0.0.1:9/v1", provider="compatible")
+    new_id, workspace = store.sessions.open_or_create(None, base)
+    assert workspace.connection == base and store.sessions.exists(new_id)
+    workspace.system_prompt = "remember me"
+    store.sessions.save(new_id, workspace)
+    same_id, reopened = store.sessions.open_or_create(new_id, base)
+    assert same_id == new_id and reopened.system_prompt == "remember me"
+    other_id, fresh = store.sessions.open_or_create("no-such-id", base)
+    assert other_id not in (new_id, "no-such-id") and fresh.system_prompt == ""

@@ -1,11 +1,12 @@
 """Alembic environment: runs on the connection ``playground.store.database`` hands over
-(``config.attributes["connection"]``), or on ``sqlalchemy.url`` for the ``alembic`` command line."""
+(``config.attributes["connection"]``), or, for the ``alembic`` command line, on the database
+``PLAYGROUND_DATABASE_URL`` names (default data/playground.db)."""
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
 
+from playground.store.database import create_database_engine, database_url
 from playground.store.models import Base
 
 config = context.config
@@ -19,7 +20,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = engine_from_config(config.get_section(config.config_ini_section, {}), poolclass=pool.NullPool)
+    engine = create_database_engine(config.get_main_option("sqlalchemy.url") or database_url())
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
