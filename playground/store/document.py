@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -163,19 +165,26 @@ class SessionDocument(StrictModel):
 # Workspace -> plain records (the autosave path: no pydantic, measured in bench/bench_autosave.py)
 
 DATA_URL_PREFIX = "data:"
+MAX_CACHED_IMAGES = 256
 
 
 class ImageBytes:
-    """The bytes of an uploaded image and their digest, remembered per image so an autosave never
-    re-hashes an unchanged image (an ImageAttachment's URL string is replaced, never mutated)."""
+    """An uploaded image's digest and media type, remembered so an autosave never re-hashes an
+    unchanged image (an ImageAttachment's URL string is replaced, never mutated). The bytes are
+    decoded from the URL again only when they must be written."""
 
-    __slots__ = ("data", "media_type", "sha256", "url")
+    __slots__ = ("media_type", "sha256", "url")
 
     def __init__(self, url: str, media_type: str, data: bytes) -> None:
         self.url = url
         self.media_type = media_type
-        self.data = data
         self.sha256 = hashlib.sha256(data).hexdigest()
+
+    @property
+    def data(self) -> bytes:
+        parts = split_data_url(self.url)
+        assert parts is not None, "an ImageBytes is made from a decodable data URL only"
+        return parts[1]
 
 
 def split_data_url(url: str) -> tuple[str, bytes] | None:
@@ -192,19 +201,26 @@ def split_data_url(url: str) -> tuple[str, bytes] | None:
 
 
 class ImageCache:
-    """Image digests by image id, reused while the image's URL is the very same string object."""
+    """Image digests by image id, reused while the image's URL is the very same string object.
 
-    def __init__(self) -> None:
-        self._by_id: dict[str, ImageBytes] = {}
+    Bounded (least recently used out first): it serves the open sessions, not every image ever seen."""
+
+    def __init__(self, max_entries: int = MAX_CACHED_IMAGES) -> None:
+        self._by_id: OrderedDict[str, ImageBytes] = OrderedDict()
+        self._max_entries = max_entries
 
     def bytes_of(self, image: ImageAttachment) -> ImageBytes | None:
         cached = self._by_id.get(image.id)
         if cached is not None and cached.url is image.url:
+            self._by_id.move_to_end(image.id)
             return cached
         parts = split_data_url(image.url)
         if parts is None:
             return None
         self._by_id[image.id] = cached = ImageBytes(image.url, *parts)
+        self._by_id.move_to_end(image.id)
+        while len(self._by_id) > self._max_entries:
+            self._by_id.popitem(last=False)
         return cached
 
 
@@ -340,7 +356,7 @@ def without_image_data(document: SessionDocument) -> SessionDocument:
     return _map_images(document, lambda image: image.model_copy(update={"data": None}))
 
 
-def _map_images(document: SessionDocument, change: Any) -> SessionDocument:
+def _map_images(document: SessionDocument, change: Callable[[ImageDoc], ImageDoc]) -> SessionDocument:
     messages = [
         message.model_copy(update={"images": [change(image) for image in message.images]})
         for message in document.messages

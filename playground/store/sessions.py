@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -210,6 +211,8 @@ class SessionRepository:
         self.owner = owner
         self._saved: dict[str, _Saved] = {}
         self._images = ImageCache()
+        # One repository serves every browser session of the process (Streamlit runs them on threads).
+        self._lock = threading.RLock()
 
     # --- create, save, load -------------------------------------------------------------------
     def create(self, workspace: Workspace | None = None, title: str = "") -> str:
@@ -234,7 +237,12 @@ class SessionRepository:
         """Write what changed in ``workspace`` since the last save (creating the session if new).
 
         ``title`` None keeps the saved title. A save with nothing changed touches no database.
+        Two tabs saving one session: the last save wins, whole.
         """
+        with self._lock:
+            return self._save(session_id, workspace, title)
+
+    def _save(self, session_id: str, workspace: Workspace, title: str | None) -> SaveResult:
         saved = self._saved.get(session_id)
         if saved is None:
             with self.engine.connect() as connection:
@@ -259,23 +267,34 @@ class SessionRepository:
         header_changed = header_hash != state.header_hash
         session_written = header_changed or order != state.order
         if changed or removed or session_written:
+            values: dict[str, Any] = {"updated_at": utc_now()}
+            if session_written:
+                values |= {
+                    "title": title,
+                    "body": header_body,
+                    "body_hash": header_hash,
+                    "message_order": to_json(order),
+                    "message_count": len(order),
+                }
             with self.engine.begin() as connection:
                 if is_new:
                     self._insert_session(connection, session_id, title)
+                touched = connection.execute(
+                    update(SessionRow)
+                    .where(SessionRow.id == session_id, SessionRow.owner == self.owner)
+                    .values(**values)
+                ).rowcount
+                if not touched:
+                    self._saved.pop(session_id, None)
+                    raise PlaygroundError(
+                        ErrorKind.NOT_FOUND,
+                        "This session was deleted meanwhile (in another tab, or by the retention setting): "
+                        "nothing was saved. Export or copy what you need, then start a new session.",
+                    )
                 self._write_messages(connection, session_id, changed, state.message_hashes)
                 refs_dropped = self._delete_messages(connection, session_id, removed)
                 if header_changed:
                     refs_dropped |= self._replace_refs(connection, session_id, PENDING_PART, header_blobs)
-                values: dict[str, Any] = {"updated_at": utc_now()}
-                if session_written:
-                    values |= {
-                        "title": title,
-                        "body": header_body,
-                        "body_hash": header_hash,
-                        "message_order": to_json(order),
-                        "message_count": len(order),
-                    }
-                connection.execute(update(SessionRow).where(SessionRow.id == session_id).values(**values))
                 if refs_dropped:
                     delete_unreferenced_blobs(connection)
         state.title, state.header_hash, state.order, state.fingerprints = title, header_hash, order, fingerprints
@@ -307,9 +326,13 @@ class SessionRepository:
             if images:
                 shas = [image.sha256 for image in document.images() if image.sha256]
                 document = with_image_data(document, read_blobs(connection, shas))
-        self._saved[session_id] = _Saved(
-            document.title, session.body_hash, order, {message_id: digest(body) for message_id, body in bodies.items()}
-        )
+        with self._lock:
+            self._saved[session_id] = _Saved(
+                document.title,
+                session.body_hash,
+                order,
+                {message_id: digest(body) for message_id, body in bodies.items()},
+            )
         return document
 
     def create_from_document(self, document: SessionDocument, title: str | None = None) -> str:
