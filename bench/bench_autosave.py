@@ -1,6 +1,7 @@
 """Benchmark: autosaving a 200-turn session after one new message.
 
-Run from the repository root: ``python -m bench.bench_autosave``. Builds a 200-turn session (400
+Run from the repository root: ``python -m bench.bench_autosave [DATABASE_URL]`` (default: a SQLite
+file in a temp dir; a PostgreSQL URL measures that server instead). Builds a 200-turn session (400
 messages of a few hundred words, replies with stats, a few images) in a SQLite file, then times,
 in the same run (median of RUNS each):
 
@@ -92,7 +93,8 @@ def timed_ms(action) -> float:
 def main() -> int:
     rng = random.Random(SEED)
     with tempfile.TemporaryDirectory() as folder:
-        store = open_store(f"sqlite:///{Path(folder) / 'bench.db'}")
+        url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{Path(folder) / 'bench.db'}"
+        store = open_store(url)
         workspace = build_workspace(rng)
         session_id = store.sessions.create(workspace, title="bench")
         incremental, unchanged, rewrite = [], [], []
@@ -105,9 +107,10 @@ def main() -> int:
             store.sessions = SessionRepository(store.engine)
             store.sessions.save(session_id, workspace)
         messages = len(workspace.conversation)
+        backend = store.engine.dialect.name
         store.close()
     ours, idle, baseline = statistics.median(incremental), statistics.median(unchanged), statistics.median(rewrite)
-    print(f"Session: {TURNS} turns ({messages} messages), SQLite file, median of {RUNS} saves")
+    print(f"Session: {TURNS} turns ({messages} messages), {backend}, median of {RUNS} saves")
     print(f"  incremental save, one new message : {ours:7.2f} ms")
     print(f"  save with nothing changed         : {idle:7.2f} ms")
     print(f"  full rewrite of the session       : {baseline:7.2f} ms")
