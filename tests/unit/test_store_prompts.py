@@ -137,3 +137,25 @@ def test_concurrent_writers_never_lose_a_version(database_url):
     assert {v.note for v in versions} == {f"writer {w} save {s}" for w in range(writers) for s in range(saves_each)}
     for opened in stores:
         opened.close()
+
+
+def test_a_version_number_taken_between_read_and_write_is_retried_with_the_next(store, database_url, monkeypatch):
+    import playground.store.prompts as prompts_module
+
+    document = session_document_from_workspace(Workspace(system_prompt="race"))
+    store.prompts.save("p", document, "first")
+    rival = open_store(database_url)
+    real_document_blobs = prompts_module.document_blobs
+    raced: list[bool] = []
+
+    def rival_saves_first(connection, setup):
+        # Runs after our transaction read the latest number and before it inserts the next one.
+        if not raced:
+            raced.append(True)
+            rival.prompts.save("p", document, "rival")
+        return real_document_blobs(connection, setup)
+
+    monkeypatch.setattr(prompts_module, "document_blobs", rival_saves_first)
+    assert store.prompts.save("p", document, "ours").version == 3
+    assert [(v.version, v.note) for v in store.prompts.versions("p")] == [(1, "first"), (2, "rival"), (3, "ours")]
+    rival.close()
