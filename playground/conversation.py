@@ -30,6 +30,7 @@ class Status(StrEnum):
     STREAMING = "streaming"
     STOPPED = "stopped"  # the user stopped it; the partial reply is kept
     FAILED = "failed"  # an error ended it; any partial reply is kept
+    INTERRUPTED = "interrupted"  # the process ended while it streamed (found so on reload); text kept
 
 
 @dataclass
@@ -134,7 +135,7 @@ class Message:
 
     @property
     def is_partial(self) -> bool:
-        return self.status in (Status.STOPPED, Status.FAILED)
+        return self.status in (Status.STOPPED, Status.FAILED, Status.INTERRUPTED)
 
     @property
     def is_sent(self) -> bool:

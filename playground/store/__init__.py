@@ -1,0 +1,77 @@
+"""Keeping the work: sessions, the prompt library and session files in a real database.
+
+Open it once per process with :func:`open_store` (creates or upgrades the schema, applies the
+retention setting); ``store.sessions`` and ``store.prompts`` do the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from playground.store.database import DATABASE_URL_VARIABLE, database_url, head_revision, open_engine
+from playground.store.document import SessionDocument, apply_session_document, session_document_from_workspace
+from playground.store.files import (
+    ImportResult,
+    export_prompt,
+    export_session,
+    format_json_schema,
+    import_file,
+    parse_file,
+)
+from playground.store.models import DEFAULT_OWNER
+from playground.store.prompts import PromptDiff, PromptLibrary, PromptSummary, PromptVersion, VersionInfo
+from playground.store.sessions import SaveResult, SessionRepository, SessionSummary, retention_days
+
+
+@dataclass
+class Store:
+    """One database, seen as one owner's sessions and prompts."""
+
+    engine: Engine
+    sessions: SessionRepository
+    prompts: PromptLibrary
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str | None = None, owner: str = DEFAULT_OWNER, *, retention: int | None = None) -> Store:
+    """The store at ``url`` (default ``PLAYGROUND_DATABASE_URL``, else ``data/playground.db``), its
+    schema created or upgraded; sessions older than ``retention`` days (default
+    ``PLAYGROUND_RETENTION_DAYS``, unset = keep all) are purged. Raises PlaygroundError when the
+    database cannot be opened or was written by a newer playground."""
+    engine = open_engine(url or database_url())
+    store = Store(engine, SessionRepository(engine, owner), PromptLibrary(engine, owner))
+    days = retention if retention is not None else retention_days()
+    if days:
+        store.sessions.purge_older_than(days)
+    return store
+
+
+__all__ = [
+    "DATABASE_URL_VARIABLE",
+    "DEFAULT_OWNER",
+    "ImportResult",
+    "PromptDiff",
+    "PromptLibrary",
+    "PromptSummary",
+    "PromptVersion",
+    "SaveResult",
+    "SessionDocument",
+    "SessionRepository",
+    "SessionSummary",
+    "Store",
+    "VersionInfo",
+    "apply_session_document",
+    "database_url",
+    "export_prompt",
+    "export_session",
+    "format_json_schema",
+    "head_revision",
+    "import_file",
+    "open_store",
+    "parse_file",
+    "session_document_from_workspace",
+]
