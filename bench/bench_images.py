@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from playground.vision import image_tokens, normalise_image
+from playground.vision.normalise import normalise_image
+from playground.vision.tokens import image_tokens
 from tests.fakes.images import big_photo_jpeg
 
 SIZE = (6000, 4000)

@@ -2,7 +2,7 @@
 
 The list itself is ``Workspace.pending_images``; ``Workspace.submit`` moves it onto the user's
 message. This module is the glue between the Images panel and the core: uploads go through
-:func:`playground.vision.normalise_image` (one pipeline, every bad file a clear error), remote URLs
+:func:`playground.vision.normalise.normalise_image` (one pipeline, every bad file a clear error), remote URLs
 are never fetched by the server (their token count stays unknown unless the user gives the size),
 and the per-image figures come from the registry's image rule and price for the chosen model.
 """
@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 from PIL import Image, ImageOps
 
 from playground.connection import PROVIDER_LABELS
-from playground.conversation import Detail, ImageAttachment
+from playground.conversation import ImageAttachment
 from playground.costs import request_cost
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, Price, image_input_limits
-from playground.vision import DETAILS, estimate_image, normalise_image, preview_with_grid
+from playground.vision.normalise import normalise_image
+from playground.vision.preview import preview_with_grid
+from playground.vision.tokens import DETAILS, Detail, estimate_image
 from playground.workspace import Workspace
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Image tokens, the normalisation pipeline and the grid preview (playground/vision.py)."""
+"""Image tokens, the normalisation pipeline and the grid preview (playground/vision/)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,9 @@ from PIL import Image, ImageStat
 
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import load_registry, resolve_model
-from playground.vision import (
-    DETAILS,
-    JPEG_QUALITY,
-    PreparedImage,
-    estimate_image,
-    grid_cell_size,
-    image_tokens,
-    model_view_size,
-    normalise_image,
-    preview_with_grid,
-)
+from playground.vision.normalise import JPEG_QUALITY, PreparedImage, normalise_image
+from playground.vision.preview import preview_with_grid
+from playground.vision.tokens import DETAILS, estimate_image, grid_cell_size, image_tokens, model_view_size
 from tests.fakes import images as fakes
 
 # ---------------------------------------------------------------------------------------------
