@@ -309,7 +309,10 @@ def _scan_webp(data: bytes) -> MetadataScan:
 
 # --- GIF ---------------------------------------------------------------------------------------
 _GIF_EXTENSION, _GIF_IMAGE, _GIF_TRAILER = 0x21, 0x2C, 0x3B
-_GIF_GRAPHIC_CONTROL, _GIF_COMMENT, _GIF_APPLICATION = 0xF9, 0xFE, 0xFF
+_GIF_GRAPHIC_CONTROL, _GIF_COMMENT, _GIF_APPLICATION, _GIF_PLAIN_TEXT = 0xF9, 0xFE, 0xFF, 0x01
+# Extensions that take part in drawing (frame timing, drawn text, looping); others are metadata.
+_GIF_DRAWING_EXTENSIONS = frozenset({_GIF_GRAPHIC_CONTROL, _GIF_PLAIN_TEXT, _GIF_APPLICATION})
+_GIF_LOOP_APPLICATIONS = (b"NETSCAPE2.0", b"ANIMEXTS1.0")
 
 
 def _gif_sub_blocks_end(data: bytes, position: int) -> int:
@@ -346,9 +349,9 @@ def _scan_gif(data: bytes) -> MetadataScan:
             elif label == _GIF_APPLICATION and application == b"XMP DataXMP":
                 blocks.append(MetadataBlock("xmp", position, end))
                 gps = gps or _XMP_GPS in data[position:end]
-            elif label == _GIF_APPLICATION and application not in (b"NETSCAPE2.0", b"ANIMEXTS1.0"):
-                blocks.append(MetadataBlock("other", position, end))
-            elif label not in (_GIF_GRAPHIC_CONTROL, _GIF_APPLICATION, 0x01):  # 0x01: plain text, drawn
+            elif label not in _GIF_DRAWING_EXTENSIONS or (
+                label == _GIF_APPLICATION and application not in _GIF_LOOP_APPLICATIONS
+            ):
                 blocks.append(MetadataBlock("other", position, end))
             position = end
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+
 from PIL import Image, ImageDraw
 
 from playground.registry import ModelSpec
