@@ -268,6 +268,8 @@ def _bytes_line(attachment: ImageAttachment, facts: UploadFacts | None) -> str:
     original += format_bytes(facts.original_bytes)
     if facts.sent_as_uploaded:
         return f"Sends the file as uploaded: {original}."
+    if facts.pixels_as_uploaded:
+        return f"Sends the file as uploaded without its metadata: {sent} instead of {original}."
     share = (attachment.sent_bytes or 0) / facts.original_bytes
     return (
         f"Sends {sent} ({facts.sent_format} {attachment.width} x {attachment.height} px) instead of the "

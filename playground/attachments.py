@@ -57,13 +57,15 @@ class UploadFacts:
     original_height: int
     original_bytes: int
     sent_format: str
-    sent_as_uploaded: bool
+    sent_as_uploaded: bool  # byte for byte
     prepared_for: str  # the registry model whose view size it was reduced to
     notes: tuple[str, ...] = ()
+    metadata_removed: str = ""  # what was found besides the pixels and not sent ("GPS, EXIF, 6 MB of text")
+    pixels_as_uploaded: bool = False  # the upload's own image data is sent, minus that metadata
 
     def prepared_for_another_model(self, model_id: str) -> bool:
         """True when it was reduced for another model, which may see more of it: re-attach it."""
-        return not self.sent_as_uploaded and self.prepared_for != model_id
+        return not self.pixels_as_uploaded and self.prepared_for != model_id
 
 
 @dataclass
@@ -151,6 +153,8 @@ def attach_upload(workspace: Workspace, data: bytes, filename: str) -> tuple[Ima
         sent_as_uploaded=prepared.unchanged,
         prepared_for=prepared.model,
         notes=prepared.notes,
+        metadata_removed=prepared.metadata.summary(),
+        pixels_as_uploaded=prepared.as_uploaded,
     )
     workspace.pending_images.append(attachment)
     return attachment, facts

@@ -84,8 +84,9 @@ class PreparedImage:
     ``width`` x ``height`` is the size sent (after rotation and downscaling); ``original_width`` x
     ``original_height`` the pixel size stored in the upload. ``notes`` are human-readable lines
     about every change made. ``tokens_by_detail`` maps each detail level to its token count for
-    ``model``; it is the same for the upload and for the sent image. ``unchanged``: the upload's
-    own bytes are sent. ``metadata``: what the upload carried besides its pixels (none of it is sent).
+    ``model``; it is the same for the upload and for the sent image. ``as_uploaded``: the upload's
+    own image data is sent, minus its metadata; ``unchanged``: byte for byte (it had none).
+    ``metadata``: what the upload carried besides its pixels (none of it is sent).
     """
 
     data: bytes
@@ -103,6 +104,7 @@ class PreparedImage:
     notes: tuple[str, ...] = ()
     filename: str | None = None
     unchanged: bool = False
+    as_uploaded: bool = False
     is_estimate: bool = False
     rule: RuleName = "fit_then_budget"
     metadata: MetadataScan = field(default_factory=lambda: MetadataScan(format=""))
@@ -365,7 +367,9 @@ def to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile | None, notes: li
         return im
     if converted is None:
         return im
-    name = ImageCms.getProfileDescription(profile).strip() or "its colour profile"
+    # The description is the file's own text, shown on the page: letters, digits and plain punctuation only.
+    name = re.sub(r"[^A-Za-z0-9 .,()+-]", "", ImageCms.getProfileDescription(profile)).strip()[:60]
+    name = name or "its colour profile"
     notes.append(f"colours converted from {name} to sRGB")
     return converted
 
@@ -547,6 +551,7 @@ def normalise_image(
         notes=tuple(notes),
         filename=filename,
         unchanged=out is data,
+        as_uploaded=out is as_uploaded,
         is_estimate=spec.is_estimate,
         rule=image_rule.rule if isinstance(image_rule, PatchImageRule) else "tile",
         metadata=metadata,
