@@ -25,11 +25,12 @@ from playground.attachments import (
     preview,
     remove_pending,
     thumbnail,
+    upload_limits_text,
 )
 from playground.connection import PROVIDER_LABELS
 from playground.conversation import ImageAttachment
 from playground.errors import PlaygroundError
-from playground.registry import ModelSpec, Price, image_input_limits
+from playground.registry import ModelSpec, Price
 from playground.vision.metadata import format_bytes
 from playground.vision.normalise import JPEG_QUALITY
 from playground.vision.tokens import DETAILS, estimate_image
@@ -146,28 +147,34 @@ def _dismiss_errors() -> None:
     _panel_state().errors = []
 
 
+def panel_header(workspace: Workspace) -> None:
+    """The panel's title and what it is for, in one line."""
+    st.title("Images", anchor=False)
+    st.caption(
+        f"Attach images to your next chat message: see what {workspace.model_spec().label} sees and what "
+        "each image costs at each detail level before you send."
+    )
+
+
 def attach_sources(workspace: Workspace) -> None:
     """Upload, camera and web-address inputs, then the errors of the last attempt."""
     state = _panel_state()
     provider = workspace.connection.provider
-    formats = ", ".join(image_input_limits().formats)
-    st.caption(
-        f"Attach images to your next chat message. See what {workspace.model_spec().label} sees and what "
-        "each image costs at each detail level before you send."
-    )
     upload_tab, camera_tab, url_tab = st.tabs(["Upload", "Camera", "Web address"])
     with upload_tab:
         key = ImageKeys.upload(state.upload_generation)
         # No type= filter: the browser would refuse a mislabelled file with a generic message, while
         # the core reads the content and says exactly what is wrong with it.
         st.file_uploader(
-            f"Images ({formats}; the content decides, not the file name)",
+            "Images (the content decides the format, not the file name)",
             accept_multiple_files=True,
             key=key,
             on_change=_on_upload,
             args=(workspace, key),
             help=f"Up to {max_images_per_request(provider)} images per request on {PROVIDER_LABELS[provider]}.",
         )
+        # The browser refuses a file over the upload cap with the reason shown only on hover: say it here.
+        st.caption(upload_limits_text(provider, st.get_option("server.maxUploadSize")))
     with camera_tab:
         # Behind a toggle: drawing st.camera_input makes the browser ask for the camera at once.
         if st.toggle("Use the camera", key=ImageKeys.CAMERA_ON):
@@ -285,7 +292,7 @@ def attachment_card(workspace: Workspace, attachment: ImageAttachment, spec: Mod
     """Preview, detail choice, token and cost per detail, bytes sent, notes, and Remove."""
     facts = _panel_state().facts.get(attachment.id)
     with st.container(border=True, key=ImageKeys.card(attachment.id)):
-        preview_column, facts_column = st.columns([3, 2])
+        preview_column, facts_column = st.columns([2, 3])
         with facts_column:
             st.text(attachment.name)
             st.segmented_control(

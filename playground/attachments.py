@@ -20,7 +20,8 @@ from playground.conversation import ImageAttachment
 from playground.costs import request_cost
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, Price, image_input_limits
-from playground.vision.normalise import normalise_image
+from playground.vision.metadata import format_bytes
+from playground.vision.normalise import format_list, normalise_image
 from playground.vision.preview import preview_with_grid
 from playground.vision.tokens import DETAILS, Detail, estimate_image
 from playground.workspace import Workspace
@@ -39,6 +40,7 @@ __all__ = [
     "preview",
     "remove_pending",
     "thumbnail",
+    "upload_limits_text",
 ]
 
 REMOTE_SCHEMES = ("https", "http")
@@ -104,6 +106,29 @@ class PendingTotals:
 def max_images_per_request(provider: str) -> int:
     """The provider's cap on image parts in one request (registry data)."""
     return image_input_limits().providers[provider].max_images_per_request
+
+
+def upload_limits_text(provider: str, browser_limit_mb: int) -> str:
+    """What the uploader takes, in words: formats, the per-image limit, and what the browser refuses.
+
+    ``browser_limit_mb`` is the uploader's own cap (Streamlit's ``server.maxUploadSize``): the browser
+    refuses a bigger file before sending it, and only marks it in the box, so the page must say so.
+    """
+    limits = image_input_limits()
+    provider_limit = limits.providers[provider].max_bytes
+    browser_limit = browser_limit_mb * 1_000_000
+    formats = format_list(limits.formats)
+    label = PROVIDER_LABELS.get(provider, provider)
+    refused = "is refused by your browser before upload: it shows a red mark in the box and is not attached"
+    if provider_limit < browser_limit:
+        return (
+            f"{formats} (only the first frame of an animation is sent), up to {format_bytes(provider_limit)} "
+            f"per image on {label}. A file over {format_bytes(browser_limit)} {refused}."
+        )
+    return (
+        f"{formats} (only the first frame of an animation is sent), up to {format_bytes(browser_limit)} per "
+        f"image. A bigger file {refused}."
+    )
 
 
 def images_in_next_request(workspace: Workspace) -> int:
