@@ -560,3 +560,18 @@ def test_every_corpus_image_that_is_accepted_goes_out_clean() -> None:
         except PlaygroundError:
             continue
         assert not scan_metadata(prepared.data, prepared.format).found, key
+
+
+@pytest.mark.parametrize(
+    "params", [{"progressive": True}, {"restart_marker_blocks": 4}, {"progressive": True, "restart_marker_rows": 2}]
+)
+def test_jpeg_layouts_with_several_scans_or_restarts_are_walked_to_their_end(params: dict[str, object]) -> None:
+    photo = fakes.photo_like(400, 300)
+    data = fakes.encode(photo, "JPEG", exif=fakes.camera_exif(), xmp=fakes.XMP_WITH_GPS, comment=b"c", **params)
+    scan = scan_metadata(data, "JPEG")
+    assert scan.complete and [block.kind for block in scan.blocks] == ["exif", "xmp", "comment"]
+    prepared = normalise_image(data)
+    _carries_no_metadata(prepared)
+    assert prepared.as_uploaded  # cut out, not re-encoded: the same pixels
+    same = ImageChops.difference(Image.open(io.BytesIO(data)).convert("RGB"), _sent(prepared).convert("RGB"))
+    assert same.getbbox() is None
