@@ -351,9 +351,11 @@ def colour_profile(icc: bytes | None) -> ImageCms.ImageCmsProfile | None:
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         description = ImageCms.getProfileDescription(profile)
+        colour_space = profile.profile.xcolor_space.strip()
     except Exception:  # an unreadable profile cannot be applied: the pixels are taken as sRGB
         return None
-    return None if "srgb" in description.lower() else profile
+    # A profile for another colour space (Lab, XYZ, gray) does not describe RGB pixels.
+    return None if colour_space != "RGB" or "srgb" in description.lower() else profile
 
 
 def to_srgb(im: Image.Image, profile: ImageCms.ImageCmsProfile | None, notes: list[str]) -> Image.Image:

@@ -202,6 +202,53 @@ def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def linear_rgb_profile(description: str = "Linear RGB test") -> bytes:
+    """A minimal ICC v2 display profile: sRGB primaries with a linear tone curve (gamma 1.0).
+
+    Pillow can only create sRGB, Lab and XYZ profiles: this is the smallest "other RGB space"
+    whose pixels must be converted to look right (linear 128 is sRGB 188).
+    """
+    xyz = lambda x, y, z: b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)  # noqa: E731
+    ascii_text = description.encode() + b"\x00"
+    tags = {
+        b"desc": b"desc" + bytes(4) + struct.pack(">I", len(ascii_text)) + ascii_text + bytes(4 + 4 + 2 + 1 + 67),
+        b"wtpt": xyz(0.9642, 1.0, 0.8249),
+        b"rXYZ": xyz(0.4361, 0.2225, 0.0139),
+        b"gXYZ": xyz(0.3851, 0.7169, 0.0971),
+        b"bXYZ": xyz(0.1431, 0.0606, 0.7141),
+        b"rTRC": b"curv" + bytes(4) + struct.pack(">IH", 1, 256) + bytes(2),  # gamma 1.0 (u8Fixed8)
+        b"cprt": b"text" + bytes(4) + b"none\x00",
+    }
+    tags[b"gTRC"] = tags[b"bTRC"] = tags[b"rTRC"]
+    table, body = b"", b""
+    offset = 128 + 4 + 12 * len(tags)
+    for signature, tag in tags.items():
+        tag += bytes(-len(tag) % 4)
+        table += signature + struct.pack(">II", offset + len(body), len(tag))
+        body += tag
+    size = offset + len(body)
+    header = (
+        struct.pack(">I", size)
+        + bytes(4)
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(24)
+        + struct.pack(">I", 0)
+        + _s15(0.9642)
+        + _s15(1.0)
+        + _s15(0.8249)
+        + bytes(48)
+    )
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
 def webp_with_metadata(size: tuple[int, int] = (200, 150)) -> bytes:
     """A lossless WebP with EXIF (GPS), XMP and an sRGB colour profile."""
     return encode(

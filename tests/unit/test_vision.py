@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import load_registry, resolve_model
@@ -575,3 +575,23 @@ def test_jpeg_layouts_with_several_scans_or_restarts_are_walked_to_their_end(par
     assert prepared.as_uploaded  # cut out, not re-encoded: the same pixels
     same = ImageChops.difference(Image.open(io.BytesIO(data)).convert("RGB"), _sent(prepared).convert("RGB"))
     assert same.getbbox() is None
+
+
+def test_colours_in_another_rgb_profile_are_converted_to_srgb_and_the_profile_is_not_sent() -> None:
+    grey = Image.new("RGB", (120, 80), (128, 128, 128))
+    prepared = normalise_image(fakes.encode(grey, "PNG", icc_profile=fakes.linear_rgb_profile()))
+    im = _carries_no_metadata(prepared)
+    assert im.getpixel((10, 10)) == (188, 188, 188)  # linear mid-grey, as sRGB: what the user saw
+    assert "colours converted from Linear RGB test to sRGB" in prepared.notes
+    assert prepared.notes[0] == "metadata removed: colour profile"
+
+
+@pytest.mark.parametrize(
+    "profile", [fakes.srgb_profile, lambda: ImageCms.ImageCmsProfile(ImageCms.createProfile("XYZ")).tobytes()]
+)
+def test_an_srgb_or_non_rgb_profile_is_only_cut_out(profile) -> None:
+    grey = Image.new("RGB", (120, 80), (128, 128, 128))
+    data = fakes.encode(grey, "JPEG", quality=90, icc_profile=profile())
+    prepared = normalise_image(data)
+    im = _carries_no_metadata(prepared)
+    assert prepared.as_uploaded and abs(im.getpixel((10, 10))[0] - 128) <= 2
