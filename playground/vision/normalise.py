@@ -417,8 +417,12 @@ def without_metadata(data: bytes, scan: MetadataScan, source_format: str, size: 
         return data
     try:
         with Image.open(io.BytesIO(stripped), formats=[source_format]) as check:
+            same_size = check.size == size
+            check.draft(
+                check.mode, (max(1, size[0] // 8), max(1, size[1] // 8))
+            )  # JPEG: every scan read, 1/64 of the work
             check.load()
-            return stripped if check.size == size else None
+            return stripped if same_size else None
     except Exception:  # the walk misread the file: rebuild it from its pixels instead
         return None
 
@@ -487,11 +491,13 @@ def normalise_image(
         profile = colour_profile(im.info.get("icc_profile")) if im.mode in ("RGB", "RGBA", "P", "PA") else None
         has_alpha = work.mode in ("RGBA", "LA", "PA") or (work.mode == "P" and "transparency" in work.info)
         pixels_kept = not (rotated or frames > 1 or profile is not None or (flatten_alpha and has_alpha))
-        as_uploaded = without_metadata(data, metadata, str(im.format), stored) if pixels_kept else None
         if not metadata.complete:
             notes.append("its file structure could not be checked for metadata: re-encoded from its pixels")
+        as_uploaded = None
+        if pixels_kept and target == upright and work.mode in _SENDABLE_MODES:
+            as_uploaded = without_metadata(data, metadata, str(im.format), stored)
 
-        if as_uploaded is not None and target == upright and work.mode in _SENDABLE_MODES:
+        if as_uploaded is not None:
             out, out_format, sent_size = as_uploaded, source_format, stored
         else:
             work, converted = to_sendable_mode(work, notes)
@@ -513,7 +519,11 @@ def normalise_image(
                     encode_notes.append("transparency flattened onto white")
             out, out_format, how = encode(work, source_format)
             sent_size = work.size
-            if as_uploaded is not None and not converted and len(out) >= len(as_uploaded):
+            # Only downscaled: the upload itself (minus its metadata) may still be the smaller file.
+            stripped_bytes = len(data) - metadata.total_bytes
+            if pixels_kept and not converted and metadata.complete and len(out) >= stripped_bytes:
+                as_uploaded = without_metadata(data, metadata, str(im.format), stored)
+            if as_uploaded is not None:
                 out, out_format, sent_size = as_uploaded, source_format, stored
                 notes.append(
                     f"kept the original {upright[0]}x{upright[1]} file: the model downscales it to "
