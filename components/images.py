@@ -13,7 +13,7 @@ import io
 import streamlit as st
 
 from components import format as fmt
-from components.state import get_store
+from components.state import get_store, set_widget_value, widget_value
 from playground.attachments import (
     ImagesPanel,
     UploadFacts,
@@ -25,12 +25,15 @@ from playground.attachments import (
     preview,
     remove_pending,
     thumbnail,
+    upload_limits_text,
 )
 from playground.connection import PROVIDER_LABELS
 from playground.conversation import ImageAttachment
 from playground.errors import PlaygroundError
-from playground.registry import ModelSpec, Price, image_input_limits
-from playground.vision import DETAILS, JPEG_QUALITY, estimate_image, format_bytes
+from playground.registry import ModelSpec, Price
+from playground.vision.metadata import format_bytes
+from playground.vision.normalise import JPEG_QUALITY
+from playground.vision.tokens import DETAILS, estimate_image
 from playground.workspace import Workspace
 
 CHAT_PAGE = "pages/chat.py"
@@ -106,14 +109,14 @@ def _attach_files(workspace: Workspace, files: list[tuple[str, bytes]]) -> list[
 
 def _on_upload(workspace: Workspace, key: str) -> None:
     state = _panel_state()
-    files = st.session_state.get(key) or []
+    files = widget_value(key) or []
     state.errors = _attach_files(workspace, [(file.name, file.getvalue()) for file in files])
     state.upload_generation += 1
 
 
 def _on_photo(workspace: Workspace, key: str) -> None:
     state = _panel_state()
-    photo = st.session_state.get(key)
+    photo = widget_value(key)
     if photo is None:  # the user cleared the photo: nothing to attach
         return
     # Every photo arrives as "image.jpg": number them so the list and the chat tell them apart.
@@ -127,45 +130,51 @@ def _on_url(workspace: Workspace) -> None:
     try:
         attach_url(
             workspace,
-            st.session_state[ImageKeys.URL],
-            st.session_state[ImageKeys.URL_WIDTH],
-            st.session_state[ImageKeys.URL_HEIGHT],
+            widget_value(ImageKeys.URL, ""),
+            widget_value(ImageKeys.URL_WIDTH),
+            widget_value(ImageKeys.URL_HEIGHT),
         )
     except PlaygroundError as error:
         state.errors = [error.message]  # the form keeps what was typed, to fix it
     else:
         state.errors = []
-        st.session_state[ImageKeys.URL] = ""
-        st.session_state[ImageKeys.URL_WIDTH] = None
-        st.session_state[ImageKeys.URL_HEIGHT] = None
+        set_widget_value(ImageKeys.URL, "")
+        set_widget_value(ImageKeys.URL_WIDTH, None)
+        set_widget_value(ImageKeys.URL_HEIGHT, None)
 
 
 def _dismiss_errors() -> None:
     _panel_state().errors = []
 
 
+def panel_header(workspace: Workspace) -> None:
+    """The panel's title and what it is for, in one line."""
+    st.title("Images", anchor=False)
+    st.caption(
+        f"Attach images to your next chat message: see what {workspace.model_spec().label} sees and what "
+        "each image costs at each detail level before you send."
+    )
+
+
 def attach_sources(workspace: Workspace) -> None:
     """Upload, camera and web-address inputs, then the errors of the last attempt."""
     state = _panel_state()
     provider = workspace.connection.provider
-    formats = ", ".join(image_input_limits().formats)
-    st.caption(
-        f"Attach images to your next chat message. See what {workspace.model_spec().label} sees and what "
-        "each image costs at each detail level before you send."
-    )
     upload_tab, camera_tab, url_tab = st.tabs(["Upload", "Camera", "Web address"])
     with upload_tab:
         key = ImageKeys.upload(state.upload_generation)
         # No type= filter: the browser would refuse a mislabelled file with a generic message, while
         # the core reads the content and says exactly what is wrong with it.
         st.file_uploader(
-            f"Images ({formats}; the content decides, not the file name)",
+            "Images (the content decides the format, not the file name)",
             accept_multiple_files=True,
             key=key,
             on_change=_on_upload,
             args=(workspace, key),
             help=f"Up to {max_images_per_request(provider)} images per request on {PROVIDER_LABELS[provider]}.",
         )
+        # The browser refuses a file over the upload cap with the reason shown only on hover: say it here.
+        st.caption(upload_limits_text(provider, st.get_option("server.maxUploadSize")))
     with camera_tab:
         # Behind a toggle: drawing st.camera_input makes the browser ask for the camera at once.
         if st.toggle("Use the camera", key=ImageKeys.CAMERA_ON):
@@ -191,25 +200,32 @@ def attach_sources(workspace: Workspace) -> None:
 
 # --- one card per pending image -------------------------------------------------------------
 @st.cache_data(scope="session", max_entries=32, show_spinner=False)
-def _preview_jpeg(attachment_id: str, model_id: str, detail: str, _attachment: ImageAttachment, _spec: ModelSpec):
+def _preview_jpeg(
+    attachment_id: str, model_id: str, detail: str, _attachment: ImageAttachment, _spec: ModelSpec
+) -> bytes | None:
     """The grid preview as JPEG bytes, drawn once per image, model and detail (this session only)."""
     image = preview(_attachment, _spec, max_side=PREVIEW_MAX_SIDE)
+    if image is None:
+        return None
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
 
 
 @st.cache_data(scope="session", max_entries=64, show_spinner=False)
-def thumbnail_png(attachment_id: str, _attachment: ImageAttachment):
+def thumbnail_png(attachment_id: str, _attachment: ImageAttachment) -> bytes | None:
     """A square PNG thumbnail, drawn at twice the shown size for sharp high-DPI screens."""
     image = thumbnail(_attachment, 2 * THUMBNAIL_WIDTH)
+    if image is None:
+        return None
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
 
 
 def _what_the_model_sees(attachment: ImageAttachment, spec: ModelSpec) -> None:
-    if attachment.is_remote:
+    jpeg = _preview_jpeg(attachment.id, spec.id, attachment.detail, attachment, spec)
+    if jpeg is None or attachment.width is None or attachment.height is None:
         st.info(
             "A web address: not downloaded by this app, so there is no preview. The model's provider "
             "fetches it when the message is sent.",
@@ -220,7 +236,7 @@ def _what_the_model_sees(attachment: ImageAttachment, spec: ModelSpec) -> None:
     view = estimate_image(attachment.width, attachment.height, attachment.detail, spec)
     cells = "32-px patches" if view.method == "patch" else "512-px tiles"
     st.image(
-        _preview_jpeg(attachment.id, spec.id, attachment.detail, attachment, spec),
+        jpeg,
         caption=f"What {spec.label} sees: {view.view_width} x {view.view_height} px, "
         f"{view.columns} x {view.rows} {cells}",
     )
@@ -259,6 +275,8 @@ def _bytes_line(attachment: ImageAttachment, facts: UploadFacts | None) -> str:
     original += format_bytes(facts.original_bytes)
     if facts.sent_as_uploaded:
         return f"Sends the file as uploaded: {original}."
+    if facts.pixels_as_uploaded:
+        return f"Sends the file as uploaded without its metadata: {sent} instead of {original}."
     share = (attachment.sent_bytes or 0) / facts.original_bytes
     return (
         f"Sends {sent} ({facts.sent_format} {attachment.width} x {attachment.height} px) instead of the "
@@ -267,14 +285,14 @@ def _bytes_line(attachment: ImageAttachment, facts: UploadFacts | None) -> str:
 
 
 def _set_detail(attachment: ImageAttachment) -> None:
-    attachment.detail = st.session_state[ImageKeys.detail(attachment.id)]
+    attachment.detail = widget_value(ImageKeys.detail(attachment.id), attachment.detail)
 
 
 def attachment_card(workspace: Workspace, attachment: ImageAttachment, spec: ModelSpec, price: Price | None) -> None:
     """Preview, detail choice, token and cost per detail, bytes sent, notes, and Remove."""
     facts = _panel_state().facts.get(attachment.id)
     with st.container(border=True, key=ImageKeys.card(attachment.id)):
-        preview_column, facts_column = st.columns([3, 2])
+        preview_column, facts_column = st.columns([2, 3])
         with facts_column:
             st.text(attachment.name)
             st.segmented_control(
@@ -362,10 +380,11 @@ def pending_images_strip(workspace: Workspace) -> None:
         with st.container(horizontal=True, gap="small"):
             for image in workspace.pending_images:
                 with st.container(width=THUMBNAIL_WIDTH + 40):
-                    if image.is_remote:  # never loaded in the browser either: a box the size of a thumbnail
+                    picture = thumbnail_png(image.id, image)
+                    if picture is None:  # a web address, never loaded in the browser either: a thumbnail-sized box
                         st.container(height=THUMBNAIL_WIDTH, border=True).caption(f":material/link: {image.name}")
                     else:
-                        st.image(thumbnail_png(image.id, image), width=THUMBNAIL_WIDTH)
+                        st.image(picture, width=THUMBNAIL_WIDTH)
                     tokens = image.estimated_tokens(spec.id)
                     st.caption(f"{image.detail} · " + ("tokens unknown" if tokens is None else f"{tokens:,} tokens"))
                     st.button(

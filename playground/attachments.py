@@ -2,7 +2,7 @@
 
 The list itself is ``Workspace.pending_images``; ``Workspace.submit`` moves it onto the user's
 message. This module is the glue between the Images panel and the core: uploads go through
-:func:`playground.vision.normalise_image` (one pipeline, every bad file a clear error), remote URLs
+:func:`playground.vision.normalise.normalise_image` (one pipeline, every bad file a clear error), remote URLs
 are never fetched by the server (their token count stays unknown unless the user gives the size),
 and the per-image figures come from the registry's image rule and price for the chosen model.
 """
@@ -16,11 +16,14 @@ from urllib.parse import urlsplit
 from PIL import Image, ImageOps
 
 from playground.connection import PROVIDER_LABELS
-from playground.conversation import Detail, ImageAttachment
+from playground.conversation import ImageAttachment
 from playground.costs import request_cost
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, Price, image_input_limits
-from playground.vision import DETAILS, estimate_image, normalise_image, preview_with_grid
+from playground.vision.metadata import format_bytes
+from playground.vision.normalise import format_list, normalise_image
+from playground.vision.preview import preview_with_grid
+from playground.vision.tokens import DETAILS, Detail, estimate_image
 from playground.workspace import Workspace
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "preview",
     "remove_pending",
     "thumbnail",
+    "upload_limits_text",
 ]
 
 REMOTE_SCHEMES = ("https", "http")
@@ -55,13 +59,15 @@ class UploadFacts:
     original_height: int
     original_bytes: int
     sent_format: str
-    sent_as_uploaded: bool
+    sent_as_uploaded: bool  # byte for byte
     prepared_for: str  # the registry model whose view size it was reduced to
     notes: tuple[str, ...] = ()
+    metadata_removed: str = ""  # what was found besides the pixels and not sent ("GPS, EXIF, 6 MB of text")
+    pixels_as_uploaded: bool = False  # the upload's own image data is sent, minus that metadata
 
     def prepared_for_another_model(self, model_id: str) -> bool:
         """True when it was reduced for another model, which may see more of it: re-attach it."""
-        return not self.sent_as_uploaded and self.prepared_for != model_id
+        return not self.pixels_as_uploaded and self.prepared_for != model_id
 
 
 @dataclass
@@ -100,6 +106,29 @@ class PendingTotals:
 def max_images_per_request(provider: str) -> int:
     """The provider's cap on image parts in one request (registry data)."""
     return image_input_limits().providers[provider].max_images_per_request
+
+
+def upload_limits_text(provider: str, browser_limit_mb: int) -> str:
+    """What the uploader takes, in words: formats, the per-image limit, and what the browser refuses.
+
+    ``browser_limit_mb`` is the uploader's own cap (Streamlit's ``server.maxUploadSize``): the browser
+    refuses a bigger file before sending it, and only marks it in the box, so the page must say so.
+    """
+    limits = image_input_limits()
+    provider_limit = limits.providers[provider].max_bytes
+    browser_limit = browser_limit_mb * 1_000_000
+    formats = format_list(limits.formats)
+    label = PROVIDER_LABELS.get(provider, provider)
+    refused = "is refused by your browser before upload: it shows a red mark in the box and is not attached"
+    if provider_limit < browser_limit:
+        return (
+            f"{formats} (only the first frame of an animation is sent), up to {format_bytes(provider_limit)} "
+            f"per image on {label}. A file over {format_bytes(browser_limit)} {refused}."
+        )
+    return (
+        f"{formats} (only the first frame of an animation is sent), up to {format_bytes(browser_limit)} per "
+        f"image. A bigger file {refused}."
+    )
 
 
 def images_in_next_request(workspace: Workspace) -> int:
@@ -149,6 +178,8 @@ def attach_upload(workspace: Workspace, data: bytes, filename: str) -> tuple[Ima
         sent_as_uploaded=prepared.unchanged,
         prepared_for=prepared.model,
         notes=prepared.notes,
+        metadata_removed=prepared.metadata.summary(),
+        pixels_as_uploaded=prepared.as_uploaded,
     )
     workspace.attach_image(attachment)
     return attachment, facts

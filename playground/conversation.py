@@ -14,11 +14,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from playground.errors import ErrorKind, PlaygroundError
+from playground.vision.tokens import Detail, image_tokens
 
 if TYPE_CHECKING:
     from playground.schema import ReplyValidation
-
-Detail = Literal["auto", "low", "high"]
 
 
 def new_id() -> str:
@@ -53,8 +52,6 @@ class ImageAttachment:
         """Input tokens this image costs on ``model``; None when its size is unknown (a remote URL)."""
         if self.width is None or self.height is None:
             return None
-        from playground.vision import image_tokens  # Pillow loads only when an image is counted
-
         return image_tokens(self.width, self.height, self.detail, model)
 
     def payload(self) -> bytes | None:

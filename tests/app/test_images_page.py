@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 from PIL import Image
 
 from components.images import IMAGES_PAGE, ImageKeys
 from components.state import STATE_KEY, Keys
 from playground.conversation import ImageAttachment
-from tests.fakes.images import encode, photo_like
+from tests.fakes.images import encode, gps_exif_jpeg, photo_like, png_with_text_chunks
 
 UNKNOWN_NOTE = "unknown until the reply's usage arrives"
 
@@ -194,3 +197,36 @@ def test_a_detail_change_reaches_the_sidebar_meter_in_the_same_click(app_factory
     assert "Prompt: 772 tokens" in sidebar_text()  # 765 image tokens (high) + message overhead and priming
     app.segmented_control(key=ImageKeys.detail(attachment.id)).set_value("low").run()
     assert "Prompt: 92 tokens" in sidebar_text()  # 85 (low): shown in the same run, not one click later
+
+
+def test_metadata_is_removed_said_on_the_card_and_never_reaches_the_server(app_factory, fake):
+    app = upload(
+        images_page(app_factory),
+        ("phone.jpg", gps_exif_jpeg((600, 400), orientation=6)),
+        ("chunky.png", png_with_text_chunks((200, 150), text_bytes=6_000_000)),
+    )
+    notes = " ".join(block.value for block in app.markdown)
+    assert "metadata removed: GPS, EXIF, XMP, comments, data after the image" in notes
+    assert "metadata removed: GPS, 6 MB of text, XMP, EXIF, data after the image" in notes
+    assert any("Sends the file as uploaded without its metadata: 473 bytes instead of" in c.value for c in app.caption)
+    app.text_input(key=ImageKeys.MESSAGE).input("Where was this taken?")
+    app.button(key=ImageKeys.SEND).click().run()
+    assert not app.exception
+    parts = fake.chat_requests()[-1].json["messages"][-1]["content"][1:]
+    assert len(parts) == 2
+    for part in parts:
+        payload = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+        assert len(payload) < 10_000  # the 6 MB of text stayed home
+        received = Image.open(io.BytesIO(payload))
+        assert not dict(received.getexif()) and "exif" not in received.info and "xmp" not in received.info
+        assert b"Jane Doe" not in payload and b"GPS" not in payload
+    assert Image.open(io.BytesIO(base64.b64decode(parts[0]["image_url"]["url"].split(",", 1)[1]))).size == (400, 600)
+
+
+def test_the_panel_has_a_title_a_purpose_and_says_the_upload_limits(app_factory):
+    app = images_page(app_factory)
+    assert [title.value for title in app.title] == ["Images"]
+    captions = [caption.value for caption in app.caption]
+    assert captions[0].startswith("Attach images to your next chat message: see what GPT-4.1 mini sees")
+    limits = next(caption for caption in captions if caption.startswith("PNG, JPEG, WEBP or GIF"))
+    assert "up to 20 MB per image on" in limits and "A file over 50 MB is refused by your browser" in limits

@@ -6,11 +6,16 @@ see ``conftest.py`` for the fixtures and ``helpers.py`` for the waiting strategy
 
 from __future__ import annotations
 
+import base64
+import io
+from pathlib import Path
+
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from components.images import ImageKeys
 from tests.e2e.helpers import by_key, by_key_prefix, chat_messages, open_app, wait_for_app_idle
-from tests.fakes.images import encode, photo_like
+from tests.fakes.images import encode, gps_exif_jpeg, photo_like
 from tests.fakes.server import FakeOpenAIServer
 
 ALERT = "[data-testid=stAlert]"
@@ -83,3 +88,37 @@ def test_a_broken_file_in_the_same_selection_gets_its_own_error(page: Page, app_
     expect(card).to_have_count(1)
     expect(card.locator("table")).to_contain_text("415")  # the 512 x 512 worked example
     expect(by_key_prefix(page, ImageKeys.UPLOAD_PREFIX).locator(UPLOADED_FILE)).to_have_count(0)
+
+
+def test_an_oversize_file_is_explained_in_words(page: Page, app_url: str, tmp_path: Path) -> None:
+    open_images_page(page, app_url)
+    limits = page.locator(CAPTION, has_text="A file over 50 MB is refused by your browser before upload")
+    expect(limits).to_be_visible()  # said before anything is chosen, next to the uploader
+    expect(limits).to_contain_text("PNG, JPEG, WEBP or GIF")
+
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(b"\xff\xd8" + bytes(60_000_000))
+    by_key_prefix(page, ImageKeys.UPLOAD_PREFIX).locator("input[type=file]").set_input_files([huge])
+    refused = by_key_prefix(page, ImageKeys.UPLOAD_PREFIX).get_by_role("alert")
+    expect(refused).to_contain_text("File must be 50.0MB or smaller")  # the browser's mark: its text shows on hover
+    expect(limits).to_be_visible()
+    expect(by_key_prefix(page, ImageKeys.CARD_PREFIX)).to_have_count(0)  # nothing attached, nothing sent
+
+
+def test_gps_metadata_is_removed_said_on_the_card_and_not_sent(
+    page: Page, app_url: str, fake: FakeOpenAIServer
+) -> None:
+    open_images_page(page, app_url)
+    upload(page, {"name": "phone.jpg", "mimeType": "image/jpeg", "buffer": gps_exif_jpeg((600, 400))})
+    card = by_key_prefix(page, ImageKeys.CARD_PREFIX)
+    wait_for_app_idle(page, expect=card.locator(PREVIEW))
+    expect(card).to_contain_text("metadata removed: GPS, EXIF, XMP, comments, data after the image")
+
+    by_key(page, ImageKeys.MESSAGE).locator("input").fill("Where is this?")
+    by_key(page, ImageKeys.SEND).get_by_role("button").click()
+    wait_for_app_idle(page, expect=chat_messages(page, "assistant").locator(CAPTION, has_text="finish: stop"))
+    url = fake.chat_requests()[-1].json["messages"][-1]["content"][1]["image_url"]["url"]
+    payload = base64.b64decode(url.split(",", 1)[1])
+    received = Image.open(io.BytesIO(payload))
+    assert received.size == (400, 600)  # upright: the orientation went into the pixels
+    assert not dict(received.getexif()) and b"Exif" not in payload and b"GPS" not in payload

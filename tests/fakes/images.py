@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageDraw
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, PngImagePlugin
 
 RED = (255, 0, 0)
 GREEN = (0, 255, 0)
@@ -148,6 +148,119 @@ def exif_rotated_jpeg(size: tuple[int, int] = (600, 400), orientation: int = 6) 
     return encode(im, "JPEG", quality=92, exif=exif)
 
 
+#: Where the metadata factories below say the picture was taken (degrees, minutes, seconds).
+GPS_LATITUDE = (52.0, 22.0, 12.5)
+GPS_LONGITUDE = (4.0, 53.0, 28.0)
+XMP_WITH_GPS = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="52,22.2N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+#: Bytes appended after the end of the image data (phones append such trailers).
+TRAILER = b"TRAILER: owner=Jane Doe; serial=123456"
+
+
+def camera_exif(orientation: int = 1) -> Image.Exif:
+    """EXIF as a phone writes it: maker, model, owner, the EXIF orientation and a GPS position."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.Model] = "Pocket 12"
+    exif[ExifTags.Base.Artist] = "Jane Doe"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = GPS_LATITUDE
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = GPS_LONGITUDE
+    return exif
+
+
+def _marked(size: tuple[int, int]) -> Image.Image:
+    """White, with a red block marking the stored top-left corner."""
+    im = Image.new("RGB", size, (255, 255, 255))
+    ImageDraw.Draw(im).rectangle([0, 0, size[0] // 4, size[1] // 4], fill=RED)
+    return im
+
+
+def gps_exif_jpeg(size: tuple[int, int] = (600, 400), orientation: int = 6) -> bytes:
+    """A phone photo: EXIF with GPS and ``orientation``, XMP with GPS, a comment, a trailer after the image."""
+    data = encode(_marked(size), "JPEG", quality=92, exif=camera_exif(orientation), xmp=XMP_WITH_GPS, comment=b"hi")
+    return data + TRAILER
+
+
+def png_with_text_chunks(size: tuple[int, int] = (200, 150), text_bytes: int = 6_000_000) -> bytes:
+    """A small PNG carrying ``text_bytes`` of text chunks, EXIF with GPS, XMP and a trailer."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "lorem ipsum " * (text_bytes // 12))
+    info.add_text("Author", "Jane Doe", zip=True)
+    info.add_itxt("Description", "a long story", lang="en")
+    info.add_itxt("XML:com.adobe.xmp", XMP_WITH_GPS.decode())
+    return encode(_marked(size), "PNG", pnginfo=info, exif=camera_exif()) + TRAILER
+
+
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def linear_rgb_profile(description: str = "Linear RGB test") -> bytes:
+    """A minimal ICC v2 display profile: sRGB primaries with a linear tone curve (gamma 1.0).
+
+    Pillow can only create sRGB, Lab and XYZ profiles: this is the smallest "other RGB space"
+    whose pixels must be converted to look right (linear 128 is sRGB 188).
+    """
+    xyz = lambda x, y, z: b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)  # noqa: E731
+    ascii_text = description.encode() + b"\x00"
+    tags = {
+        b"desc": b"desc" + bytes(4) + struct.pack(">I", len(ascii_text)) + ascii_text + bytes(4 + 4 + 2 + 1 + 67),
+        b"wtpt": xyz(0.9642, 1.0, 0.8249),
+        b"rXYZ": xyz(0.4361, 0.2225, 0.0139),
+        b"gXYZ": xyz(0.3851, 0.7169, 0.0971),
+        b"bXYZ": xyz(0.1431, 0.0606, 0.7141),
+        b"rTRC": b"curv" + bytes(4) + struct.pack(">IH", 1, 256) + bytes(2),  # gamma 1.0 (u8Fixed8)
+        b"cprt": b"text" + bytes(4) + b"none\x00",
+    }
+    tags[b"gTRC"] = tags[b"bTRC"] = tags[b"rTRC"]
+    table, body = b"", b""
+    offset = 128 + 4 + 12 * len(tags)
+    for signature, tag in tags.items():
+        tag += bytes(-len(tag) % 4)
+        table += signature + struct.pack(">II", offset + len(body), len(tag))
+        body += tag
+    size = offset + len(body)
+    header = (
+        struct.pack(">I", size)
+        + bytes(4)
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(24)
+        + struct.pack(">I", 0)
+        + _s15(0.9642)
+        + _s15(1.0)
+        + _s15(0.8249)
+        + bytes(48)
+    )
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def webp_with_metadata(size: tuple[int, int] = (200, 150)) -> bytes:
+    """A lossless WebP with EXIF (GPS), XMP and an sRGB colour profile."""
+    return encode(
+        _marked(size), "WEBP", lossless=True, exif=camera_exif(), xmp=XMP_WITH_GPS, icc_profile=srgb_profile()
+    )
+
+
+def gif_with_comment(size: tuple[int, int] = (200, 150)) -> bytes:
+    """A still GIF with a comment extension and a trailer after its end."""
+    return encode(_marked(size).convert("P"), "GIF", comment=b"taken at home, 12 Elm Street") + TRAILER
+
+
 def one_pixel_png() -> bytes:
     return encode(Image.new("RGB", (1, 1), RED), "PNG")
 
@@ -194,6 +307,10 @@ CORPUS: dict[str, Callable[[], tuple[str, bytes]]] = {
     "big_photo": _named("camera.jpg", big_photo_jpeg),
     "empty": _named("empty.png", empty_file),
     "bmp": _named("paint.bmp", bmp_image),
+    "gps_exif_jpeg": _named("phone-gps.jpg", gps_exif_jpeg),
+    "png_text_chunks": _named("chunky.png", png_with_text_chunks),
+    "webp_metadata": _named("tagged.webp", webp_with_metadata),
+    "gif_comment": _named("commented.gif", gif_with_comment),
 }
 
 

@@ -15,13 +15,21 @@ from playground.attachments import (
     preview,
     remove_pending,
     thumbnail,
+    upload_limits_text,
 )
 from playground.connection import ConnectionSettings
 from playground.conversation import ImageAttachment
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import Price
 from playground.workspace import Workspace
-from tests.fakes.images import animated_gif, encode, exif_rotated_jpeg, photo_like, truncated_png
+from tests.fakes.images import (
+    animated_gif,
+    encode,
+    exif_rotated_jpeg,
+    photo_like,
+    png_with_text_chunks,
+    truncated_png,
+)
 
 PRICE = Price(input=0.40, cached_input=0.10, output=1.60)
 
@@ -207,3 +215,19 @@ def test_an_upload_reduced_for_one_model_says_so_when_another_is_chosen():
     assert facts.prepared_for_another_model("gpt-4.1-mini")  # mini would have used 2048 px, not 768
     _, small = attach_upload(tile_model, png(64, 64), "small.png")
     assert not small.prepared_for_another_model("gpt-4.1-mini")  # sent as uploaded: nothing was lost
+
+
+def test_upload_limits_are_said_in_words_from_the_registry_and_the_upload_cap():
+    openai = upload_limits_text("openai", 50)
+    assert openai.startswith("PNG, JPEG, WEBP or GIF (only the first frame of an animation is sent), up to 20 MB")
+    assert "per image on OpenAI. A file over 50 MB is refused by your browser before upload" in openai
+    azure = upload_limits_text("azure", 50)  # Azure's 50 MB per image is the upload cap too: one number
+    assert "up to 50 MB per image. A bigger file is refused by your browser" in azure
+
+
+def test_metadata_removed_reaches_the_panel():
+    _, facts = attach_upload(workspace(), png_with_text_chunks((200, 150), 2_000_000), "chunky.png")
+    assert facts.metadata_removed == "GPS, 2 MB of text, XMP, EXIF, data after the image"
+    assert facts.pixels_as_uploaded and not facts.sent_as_uploaded
+    _, clean = attach_upload(workspace(), png(64, 64), "clean.png")
+    assert clean.metadata_removed == "" and clean.sent_as_uploaded

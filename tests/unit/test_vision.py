@@ -1,27 +1,22 @@
-"""Image tokens, the normalisation pipeline and the grid preview (playground/vision.py)."""
+"""Image tokens, the normalisation pipeline and the grid preview (playground/vision/)."""
 
 from __future__ import annotations
 
 import base64
 import io
 import random
+import subprocess
+import sys
 
 import pytest
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import load_registry, resolve_model
-from playground.vision import (
-    DETAILS,
-    JPEG_QUALITY,
-    PreparedImage,
-    estimate_image,
-    grid_cell_size,
-    image_tokens,
-    model_view_size,
-    normalise_image,
-    preview_with_grid,
-)
+from playground.vision.metadata import MetadataScan, scan_metadata
+from playground.vision.normalise import JPEG_QUALITY, PreparedImage, normalise_image
+from playground.vision.preview import preview_with_grid
+from playground.vision.tokens import DETAILS, estimate_image, grid_cell_size, image_tokens, model_view_size
 from tests.fakes import images as fakes
 
 # ---------------------------------------------------------------------------------------------
@@ -457,3 +452,146 @@ def test_preview_of_a_strip_and_of_raw_bytes() -> None:
     assert from_bytes.size == (32, 32)  # one whole patch; the pixel itself is top-left
     assert from_bytes.getpixel((0, 0)) == (255, 0, 0, 255)
     assert from_bytes.getpixel((20, 20)) == (40, 40, 40, 255)
+
+
+def test_preview_takes_a_registry_model_spec_as_well_as_a_name() -> None:
+    # Regression (mypy): a PreparedImage with a ModelSpec raised AttributeError in resolve_model.
+    prepared = normalise_image(fakes.encode(Image.new("RGB", (1800, 2400), (255, 255, 255)), "PNG"), rule="patch_cap")
+    spec = resolve_model("gpt-4.1-mini")
+    by_spec, by_name = preview_with_grid(prepared, spec), preview_with_grid(prepared, "gpt-4.1-mini")
+    assert by_spec.size == by_name.size == preview_with_grid(prepared).size
+    # Prepared for this model under the 2025 rule: the preview keeps that rule (1536-patch cap).
+    view = model_view_size(1800, 2400, rule="patch_cap")
+    assert prepared.size == view and by_spec.size == (round(1024 * view[0] / view[1] / 32) * 32, 1024)
+    assert preview_with_grid(prepared, resolve_model("gpt-4o")).size == (1024, 1024)  # 2 x 3 tiles, scaled
+
+
+def test_token_arithmetic_never_loads_pillow() -> None:
+    code = "import sys, playground.vision.tokens, playground.conversation; print('PIL' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata: none of it is sent, whatever path the image takes
+
+
+def _carries_no_metadata(prepared: PreparedImage) -> Image.Image:
+    im = _sent(prepared)
+    assert not scan_metadata(prepared.data, prepared.format).found
+    assert not dict(im.getexif()) and not getattr(im, "text", {})
+    assert not {"exif", "xmp", "comment", "icc_profile", "XML:com.adobe.xmp"} & set(im.info)
+    for secret in (b"Jane Doe", b"PhoneMaker", b"GPS", fakes.TRAILER):
+        assert secret not in prepared.data
+    return im
+
+
+def test_jpeg_with_gps_exif_goes_out_without_it_and_upright() -> None:
+    data = fakes.gps_exif_jpeg((600, 400), orientation=6)
+    prepared = normalise_image(data, filename="phone.jpg")
+    im = _carries_no_metadata(prepared)
+    assert im.size == (400, 600)  # orientation applied to the pixels, not left to a tag
+    assert im.getpixel((390, 10))[0] > 200 and im.getpixel((390, 10))[1] < 60  # stored top-left now top-right
+    assert prepared.metadata.has_gps
+    assert prepared.notes[0] == "metadata removed: GPS, EXIF, XMP, comments, data after the image"
+
+
+def test_png_with_megabytes_of_text_chunks_is_sent_small_and_lossless() -> None:
+    data = fakes.png_with_text_chunks((200, 150), text_bytes=6_000_000)
+    assert len(data) > 6_000_000
+    prepared = normalise_image(data, filename="chunky.png")
+    im = _carries_no_metadata(prepared)
+    assert prepared.sent_bytes < 10_000 and prepared.as_uploaded and not prepared.unchanged
+    assert (prepared.format, im.size) == ("PNG", (200, 150))
+    original = Image.open(io.BytesIO(data)).convert("RGB")
+    assert ImageChops.difference(im.convert("RGB"), original).getbbox() is None  # same pixels
+    assert prepared.notes == ("metadata removed: GPS, 6 MB of text, XMP, EXIF, data after the image",)
+
+
+def test_jpeg_metadata_is_cut_out_without_re_encoding() -> None:
+    data = fakes.gps_exif_jpeg((300, 200), orientation=1)
+    prepared = normalise_image(data)
+    _carries_no_metadata(prepared)
+    assert prepared.as_uploaded and prepared.format == "JPEG"
+    # The compressed pixel data is the upload's own: the scan (SOS to EOI) is kept byte for byte.
+    scan_start = data.index(b"\xff\xda")
+    assert data[scan_start : data.index(b"\xff\xd9", scan_start) + 2] in prepared.data
+
+
+@pytest.mark.parametrize(
+    ("factory", "found"),
+    [
+        (fakes.webp_with_metadata, "GPS, colour profile, EXIF, XMP"),
+        (fakes.gif_with_comment, "comments, data after the image"),
+    ],
+)
+def test_webp_and_gif_metadata_is_removed(factory, found: str) -> None:
+    prepared = normalise_image(factory((200, 150)))
+    im = _carries_no_metadata(prepared)
+    assert prepared.as_uploaded and im.size == (200, 150)
+    assert f"metadata removed: {found}" in prepared.notes
+
+
+def test_re_encoded_images_carry_no_metadata_either() -> None:
+    # Downscaled (re-encoded from pixels): a big photo with GPS EXIF and an sRGB profile.
+    exif = fakes.camera_exif()
+    data = fakes.encode(fakes.photo_like(3000, 2000), "JPEG", exif=exif, icc_profile=fakes.srgb_profile())
+    prepared = normalise_image(data)
+    _carries_no_metadata(prepared)
+    assert prepared.size == (2048, 1366) and not prepared.as_uploaded
+    assert prepared.notes[0] == "metadata removed: GPS, EXIF, colour profile"
+
+
+def test_a_file_whose_structure_cannot_be_walked_is_rebuilt_from_its_pixels(monkeypatch) -> None:
+    from playground.vision import normalise
+
+    monkeypatch.setattr(normalise, "scan_metadata", lambda data, fmt: MetadataScan(format=fmt, complete=False))
+    prepared = normalise.normalise_image(fakes.png_with_text_chunks((200, 150), text_bytes=100_000))
+    assert not prepared.as_uploaded and prepared.sent_bytes < 10_000
+    assert b"lorem" not in prepared.data and fakes.TRAILER not in prepared.data
+    assert "its file structure could not be checked for metadata: re-encoded from its pixels" in prepared.notes
+
+
+def test_every_corpus_image_that_is_accepted_goes_out_clean() -> None:
+    for key, factory in fakes.CORPUS.items():
+        filename, data = factory()
+        try:
+            prepared = normalise_image(data, filename=filename)
+        except PlaygroundError:
+            continue
+        assert not scan_metadata(prepared.data, prepared.format).found, key
+
+
+@pytest.mark.parametrize(
+    "params", [{"progressive": True}, {"restart_marker_blocks": 4}, {"progressive": True, "restart_marker_rows": 2}]
+)
+def test_jpeg_layouts_with_several_scans_or_restarts_are_walked_to_their_end(params: dict[str, object]) -> None:
+    photo = fakes.photo_like(400, 300)
+    data = fakes.encode(photo, "JPEG", exif=fakes.camera_exif(), xmp=fakes.XMP_WITH_GPS, comment=b"c", **params)
+    scan = scan_metadata(data, "JPEG")
+    assert scan.complete and [block.kind for block in scan.blocks] == ["exif", "xmp", "comment"]
+    prepared = normalise_image(data)
+    _carries_no_metadata(prepared)
+    assert prepared.as_uploaded  # cut out, not re-encoded: the same pixels
+    same = ImageChops.difference(Image.open(io.BytesIO(data)).convert("RGB"), _sent(prepared).convert("RGB"))
+    assert same.getbbox() is None
+
+
+def test_colours_in_another_rgb_profile_are_converted_to_srgb_and_the_profile_is_not_sent() -> None:
+    grey = Image.new("RGB", (120, 80), (128, 128, 128))
+    prepared = normalise_image(fakes.encode(grey, "PNG", icc_profile=fakes.linear_rgb_profile()))
+    im = _carries_no_metadata(prepared)
+    assert im.getpixel((10, 10)) == (188, 188, 188)  # linear mid-grey, as sRGB: what the user saw
+    assert "colours converted from Linear RGB test to sRGB" in prepared.notes
+    assert prepared.notes[0] == "metadata removed: colour profile"
+
+
+@pytest.mark.parametrize(
+    "profile", [fakes.srgb_profile, lambda: ImageCms.ImageCmsProfile(ImageCms.createProfile("XYZ")).tobytes()]
+)
+def test_an_srgb_or_non_rgb_profile_is_only_cut_out(profile) -> None:
+    grey = Image.new("RGB", (120, 80), (128, 128, 128))
+    data = fakes.encode(grey, "JPEG", quality=90, icc_profile=profile())
+    prepared = normalise_image(data)
+    im = _carries_no_metadata(prepared)
+    assert prepared.as_uploaded and abs(im.getpixel((10, 10))[0] - 128) <= 2
