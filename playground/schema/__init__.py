@@ -6,7 +6,16 @@ Rules and limits per provider are data in ``playground/strict_rules.toml``; temp
 ``playground/schema_templates.json``.
 """
 
-from playground.schema._rules import ProviderRules, StrictLimits, known_providers, name_rule, provider_rules
+from playground.schema._common import load_json_text
+from playground.schema._rules import (
+    InputLimits,
+    ProviderRules,
+    StrictLimits,
+    input_limits,
+    known_providers,
+    name_rule,
+    provider_rules,
+)
 from playground.schema.builder import (
     FieldPath,
     FieldType,
@@ -42,6 +51,7 @@ __all__ = [
     "FieldError",
     "FieldPath",
     "FieldType",
+    "InputLimits",
     "ParsedSchema",
     "ProviderRules",
     "ReplyValidation",
@@ -55,9 +65,11 @@ __all__ = [
     "fix_strict",
     "get_field",
     "infer_schema",
+    "input_limits",
     "known_providers",
     "lint_name",
     "lint_strict",
+    "load_json_text",
     "load_templates",
     "make_nullable",
     "move_field",
