@@ -1,6 +1,11 @@
-"""Small display formatters shared by pages (numbers, money, durations)."""
+"""Small display formatters shared by pages (numbers, money, durations, reply figures) and the
+escaping of model-, user- and tool-supplied text drawn as Markdown (:func:`md_text`, :func:`md_code`)."""
 
 from __future__ import annotations
+
+import re
+
+from playground.conversation import ReplyStats
 
 
 def tokens(count: int | None) -> str:
@@ -17,3 +22,42 @@ def usd(amount: float | None) -> str:
 
 def seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} s"
+
+
+def stats_line(stats: ReplyStats, estimated_price: bool) -> str:
+    """One reply's figures: tokens in (cached) and out, cost, first-token time, speed, finish reason."""
+    prompt = tokens(stats.prompt_tokens)
+    cached = f" ({stats.cached_tokens:,} cached)" if stats.cached_tokens else ""
+    cost = usd(stats.cost_usd) + (" est." if estimated_price and stats.cost_usd is not None else "")
+    speed = f"{stats.tokens_per_second:,.0f} tok/s" if stats.tokens_per_second else "n/a tok/s"
+    return (
+        f"in {prompt}{cached} · out {tokens(stats.completion_tokens)} · {cost} · "
+        f"first token {seconds(stats.time_to_first_token_s)} · {speed} · finish: {stats.finish_reason or 'n/a'}"
+    )
+
+
+# What can turn text into Markdown structure: links and images ([ ] ( ) !), autolinks (< >, the
+# "://" of a URL, "www.", the "@" of an address), code, emphasis and strike-through, HTML, tables,
+# and Streamlit's directives (:red[...]). A "_" inside a word (field_name) is literal already.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*~\[\]()!<>|@{}#]|:(?=//)|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|(?<=www)\.")
+_BACKTICK_RUNS = re.compile(r"`+")
+
+
+def md_text(text: object) -> str:
+    """``text`` (from a model, a user or a tool) as literal Markdown text, on one line."""
+    value = _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), " ".join(str(text).split()))
+    # Math needs a pair of "$": a lone one (a price, "$defs") is already literal.
+    return value.replace("$", "\\$") if value.count("$") > 1 else value
+
+
+def md_code(text: object) -> str:
+    """``text`` as an inline code span that nothing in it can close (literal, on one line).
+
+    The fence is one backtick longer than the longest run of backticks inside, as CommonMark allows.
+    """
+    value = " ".join(str(text).split())
+    if not value:
+        return md_text("(empty)")
+    fence = "`" * (max((len(run) for run in _BACKTICK_RUNS.findall(value)), default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"

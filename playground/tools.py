@@ -81,7 +81,7 @@ def _check_parameters(parameters: Any, where: str) -> None:
     if parameters.get("type", "object") != "object":
         raise PlaygroundError(
             ErrorKind.INVALID_INPUT,
-            f"{where}: 'parameters' must describe an object (\"type\": \"object\"), "
+            f'{where}: \'parameters\' must describe an object ("type": "object"), '
             f"not {json.dumps(parameters['type'])}: a function's arguments are named.",
         )
 
@@ -92,7 +92,7 @@ def parse_tools(text: str) -> list[dict[str, Any]]:
     The whole paste is checked before anything is returned (bounded parse, names, parameters):
     one bad tool refuses the paste, with a message naming it.
     """
-    data = load_json_text(text, "tool definitions") if text.strip() else []
+    data = load_json_text(text, "tool list") if text.strip() else []
     items = data if isinstance(data, list) else [data]
     tools = [_as_tool(item, position) for position, item in enumerate(items)]
     names = [tool["function"]["name"] for tool in tools]

@@ -21,25 +21,11 @@ from playground.meter import prompt_breakdown
 from playground.registry import ModelSpec, Price, azure_deployment_types, default_tier, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.schema import validate_reply
+from playground.schema.document import ResponseSchema
 from playground.tools import answer_calls, parallel_tool_calls_to_send, unanswered_calls
 
 if TYPE_CHECKING:
     from playground.meter import MessageCounter
-
-
-@dataclass
-class ResponseSchema:
-    """The structured-output schema shared by the schema panel, the chat and "view code"."""
-
-    name: str = "response"
-    schema: dict[str, Any] | None = None
-    strict: bool = True
-    enabled: bool = False
-
-    def response_format(self) -> dict[str, Any] | None:
-        if not self.enabled or self.schema is None:
-            return None
-        return {"type": "json_schema", "json_schema": {"name": self.name, "schema": self.schema, "strict": self.strict}}
 
 
 @dataclass

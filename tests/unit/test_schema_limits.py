@@ -63,7 +63,7 @@ def test_malformed_and_empty_json_keep_their_messages() -> None:
 
 
 @pytest.mark.parametrize(
-    "entry, what", [(parse_schema_text, "schema"), (infer_schema, "example"), (parse_tools, "tool definitions")]
+    "entry, what", [(parse_schema_text, "schema"), (infer_schema, "example"), (parse_tools, "tool list")]
 )
 def test_every_paste_entry_point_uses_the_bounded_parser(entry, what) -> None:
     assert f"The {what} is nested more than" in refused(entry, DEEP)
