@@ -36,16 +36,21 @@ def stats_line(stats: ReplyStats, estimated_price: bool) -> str:
     )
 
 
-# What can turn text into Markdown structure: links and images ([ ] ( ) !), autolinks (< >, the
-# "://" of a URL, "www.", the "@" of an address), code, emphasis and strike-through, HTML, tables,
-# and Streamlit's directives (:red[...]). A "_" inside a word (field_name) is literal already.
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*~\[\]()!<>|@{}#]|:(?=//)|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|(?<=www)\.")
+# What can turn text into Markdown structure: links and images ([ ] ( ) !), autolinks (< >), code,
+# emphasis and strike-through, HTML, tables, and Streamlit's directives (:red[...]). A "_" inside a
+# word (field_name) is literal already.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*~\[\]()!<>|{}#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# Bare URLs and e-mail addresses are linked after escapes are resolved (GFM autolink literals), so
+# a backslash cannot stop them: an invisible WORD JOINER inside "://", after "www" and before "@" does.
+_AUTOLINK_SEAMS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
 _BACKTICK_RUNS = re.compile(r"`+")
 
 
 def md_text(text: object) -> str:
     """``text`` (from a model, a user or a tool) as literal Markdown text, on one line."""
     value = _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), " ".join(str(text).split()))
+    value = _AUTOLINK_SEAMS.sub(_WORD_JOINER, value)
     # Math needs a pair of "$": a lone one (a price, "$defs") is already literal.
     return value.replace("$", "\\$") if value.count("$") > 1 else value
 

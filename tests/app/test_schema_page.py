@@ -501,4 +501,4 @@ def test_names_from_the_schema_cannot_inject_markdown(app_factory):
     assert label == f"`` {name} `` · string"  # one code span (a longer fence) around the whole name
     # The linter's list: the path in a code span, the name in its message escaped.
     [listing] = [m.value for m in app.markdown if "evil.example" in m.value]
-    assert '- ``$.properties["x` ![img](' in listing and "Property 'x\\` \\!\\[img\\]\\(http\\://" in listing
+    assert '- ``$.properties["x` ![img](' in listing and "Property 'x\\` \\!\\[img\\]\\(http:\u2060//" in listing
