@@ -232,7 +232,8 @@ def _on_add(workspace: Workspace, panel: SchemaPanel) -> None:
 def schema_header(workspace: Workspace, panel: SchemaPanel) -> None:
     """Templates, the schema name (checked live), strict mode and "Use in chat"."""
     templates = load_templates()
-    template_col, load_col, name_col, toggles_col = st.columns([3, 1, 3, 2], vertical_alignment="bottom")
+    # Two rows, so that no label is cut at 800 px (where the page's columns are narrow).
+    template_col, load_col, name_col = st.columns([4, 2, 4], vertical_alignment="bottom")
     template_col.selectbox(
         "Template",
         list(templates),
@@ -255,7 +256,7 @@ def schema_header(workspace: Workspace, panel: SchemaPanel) -> None:
         args=(workspace, "name", SchemaKeys.NAME),
         help="Sent as json_schema.name: letters, digits, '_' and '-', at most 64 characters.",
     )
-    with toggles_col:
+    with st.container(horizontal=True, gap="medium"):
         st.toggle(
             "Strict",
             key=SchemaKeys.STRICT,
@@ -302,9 +303,9 @@ def _attribute_inputs(f: SchemaField, key: Callable[[str], str], on_change: Call
             set_widget_value(widget_key, value)
         return {"key": widget_key, **on_change(attr)}
 
-    name_col, type_col = st.columns([3, 2])
-    name_col.text_input("Name", **widget("name", f.name))
-    kind = type_col.selectbox("Type", FIELD_TYPES, **widget("type", f.type))
+    # Name and type one under the other: side by side, a narrow column cuts the type's name.
+    st.text_input("Name", **widget("name", f.name))
+    kind = st.selectbox("Type", FIELD_TYPES, **widget("type", f.type))
     st.text_input("Description", placeholder="What the model should put here", **widget("description", f.description))
     st.checkbox("Nullable (may be null: strict mode's way to make a field optional)", **widget("nullable", f.nullable))
     left, right = st.columns(2)
