@@ -119,3 +119,24 @@ def test_a_tool_name_and_call_id_from_the_model_cannot_inject_markdown(app_facto
     [line] = [m.value for m in app.markdown if "call id" in m.value]
     assert line == f"`` {name} `` · call id `` call` [id](http://evil.example) ` ``"
     assert any(ta.label == f"Output of `` {name} ``" for ta in app.text_area)
+
+
+def test_a_contained_failure_is_logged_without_the_key(app_factory, monkeypatch, caplog):
+    import components.sidebar
+
+    app = tools_page(app_factory)
+    key = app.session_state[STATE_KEY].workspace.connection.key
+    assert len(key) > 12
+
+    def broken_meter(workspace):
+        raise RuntimeError(f"upstream said {key} / {key.upper()} is wrong")
+
+    monkeypatch.setattr(components.sidebar, "live_meter", broken_meter)
+    with caplog.at_level("ERROR", logger="playground.ui"):
+        app.run()
+    assert not app.exception
+    [record] = [r for r in caplog.records if r.name == "playground.ui"]
+    logged = record.getMessage()
+    assert "RuntimeError" in logged and "[redacted]" in logged
+    assert key.lower() not in logged.lower()
+    assert all(key.lower() not in error.value.lower() for error in app.sidebar.error)

@@ -19,6 +19,8 @@ from playground.schema import (
     provider_rules,
     validate_reply,
 )
+from playground.schema.builder import property_count
+from playground.schema.document import ResponseSchema
 from playground.tools import argument_errors, parse_tools
 
 DEEP = "[" * 2000 + "]" * 2000
@@ -144,3 +146,39 @@ def test_validating_against_a_ref_cycle_gives_a_verdict_not_a_recursion_error(sc
 
 def test_a_deeply_nested_reply_is_a_message() -> None:
     assert "nested too deeply" in refused(validate_reply, {"type": "array"}, DEEP)
+
+
+# --------------------------------------------------------------------------------------------
+# The builder's budget
+
+
+def test_property_count_counts_every_level_without_building_fields() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "object", "properties": {"b": {"type": "string"}, "c": {"type": "string"}}},
+            "items": {"type": "array", "items": {"type": "object", "properties": {"d": {"type": "string"}}}},
+            "maybe": {"anyOf": [{"type": "object", "properties": {"e": {"type": "string"}}}, {"type": "null"}]},
+        },
+        "$defs": {"x": {"type": "object", "properties": {"f": {"type": "string"}}}},
+    }
+    assert property_count(schema) == 3 + 2 + 1 + 1 + 1
+
+
+@pytest.mark.parametrize("extra, fits", [(0, True), (1, False)])
+def test_the_document_fits_the_builder_up_to_the_budget(extra: int, fits: bool) -> None:
+    count = input_limits().builder_max_fields + extra
+    document = ResponseSchema(
+        schema={"type": "object", "properties": {f"f{i}": {"type": "string"} for i in range(count)}}
+    )
+    assert document.fits_builder() is fits
+    assert ResponseSchema().fits_builder()  # no schema yet: an empty builder
+
+
+def test_a_failed_paste_leaves_the_document_as_it_was() -> None:
+    document = ResponseSchema(name="kept", schema={"type": "object", "properties": {}})
+    before = (document.name, dict(document.schema or {}), document.strict)
+    for text in (DEEP, '{"a": ', json.dumps({f"k{i}": i for i in range(10_000)})):
+        with pytest.raises(PlaygroundError):
+            document.apply_text(text) if text.startswith("[") else document.infer_from_example(text)
+    assert (document.name, document.schema, document.strict) == before
