@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from components import format as fmt
+from components.contain import contained
 from components.images import thumbnail_png
-from components.schema_builder import schema_badge
 from components.state import Keys
 from components.tools_view import pending_calls_form
-from playground.conversation import Message, ReplyStats, Status
+from components.verdict import schema_badge
+from playground.conversation import Message, Status
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, parameter_bounds
 from playground.request import ChatParams
@@ -24,17 +25,6 @@ FINISH_FLAGS = {
 
 def _key(action: str, message: Message) -> str:
     return f"chat.{action}.{message.id}"
-
-
-def stats_line(stats: ReplyStats, estimated_price: bool) -> str:
-    prompt = fmt.tokens(stats.prompt_tokens)
-    cached = f" ({stats.cached_tokens:,} cached)" if stats.cached_tokens else ""
-    cost = fmt.usd(stats.cost_usd) + (" est." if estimated_price and stats.cost_usd is not None else "")
-    speed = f"{stats.tokens_per_second:,.0f} tok/s" if stats.tokens_per_second else "n/a tok/s"
-    return (
-        f"in {prompt}{cached} · out {fmt.tokens(stats.completion_tokens)} · {cost} · "
-        f"first token {fmt.seconds(stats.time_to_first_token_s)} · {speed} · finish: {stats.finish_reason or 'n/a'}"
-    )
 
 
 def _resend_edited(workspace: Workspace, message: Message) -> None:
@@ -107,7 +97,7 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
                     type="primary",
                 )
         if message.stats is not None and message.status is not Status.FAILED:
-            st.caption(stats_line(message.stats, spec.is_estimate))
+            st.caption(fmt.stats_line(message.stats, spec.is_estimate))
             if flag := FINISH_FLAGS.get(message.stats.finish_reason or ""):
                 st.warning(flag, icon=":material/warning:")
             if message.stats.content_filter:
@@ -122,7 +112,8 @@ def render_conversation(workspace: Workspace, spec: ModelSpec) -> None:
     """Every turn of the shared conversation, then any tool calls waiting for their output."""
     messages = workspace.conversation.messages
     for position, message in enumerate(messages):
-        render_message(workspace, message, spec, is_last=position == len(messages) - 1)
+        with contained("one message", "Delete that message if it stays broken."):
+            render_message(workspace, message, spec, is_last=position == len(messages) - 1)
     pending_calls_form(workspace)
 
 

@@ -1,8 +1,12 @@
-"""Small display formatters shared by pages (numbers, money, durations)."""
+"""Small display formatters shared by pages (numbers, money, durations, reply figures) and the
+escaping of model-, user- and tool-supplied text drawn as Markdown (:func:`md_text`, :func:`md_code`)."""
 
 from __future__ import annotations
 
 import math
+import re
+
+from playground.conversation import ReplyStats
 
 #: Below this, an amount shows as "<$0.000001" (nothing a price list bills separately).
 MONEY_FLOOR = 0.000001
@@ -53,3 +57,47 @@ def percent(fraction: float) -> str:
     if fraction < 0.001:
         return "<0.1%"
     return f"{fraction:.1%}" if fraction < 0.0995 else f"{fraction:.0%}"
+
+
+def stats_line(stats: ReplyStats, estimated_price: bool) -> str:
+    """One reply's figures: tokens in (cached) and out, cost, first-token time, speed, finish reason."""
+    prompt = tokens(stats.prompt_tokens)
+    cached = f" ({stats.cached_tokens:,} cached)" if stats.cached_tokens else ""
+    cost = usd(stats.cost_usd) + (" est." if estimated_price and stats.cost_usd is not None else "")
+    speed = f"{stats.tokens_per_second:,.0f} tok/s" if stats.tokens_per_second else "n/a tok/s"
+    return (
+        f"in {prompt}{cached} · out {tokens(stats.completion_tokens)} · {cost} · "
+        f"first token {seconds(stats.time_to_first_token_s)} · {speed} · finish: {stats.finish_reason or 'n/a'}"
+    )
+
+
+# What can turn text into Markdown structure: links and images ([ ] ( ) !), autolinks (< >), code,
+# emphasis and strike-through, HTML, tables, and Streamlit's directives (:red[...]). A "_" inside a
+# word (field_name) is literal already.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*~\[\]()!<>|{}#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# Bare URLs and e-mail addresses are linked after escapes are resolved (GFM autolink literals), so
+# a backslash cannot stop them: an invisible WORD JOINER inside "://", after "www" and before "@" does.
+_AUTOLINK_SEAMS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
+_BACKTICK_RUNS = re.compile(r"`+")
+
+
+def md_text(text: object) -> str:
+    """``text`` (from a model, a user or a tool) as literal Markdown text, on one line."""
+    value = _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), " ".join(str(text).split()))
+    value = _AUTOLINK_SEAMS.sub(_WORD_JOINER, value)
+    # Math needs a pair of "$": a lone one (a price, "$defs") is already literal.
+    return value.replace("$", "\\$") if value.count("$") > 1 else value
+
+
+def md_code(text: object) -> str:
+    """``text`` as an inline code span that nothing in it can close (literal, on one line).
+
+    The fence is one backtick longer than the longest run of backticks inside, as CommonMark allows.
+    """
+    value = " ".join(str(text).split())
+    if not value:
+        return md_text("(empty)")
+    fence = "`" * (max((len(run) for run in _BACKTICK_RUNS.findall(value)), default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"

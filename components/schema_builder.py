@@ -5,21 +5,25 @@ the test run with its checked result.
 The schema itself lives in ``Workspace.response_schema.schema`` (the chat sends the same one when
 "Use in chat" is on); the builder's fields are derived from it on every run. The panel's own state
 (:class:`~playground.schema_run.SchemaPanel`: last errors, fix notes, last run) is part of the one
-session store (:func:`components.state.get_store`). Every action calls one function of
-:mod:`playground.schema_run` or :mod:`playground.schema`.
+session store (:func:`components.state.get_store`). Every action calls one method of the schema
+document (:class:`~playground.schema.document.ResponseSchema`) or one function of
+:mod:`playground.schema_run`. Names and messages that come from the schema, the model or the server
+are escaped before they are drawn as Markdown (:mod:`components.format`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import streamlit as st
 
-from components.state import get_store
+from components.format import md_code, md_text, stats_line
+from components.state import clear_widgets, get_store, pop_widget_value, set_widget_value, widget_value
+from components.verdict import verdict_badge
 from playground.connection import PROVIDER_LABELS
-from playground.conversation import Message, Status
+from playground.conversation import Status
 from playground.errors import PlaygroundError
 from playground.providers import provider_for
 from playground.registry import ModelSpec
@@ -27,7 +31,7 @@ from playground.schema import (
     FieldType,
     SchemaField,
     Violation,
-    delete_field,
+    input_limits,
     lint_name,
     lint_strict,
     load_templates,
@@ -35,26 +39,17 @@ from playground.schema import (
     response_format_payload,
     to_pydantic_source,
 )
+from playground.schema.builder import property_count
+from playground.schema.document import ADD_FORM_ATTRIBUTES, ResponseSchema, enum_lines, parent_paths
 from playground.schema_run import (
     RUN_MODES,
+    RunMode,
     SchemaPanel,
     StructuredResult,
-    add_new_field,
-    apply_schema_text,
-    builder_fields,
-    current_schema,
-    edit_fields,
-    enum_lines,
-    fix_schema,
-    infer_from_example,
-    load_template,
-    parent_paths,
     prepare_run,
     reply_tables,
     schema_json,
     schema_run_request,
-    set_field_attribute,
-    shift_field,
 )
 from playground.snippets import curl_snippet, python_snippet
 from playground.workspace import SchemaOption, Workspace
@@ -69,13 +64,7 @@ IMPORT_KINDS = {
     "example": "Example JSON document (infer a schema)",
 }
 RESULT_VIEWS = ("Tree", "Table")
-VERDICT_BADGES = {
-    "valid": ("Valid", ":material/check_circle:", "green"),
-    "invalid": ("Invalid", ":material/cancel:", "red"),
-    "refused": ("Refused", ":material/block:", "orange"),
-    "failed": ("No reply", ":material/error:", "red"),
-    "pending": ("Not checked", ":material/hourglass_empty:", "gray"),
-}
+_MISSING = object()  # a widget value not set yet (None is a value: an empty number input)
 
 
 class SchemaKeys:
@@ -137,11 +126,6 @@ def panel_state() -> SchemaPanel:
     return get_store().schema_panel
 
 
-def _clear_keys(prefix: str) -> None:
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
-        del st.session_state[key]
-
-
 def sync_editors(workspace: Workspace, panel: SchemaPanel) -> None:
     """Refill the raw JSON editor and the builder's inputs when the shared schema changed.
 
@@ -150,17 +134,17 @@ def sync_editors(workspace: Workspace, panel: SchemaPanel) -> None:
     """
     target = workspace.response_schema
     previous = panel.synced_json
-    if panel.needs_sync(target) or SchemaKeys.RAW not in st.session_state:
-        draft = st.session_state.get(SchemaKeys.RAW)
-        if st.session_state.pop(SchemaKeys.RAW_FOLLOW, False) or draft is None or draft == previous:
-            st.session_state[SchemaKeys.RAW] = panel.synced_json
-            st.session_state[SchemaKeys.RAW_KEPT] = False
+    if panel.needs_sync(target) or widget_value(SchemaKeys.RAW) is None:
+        draft = widget_value(SchemaKeys.RAW)
+        if pop_widget_value(SchemaKeys.RAW_FOLLOW, False) or draft is None or draft == previous:
+            set_widget_value(SchemaKeys.RAW, panel.synced_json)
+            set_widget_value(SchemaKeys.RAW_KEPT, False)
         else:  # never overwrite text the user typed and has not applied
-            st.session_state[SchemaKeys.RAW_KEPT] = True
-        _clear_keys(SchemaKeys.FIELD_PREFIX)
-    st.session_state[SchemaKeys.NAME] = target.name
-    st.session_state[SchemaKeys.STRICT] = target.strict
-    st.session_state[SchemaKeys.USE_IN_CHAT] = target.enabled
+            set_widget_value(SchemaKeys.RAW_KEPT, True)
+        clear_widgets(SchemaKeys.FIELD_PREFIX)
+    set_widget_value(SchemaKeys.NAME, target.name)
+    set_widget_value(SchemaKeys.STRICT, target.strict)
+    set_widget_value(SchemaKeys.USE_IN_CHAT, target.enabled)
 
 
 def _act(panel: SchemaPanel, area: str, action: Callable[..., Any], *args: Any) -> bool:
@@ -177,78 +161,77 @@ def _act(panel: SchemaPanel, area: str, action: Callable[..., Any], *args: Any) 
 
 def _show_error(panel: SchemaPanel, area: str) -> None:
     if message := panel.errors.get(area):
-        st.error(message, icon=":material/error:")
+        st.error(md_text(message), icon=":material/error:")
 
 
 def _load_template(workspace: Workspace, panel: SchemaPanel) -> None:
-    _act(panel, "template", load_template, workspace.response_schema, st.session_state[SchemaKeys.TEMPLATE])
+    _act(panel, "template", workspace.response_schema.load_template, widget_value(SchemaKeys.TEMPLATE))
 
 
 def _set_target(workspace: Workspace, attr: SchemaOption, key: str) -> None:
-    workspace.set_schema_option(attr, st.session_state[key])
+    workspace.set_schema_option(attr, widget_value(key))
 
 
 def _apply_raw(workspace: Workspace, panel: SchemaPanel) -> None:
-    if _act(panel, "raw", apply_schema_text, workspace.response_schema, st.session_state[SchemaKeys.RAW]):
-        st.session_state[SchemaKeys.RAW_FOLLOW] = True
+    if _act(panel, "raw", workspace.response_schema.apply_text, widget_value(SchemaKeys.RAW, "")):
+        set_widget_value(SchemaKeys.RAW_FOLLOW, True)
 
 
 def _discard_raw(panel: SchemaPanel) -> None:
-    st.session_state[SchemaKeys.RAW] = panel.synced_json
-    st.session_state[SchemaKeys.RAW_KEPT] = False
+    set_widget_value(SchemaKeys.RAW, panel.synced_json)
+    set_widget_value(SchemaKeys.RAW_KEPT, False)
     panel.errors.pop("raw", None)
 
 
 def _import(workspace: Workspace, panel: SchemaPanel) -> None:
-    action = apply_schema_text if st.session_state[SchemaKeys.IMPORT_KIND] == "schema" else infer_from_example
-    _act(panel, "import", action, workspace.response_schema, st.session_state.get(SchemaKeys.IMPORT_TEXT, ""))
+    target = workspace.response_schema
+    action = target.apply_text if widget_value(SchemaKeys.IMPORT_KIND) == "schema" else target.infer_from_example
+    _act(panel, "import", action, widget_value(SchemaKeys.IMPORT_TEXT, ""))
 
 
 def _fix(workspace: Workspace, panel: SchemaPanel, provider: str) -> None:
     def fix() -> None:
-        panel.notes = fix_schema(workspace.response_schema, provider)
+        panel.notes = workspace.response_schema.fix(provider)
 
     _act(panel, "fix", fix)
 
 
 def _on_attribute(workspace: Workspace, panel: SchemaPanel, path: tuple[str, ...], attr: str) -> None:
-    raw = st.session_state[SchemaKeys.field(path, attr)]
-    if _act(panel, "builder", set_field_attribute, workspace.response_schema, path, attr, raw):
+    raw = widget_value(SchemaKeys.field(path, attr))
+    if _act(panel, "builder", workspace.response_schema.set_field_attribute, path, attr, raw):
         panel.focus = (*path[:-1], str(raw).strip()) if attr == "name" else path
     else:
-        _clear_keys(SchemaKeys.FIELD_PREFIX)  # show the schema's values again, not the rejected input
+        clear_widgets(SchemaKeys.FIELD_PREFIX)  # show the schema's values again, not the rejected input
 
 
 def _on_move(workspace: Workspace, panel: SchemaPanel, path: tuple[str, ...], step: int) -> None:
-    if _act(panel, "builder", shift_field, workspace.response_schema, path, step):
+    if _act(panel, "builder", workspace.response_schema.shift_field, path, step):
         panel.focus = path
 
 
 def _on_delete(workspace: Workspace, panel: SchemaPanel, path: tuple[str, ...]) -> None:
-    if _act(panel, "builder", edit_fields, workspace.response_schema, delete_field, path):
+    if _act(panel, "builder", workspace.response_schema.delete_field, path):
         panel.focus = path[:-1]
 
 
 def _on_add(workspace: Workspace, panel: SchemaPanel) -> None:
-    values = {
-        key.removeprefix(SchemaKeys.ADD_PREFIX): value
-        for key, value in st.session_state.items()
-        if isinstance(key, str) and key.startswith(SchemaKeys.ADD_PREFIX)
-    }
-    parent = st.session_state.get(SchemaKeys.ADD_PARENT) or ()
+    drawn = {attr: widget_value(SchemaKeys.add(attr), _MISSING) for attr in ADD_FORM_ATTRIBUTES}
+    values = {attr: value for attr, value in drawn.items() if value is not _MISSING}
+    parent = widget_value(SchemaKeys.ADD_PARENT) or ()
 
     def add() -> None:
-        panel.focus = add_new_field(workspace.response_schema, values, parent)
+        panel.focus = workspace.response_schema.add_field(values, parent)
 
     if _act(panel, "add", add):
-        _clear_keys(SchemaKeys.ADD_PREFIX)
+        clear_widgets(SchemaKeys.ADD_PREFIX)
 
 
 # --- header -------------------------------------------------------------------------------------
 def schema_header(workspace: Workspace, panel: SchemaPanel) -> None:
     """Templates, the schema name (checked live), strict mode and "Use in chat"."""
     templates = load_templates()
-    template_col, load_col, name_col, toggles_col = st.columns([3, 1, 3, 2], vertical_alignment="bottom")
+    # Two rows, so that no label is cut at 800 px (where the page's columns are narrow).
+    template_col, load_col, name_col = st.columns([4, 2, 4], vertical_alignment="bottom")
     template_col.selectbox(
         "Template",
         list(templates),
@@ -271,7 +254,7 @@ def schema_header(workspace: Workspace, panel: SchemaPanel) -> None:
         args=(workspace, "name", SchemaKeys.NAME),
         help="Sent as json_schema.name: letters, digits, '_' and '-', at most 64 characters.",
     )
-    with toggles_col:
+    with st.container(horizontal=True, gap="medium"):
         st.toggle(
             "Strict",
             key=SchemaKeys.STRICT,
@@ -286,18 +269,13 @@ def schema_header(workspace: Workspace, panel: SchemaPanel) -> None:
             args=(workspace, "enabled", SchemaKeys.USE_IN_CHAT),
             help="The chat panel then sends this schema as its response_format.",
         )
-    st.caption(f"Template: {templates[st.session_state[SchemaKeys.TEMPLATE]]['description']}")
+    st.caption(f"Template: {templates[widget_value(SchemaKeys.TEMPLATE)]['description']}")
     for problem in lint_name(workspace.response_schema.name):
-        st.error(problem.message, icon=":material/badge:")
+        st.error(md_text(problem.message), icon=":material/badge:")
     _show_error(panel, "template")
 
 
 # --- builder ------------------------------------------------------------------------------------
-def _code(text: str) -> str:
-    """``text`` as inline code in a label (literal, not Markdown), unless it holds a backtick."""
-    return f"`{text}`" if "`" not in text else text
-
-
 def _type_label(f: SchemaField) -> str:
     if f.type == "enum":
         label = f"enum ({len(f.enum_values)})"
@@ -319,13 +297,13 @@ def _attribute_inputs(f: SchemaField, key: Callable[[str], str], on_change: Call
 
     def widget(attr: str, value: Any) -> dict[str, Any]:
         widget_key = key(attr)
-        if widget_key not in st.session_state:
-            st.session_state[widget_key] = value
+        if widget_value(widget_key, _MISSING) is _MISSING:
+            set_widget_value(widget_key, value)
         return {"key": widget_key, **on_change(attr)}
 
-    name_col, type_col = st.columns([3, 2])
-    name_col.text_input("Name", **widget("name", f.name))
-    kind = type_col.selectbox("Type", FIELD_TYPES, **widget("type", f.type))
+    # Name and type one under the other: side by side, a narrow column cuts the type's name.
+    st.text_input("Name", **widget("name", f.name))
+    kind = st.selectbox("Type", FIELD_TYPES, **widget("type", f.type))
     st.text_input("Description", placeholder="What the model should put here", **widget("description", f.description))
     st.checkbox("Nullable (may be null: strict mode's way to make a field optional)", **widget("nullable", f.nullable))
     left, right = st.columns(2)
@@ -342,9 +320,9 @@ def _attribute_inputs(f: SchemaField, key: Callable[[str], str], on_change: Call
         number: dict[str, Any] = {"step": 1} if integer else {"step": 0.1, "format": "%g"}
         for column, attr in ((left, "minimum"), (right, "maximum")):
             settings = widget(attr, getattr(f, attr))
-            state = st.session_state[settings["key"]]
+            state = widget_value(settings["key"])
             if state is not None and isinstance(state, int) != integer:  # the type changed: int <-> float
-                st.session_state[settings["key"]] = int(state) if integer else float(state)
+                set_widget_value(settings["key"], int(state) if integer else float(state))
             column.number_input(attr.capitalize(), **number, **settings)
     elif kind == "array":
         item_type = left.selectbox("Item type", ITEM_TYPES, **widget("item_type", f.item_type or "string"))
@@ -390,7 +368,7 @@ def _field_list(workspace: Workspace, panel: SchemaPanel, fields: list[SchemaFie
     """One expander per field; sub-fields of objects and arrays of objects in nested expanders."""
     for index, f in enumerate(fields):
         path = (*parent, f.name)
-        with st.expander(f"{_code(f.name)} · {_type_label(f)}", expanded=panel.focus[: len(path)] == path):
+        with st.expander(f"{md_code(f.name)} · {_type_label(f)}", expanded=panel.focus[: len(path)] == path):
             _field_actions(workspace, panel, path, index, len(fields))
             if f.read_only:
                 st.caption(
@@ -403,12 +381,15 @@ def _field_list(workspace: Workspace, panel: SchemaPanel, fields: list[SchemaFie
             def on_change(attr: str, path: tuple[str, ...] = path) -> dict[str, Any]:
                 return {"on_change": _on_attribute, "args": (workspace, panel, path, attr)}
 
-            _attribute_inputs(f, lambda attr, path=path: SchemaKeys.field(path, attr), on_change)
+            def key(attr: str, path: tuple[str, ...] = path) -> str:
+                return SchemaKeys.field(path, attr)
+
+            _attribute_inputs(f, key, on_change)
             if f.type == "object":
-                st.caption(f"Fields of {_code(f.name)}")
+                st.caption(f"Fields of {md_code(f.name)}")
                 _field_list(workspace, panel, f.children, path)
             elif f.type == "array" and f.item_type == "object":
-                st.caption(f"Fields of each {_code(f.name)} item")
+                st.caption(f"Fields of each {md_code(f.name)} item")
                 _field_list(workspace, panel, f.item_fields, path)
 
 
@@ -434,13 +415,31 @@ def _add_field_form(workspace: Workspace, panel: SchemaPanel, fields: list[Schem
         _show_error(panel, "add")
 
 
+def _builder_summary(target: ResponseSchema) -> None:
+    """What a schema too large for the builder holds, instead of one expander per field."""
+    schema = target.current()
+    properties = schema.get("properties")
+    top = list(properties) if isinstance(properties, dict) else []
+    shown = ", ".join(top[:12]) + (f", … ({len(top) - 12:,} more)" if len(top) > 12 else "")
+    st.info(
+        f"This schema has {property_count(schema):,} fields in all, more than the builder draws "
+        f"({input_limits().builder_max_fields:,}): edit it in the JSON tab. "
+        f"Top-level fields: {md_text(shown or 'none')}.",
+        icon=":material/data_object:",
+    )
+
+
 def field_builder(workspace: Workspace, panel: SchemaPanel) -> None:
     """The visual builder: the fields as nested expanders, then the "Add a field" form."""
     st.subheader("Fields")
+    target = workspace.response_schema
+    if not target.fits_builder():
+        _builder_summary(target)
+        return
     try:
-        fields = builder_fields(workspace.response_schema)
+        fields = target.fields()
     except PlaygroundError as error:
-        st.info(f"{error.message} The JSON tab still edits it.", icon=":material/data_object:")
+        st.info(f"{md_text(error.message)} The JSON tab still edits it.", icon=":material/data_object:")
         return
     _show_error(panel, "builder")
     properties = [f for f in fields if not f.root_keyword]
@@ -448,7 +447,7 @@ def field_builder(workspace: Workspace, panel: SchemaPanel) -> None:
         st.caption("No fields yet: add one below, load a template, or import a schema.")
     _field_list(workspace, panel, properties, ())
     if root_keywords := [f for f in fields if f.root_keyword]:
-        with st.expander(f"Root keywords ({', '.join(f.name for f in root_keywords)}) · read-only"):
+        with st.expander(f"Root keywords ({md_text(', '.join(f.name for f in root_keywords))}) · read-only"):
             st.caption("Definitions and other root keywords are kept as they are; edit them in the JSON tab.")
             for f in root_keywords:
                 st.json({f.name: f.raw}, expanded=False)
@@ -469,7 +468,7 @@ def strict_linter(workspace: Workspace, panel: SchemaPanel) -> None:
         format_func=lambda name: PROVIDER_LABELS[name],
         help="Azure OpenAI documents a narrower keyword subset and older limits than OpenAI.",
     )
-    violations = _lint(schema_json(current_schema(workspace.response_schema)), provider)
+    violations = _lint(schema_json(workspace.response_schema.current()), provider)
     if not violations:
         st.success(f"No strict-mode problems for {provider_rules(provider).label}.", icon=":material/verified:")
     else:
@@ -479,7 +478,11 @@ def strict_linter(workspace: Workspace, panel: SchemaPanel) -> None:
             f"{fixable} can be fixed automatically.",
             icon=":material/rule:",
         )
-        st.markdown("\n".join(f"- `{v.path}` {v.message}" + (" *(fixable)*" if v.fixable else "") for v in violations))
+        st.markdown(
+            "\n".join(
+                f"- {md_code(v.path)} {md_text(v.message)}" + (" *(fixable)*" if v.fixable else "") for v in violations
+            )
+        )
         st.button(
             f"Fix {fixable} fixable",
             key=SchemaKeys.FIX,
@@ -490,7 +493,7 @@ def strict_linter(workspace: Workspace, panel: SchemaPanel) -> None:
         )
     _show_error(panel, "fix")
     if panel.notes:
-        st.info("Fixed:\n" + "\n".join(f"- {note}" for note in panel.notes), icon=":material/build:")
+        st.info("Fixed:\n" + "\n".join(f"- {md_text(note)}" for note in panel.notes), icon=":material/build:")
 
 
 # --- tabs: JSON, import, export, view code ------------------------------------------------------
@@ -517,11 +520,11 @@ def _raw_tab(workspace: Workspace, panel: SchemaPanel) -> None:
         )
     if "raw" in panel.errors:
         st.error(
-            f"{panel.errors['raw']} Nothing was changed: your text is kept, and the schema is the one "
+            f"{md_text(panel.errors['raw'])} Nothing was changed: your text is kept, and the schema is the one "
             "before this edit.",
             icon=":material/error:",
         )
-    elif st.session_state.get(SchemaKeys.RAW_KEPT):
+    elif widget_value(SchemaKeys.RAW_KEPT):
         st.warning(
             "The schema changed elsewhere (builder, fix, import or template) while this editor held edits "
             "you had not applied: your text is kept. Apply it to replace that change, or discard it.",
@@ -566,7 +569,7 @@ def _pydantic_source(schema_text: str, root_name: str) -> str:
 
 def _export_tab(workspace: Workspace) -> None:
     target = workspace.response_schema
-    schema = current_schema(target)
+    schema = target.current()
     st.download_button(
         "Download JSON Schema",
         schema_json(schema),
@@ -578,7 +581,7 @@ def _export_tab(workspace: Workspace) -> None:
     try:
         payload = response_format_payload(schema, target.name, strict=target.strict)
     except PlaygroundError as error:
-        st.error(str(error))
+        st.error(md_text(error))
     else:
         st.caption("response_format")
         st.code(schema_json(payload), language="json")
@@ -586,7 +589,7 @@ def _export_tab(workspace: Workspace) -> None:
     try:
         source = _pydantic_source(schema_json(schema), target.name or "Response")
     except PlaygroundError as error:
-        st.error(str(error))
+        st.error(md_text(error))
     else:
         st.download_button(
             "Download models.py",
@@ -600,11 +603,11 @@ def _export_tab(workspace: Workspace) -> None:
 
 
 def _code_tab(workspace: Workspace) -> None:
-    test_input = st.session_state.get(SchemaKeys.TEST_INPUT) or ""
+    test_input = widget_value(SchemaKeys.TEST_INPUT) or ""
     try:
-        request = schema_run_request(workspace, test_input, st.session_state.get(SchemaKeys.MODE, "json_schema"))
+        request = schema_run_request(workspace, test_input, widget_value(SchemaKeys.MODE, "json_schema"))
     except PlaygroundError as error:
-        st.error(str(error))
+        st.error(md_text(error))
         return
     st.caption("The exact request Run sends (the key is read from an environment variable).")
     provider = provider_for(workspace.connection)
@@ -635,11 +638,6 @@ def _stream(workspace: Workspace, panel: SchemaPanel, result: StructuredResult) 
     st.rerun()
 
 
-def _verdict_badge(verdict: str) -> None:
-    label, icon, color = VERDICT_BADGES[verdict]
-    st.badge(label, icon=icon, color=color)
-
-
 def _reply_view(result: StructuredResult) -> None:
     parsed = result.validation.parsed if result.validation else None
     if parsed is None:
@@ -654,7 +652,7 @@ def _reply_view(result: StructuredResult) -> None:
         st.json(parsed, expanded=True)
     else:
         for path, rows in tables.items():
-            st.caption(path)
+            st.caption(md_code(path))
             st.dataframe(rows, hide_index=True)
     with st.expander("Raw reply"):
         st.code(result.text, language="json", wrap_lines=True)
@@ -662,7 +660,7 @@ def _reply_view(result: StructuredResult) -> None:
 
 def _result(result: StructuredResult, spec: ModelSpec) -> None:
     with st.container(horizontal=True, vertical_alignment="center", key=SchemaKeys.VERDICT):
-        _verdict_badge(result.verdict)
+        verdict_badge(result.verdict)
         strict = "strict" if result.strict else "not strict"
         mode = f"json_schema, {strict}" if result.mode == "json_schema" else "json_object (schema in the prompt)"
         st.caption(f"Mode: {mode}")
@@ -678,9 +676,9 @@ def _result(result: StructuredResult, spec: ModelSpec) -> None:
     if result.reply.status is Status.STOPPED:
         st.caption(":material/stop_circle: Stopped: partial reply, incomplete.")
     if result.reply.error is not None:
-        st.error(result.reply.error.message, icon=":material/error:")
+        st.error(md_text(result.reply.error.message), icon=":material/error:")
     if result.schema_problem:
-        st.error(result.schema_problem, icon=":material/error:")
+        st.error(md_text(result.schema_problem), icon=":material/error:")
     if result.validation and result.validation.errors:
         st.markdown(f"**{len(result.validation.errors)} problem(s), by field:**")
         st.code(
@@ -690,8 +688,6 @@ def _result(result: StructuredResult, spec: ModelSpec) -> None:
         )
     _reply_view(result)
     if result.stats is not None and result.reply.status is not Status.FAILED:
-        from components.chat_view import stats_line  # here: chat_view imports this module for schema_badge
-
         st.caption(stats_line(result.stats, spec.is_estimate) + " · not part of the chat")
 
 
@@ -707,13 +703,13 @@ def run_panel(workspace: Workspace, panel: SchemaPanel) -> None:
         placeholder="The shipping took two weeks and the box was damaged, but support refunded me quickly.",
     )
     with options_col:
-        mode = st.radio("Mode", list(RUN_MODES), format_func=RUN_MODES.__getitem__, key=SchemaKeys.MODE)
+        mode = cast(RunMode, st.radio("Mode", list(RUN_MODES), format_func=RUN_MODES.__getitem__, key=SchemaKeys.MODE))
         run = st.button("Run", key=SchemaKeys.RUN, icon=":material/play_arrow:", type="primary", width="stretch")
     st.caption("A run is its own request (the chat's system prompt and this input) and leaves the chat unchanged.")
     if run:
         panel.errors.pop("run", None)
         try:
-            result = prepare_run(workspace, st.session_state.get(SchemaKeys.TEST_INPUT) or "", mode)
+            result = prepare_run(workspace, widget_value(SchemaKeys.TEST_INPUT) or "", mode)
         except PlaygroundError as error:
             panel.errors["run"] = str(error)
         else:
@@ -721,13 +717,3 @@ def run_panel(workspace: Workspace, panel: SchemaPanel) -> None:
     _show_error(panel, "run")
     if panel.result is not None:
         _result(panel.result, workspace.model_spec())
-
-
-# --- in the chat --------------------------------------------------------------------------------
-def schema_badge(message: Message) -> None:
-    """Under a chat reply that was asked to follow a schema: its Valid / Invalid verdict."""
-    if (check := message.schema_check) is None:
-        return
-    _verdict_badge("valid" if check.ok else "invalid")
-    if check.errors:
-        st.code("\n".join(f"{e.path}: {e.message}" for e in check.errors), language=None, wrap_lines=True)

@@ -7,6 +7,7 @@ import logging
 import streamlit as st
 from pydantic import SecretStr
 
+from components.contain import contained
 from components.meter import live_meter
 from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
@@ -239,4 +240,5 @@ def render_sidebar() -> None:
                 "To send requests, add " + " and ".join(missing) + ". Token counts, images and schemas "
                 "work without a connection."
             )
-        live_meter(workspace)
+        with contained("the context and cost meter", "Check the tool definitions and the schema."):
+            live_meter(workspace)

@@ -57,8 +57,6 @@ class Keys:
     CHAT_INPUT = "chat.input"
     STOP = "chat.stop_streaming"
     CLEAR = "chat.clear"
-    REGENERATE = "chat.regenerate"
-    RETRY = "chat.retry"
 
     @staticmethod
     def api_key(provider: str) -> str:

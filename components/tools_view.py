@@ -6,7 +6,11 @@ import json
 
 import streamlit as st
 
+from components.contain import contained
+from components.format import md_code, md_text
+from components.state import pop_widget_value, set_widget_value, widget_value
 from playground.errors import PlaygroundError
+from playground.schema import load_json_text
 from playground.tools import argument_errors, load_tool_templates, parse_tools, tool_problems, unanswered_calls
 from playground.workspace import Workspace
 
@@ -23,6 +27,7 @@ class ToolKeys:
     PARALLEL = "tools.parallel"
     SEND_RESULTS = "tools.send_results"
     CHAT_INPUT = "tools.chat_input"
+    APPLY_ERROR = "tools.apply_error"  # the last refused Apply's message (not a widget)
 
     @staticmethod
     def mock(tool_name: str) -> str:
@@ -34,22 +39,22 @@ class ToolKeys:
 
 
 def _show_definitions(workspace: Workspace) -> None:
-    st.session_state[ToolKeys.DEFINITIONS] = json.dumps(workspace.tools, indent=2)
+    set_widget_value(ToolKeys.DEFINITIONS, json.dumps(workspace.tools, indent=2))
 
 
 def _add_template(workspace: Workspace) -> None:
-    template = load_tool_templates()[st.session_state[ToolKeys.TEMPLATE]]
+    template = load_tool_templates()[widget_value(ToolKeys.TEMPLATE)]
     workspace.add_tool(template.tool, template.mock_output)
     _show_definitions(workspace)
 
 
 def _apply_definitions(workspace: Workspace) -> None:
     try:
-        workspace.set_tools(parse_tools(st.session_state[ToolKeys.DEFINITIONS]))
+        workspace.set_tools(parse_tools(widget_value(ToolKeys.DEFINITIONS, "")))
     except PlaygroundError as error:
-        st.session_state["tools.apply_error"] = error.message  # shown under the editor; the text is kept
+        set_widget_value(ToolKeys.APPLY_ERROR, error.message)  # shown under the editor; the text is kept
     else:
-        st.session_state.pop("tools.apply_error", None)
+        pop_widget_value(ToolKeys.APPLY_ERROR)
         _show_definitions(workspace)
 
 
@@ -60,7 +65,7 @@ def _clear_tools(workspace: Workspace) -> None:
 
 def tool_definitions(workspace: Workspace) -> None:
     """Templates, the JSON editor, per-tool checks, tool_choice and parallel calls, canned outputs."""
-    if ToolKeys.DEFINITIONS not in st.session_state:
+    if widget_value(ToolKeys.DEFINITIONS) is None:
         _show_definitions(workspace)
     left, right = st.columns([3, 2])
     with left:
@@ -75,8 +80,8 @@ def tool_definitions(workspace: Workspace) -> None:
         with st.container(horizontal=True):
             st.button("Apply", key=ToolKeys.APPLY, on_click=_apply_definitions, args=(workspace,), type="primary")
             st.button("Remove all", key=ToolKeys.CLEAR, on_click=_clear_tools, args=(workspace,))
-        if apply_error := st.session_state.get("tools.apply_error"):
-            st.error(apply_error + " Your text is kept; fix it and apply again.")
+        if apply_error := widget_value(ToolKeys.APPLY_ERROR):
+            st.error(md_text(apply_error) + " Your text is kept; fix it and apply again.")
     with right:
         names = [tool["function"]["name"] for tool in workspace.tools]
         choices = ["auto", "none", "required", *names]
@@ -94,9 +99,11 @@ def tool_definitions(workspace: Workspace) -> None:
         for tool in workspace.tools:
             name = tool["function"]["name"]
             if problems := tool_problems(tool, workspace.connection.provider):
-                st.warning(f"**{name}** would be rejected:\n\n- " + "\n- ".join(problems))
+                st.warning(
+                    f"{md_code(name)} would be rejected:\n\n- " + "\n- ".join(md_text(problem) for problem in problems)
+                )
             output = st.text_area(
-                f"Canned output of {name}",
+                f"Canned output of {md_code(name)}",
                 value=workspace.tool_mock_outputs.get(name, "{}"),
                 key=ToolKeys.mock(name),
                 height=80,
@@ -106,9 +113,10 @@ def tool_definitions(workspace: Workspace) -> None:
 
 def _send_outputs(workspace: Workspace, call_ids: list[str]) -> None:
     # Read the outputs now: args bound at render time would hold the previous run's text.
-    workspace.answer_tool_calls({call_id: st.session_state[ToolKeys.output(call_id)] for call_id in call_ids})
+    workspace.answer_tool_calls({call_id: widget_value(ToolKeys.output(call_id), "") for call_id in call_ids})
 
 
+@contained("the tool calls waiting for their output", "Delete the assistant message that made the calls.")
 def pending_calls_form(workspace: Workspace) -> None:
     """The model's unanswered calls: arguments checked against the schema, outputs to send back."""
     calls = unanswered_calls(workspace.conversation)
@@ -118,15 +126,15 @@ def pending_calls_form(workspace: Workspace) -> None:
     with st.container(border=True):
         st.markdown(f"**The model called {len(calls)} tool(s).** Check the arguments and send the outputs back.")
         for call in calls:
-            st.markdown(f"`{call.name}` · call id `{call.id}`")
+            st.markdown(f"{md_code(call.name)} · call id {md_code(call.id)}")
             try:
-                st.json(json.loads(call.arguments or "{}"))
-            except json.JSONDecodeError:
+                st.json(load_json_text(call.arguments or "{}", "arguments"))
+            except PlaygroundError:
                 st.code(call.arguments)
             for problem in argument_errors(tools_by_name.get(call.name), call.arguments):
-                st.error(f"Arguments do not match the schema: {problem}")
+                st.error(f"Arguments do not match the schema: {md_text(problem)}")
             st.text_area(
-                f"Output of {call.name}",
+                f"Output of {md_code(call.name)}",
                 value=workspace.tool_mock_outputs.get(call.name, "{}"),
                 key=ToolKeys.output(call.id),
             )

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from playground.errors import ErrorKind, PlaygroundError
+from playground.providers import provider_for
+from playground.snippets import curl_snippet, javascript_snippet, python_snippet
 from playground.store import Store, export_session, import_file, open_store
 from playground.store.files import FileFormat, format_json_schema_text
 from playground.workspace import Workspace
@@ -28,22 +30,16 @@ LANGUAGES = ("python", "python-azure", "js", "curl")
 
 
 def view_code(workspace: Workspace, lang: str) -> str:
-    """The code that sends the request the session's next reply would be asked with.
-
-    The one place the command line renders code (swap in playground.snippets when it lands)."""
-    from playground.schema_run import curl_snippet, python_snippet
-
+    """The code that sends the request the session's next reply would be asked with (the same text
+    as the app's "View code"; the key is read from an environment variable)."""
     request = workspace.build_request()
-    settings = workspace.connection
-    if lang == "python-azure" and settings.provider != "azure":
+    provider = provider_for(workspace.connection)
+    if lang == "python-azure" and not provider.is_azure:
         raise PlaygroundError.invalid_input(
-            f"This session uses {settings.provider}, not Azure OpenAI: use --lang python for its code."
+            f"This session uses {provider.label}, not Azure OpenAI: use --lang python for its code."
         )
-    if lang in ("python", "python-azure"):
-        return python_snippet(request, settings)
-    if lang == "curl":
-        return curl_snippet(request, settings)
-    raise PlaygroundError.invalid_input(f"Code for --lang {lang} is not available in this version.")
+    render = {"python": python_snippet, "python-azure": python_snippet, "js": javascript_snippet, "curl": curl_snippet}
+    return render[lang](request, provider)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -119,6 +119,8 @@ class Provider:
     # Which registry retirement dates apply (None: the server's own model, no dates known).
     retirement_platform: ClassVar[Literal["openai", "azure"] | None] = "openai"
     fields: ClassVar[SidebarFields] = SidebarFields()
+    # Azure OpenAI (either API form): what "python-azure" code and Azure-only options apply to.
+    is_azure: ClassVar[bool] = False
 
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
@@ -415,6 +417,7 @@ class CompatibleProvider(Provider):
 
 
 class _AzureProvider(Provider):
+    is_azure = True
     key_variable = "AZURE_OPENAI_API_KEY"
     lint_target = "azure"
     retirement_platform = "azure"

@@ -181,9 +181,6 @@ class ModelSpec:
     def image(self) -> PatchImageRule | TileImageRule:
         return self.entry.image
 
-    def supports(self, feature: str) -> bool:
-        return feature in self.entry.features
-
     def price(self, tier: str) -> Price | None:
         return self.entry.prices.get(tier)
 

@@ -17,7 +17,7 @@ import jsonschema
 
 from playground.conversation import Conversation, Message, ToolCall
 from playground.errors import ErrorKind, PlaygroundError
-from playground.schema import lint_name, lint_strict
+from playground.schema import lint_name, lint_strict, load_json_text
 
 TEMPLATES_PATH = Path(__file__).with_name("tool_templates.json")
 
@@ -39,29 +39,60 @@ def load_tool_templates() -> dict[str, ToolTemplate]:
 
 
 def _as_tool(item: Any, position: int) -> dict[str, Any]:
+    """One tool in Chat Completions form, checked whole: a named function whose ``parameters`` is a
+    valid JSON Schema for an object. Anything else is refused here, before it reaches the workspace
+    (and from there every request and the meter)."""
+    where = f"Tool {position + 1}"
     function = item.get("function", item) if isinstance(item, dict) else None
-    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
         raise PlaygroundError(
             ErrorKind.INVALID_INPUT,
-            f"Tool {position + 1} needs a 'name' (give either {{'type': 'function', 'function': {{...}}}} "
+            f"{where} needs a 'name' (give either {{'type': 'function', 'function': {{...}}}} "
             "or the function object itself).",
         )
-    tool_function = {"name": function["name"], "description": function.get("description", "")}
-    tool_function["parameters"] = function.get("parameters") or {"type": "object", "properties": {}}
+    where = f"Tool {function['name']!r}"
+    description = function.get("description", "")
+    if not isinstance(description, str):
+        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"{where}: 'description' must be a string.")
+    parameters = function.get("parameters") or {"type": "object", "properties": {}}
+    _check_parameters(parameters, where)
+    tool_function: dict[str, Any] = {"name": function["name"], "description": description, "parameters": parameters}
     if "strict" in function:
         tool_function["strict"] = bool(function["strict"])
     return {"type": "function", "function": tool_function}
 
 
-def parse_tools(text: str) -> list[dict[str, Any]]:
-    """Tools from pasted JSON: a list (or one) of tools or bare function objects, normalised."""
-    try:
-        data = json.loads(text) if text.strip() else []
-    except json.JSONDecodeError as error:
+def _check_parameters(parameters: Any, where: str) -> None:
+    """``parameters`` must be a JSON Schema (by the metaschema) describing an object."""
+    if not isinstance(parameters, dict):
         raise PlaygroundError(
             ErrorKind.INVALID_INPUT,
-            f"The tools are not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.",
-        ) from error
+            f"{where}: 'parameters' must be a JSON Schema object such as "
+            '{"type": "object", "properties": {...}}, not ' + f"{json.dumps(parameters)[:40]}.",
+        )
+    try:
+        jsonschema.Draft202012Validator.check_schema(parameters)
+    except jsonschema.SchemaError as error:
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT, f"{where}: 'parameters' is not a valid JSON Schema ({error.message})."
+        ) from None
+    except RecursionError:
+        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"{where}: 'parameters' is nested too deeply.") from None
+    if parameters.get("type", "object") != "object":
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            f'{where}: \'parameters\' must describe an object ("type": "object"), '
+            f"not {json.dumps(parameters['type'])}: a function's arguments are named.",
+        )
+
+
+def parse_tools(text: str) -> list[dict[str, Any]]:
+    """Tools from pasted JSON: a list (or one) of tools or bare function objects, normalised.
+
+    The whole paste is checked before anything is returned (bounded parse, names, parameters):
+    one bad tool refuses the paste, with a message naming it.
+    """
+    data = load_json_text(text, "tool list") if text.strip() else []
     items = data if isinstance(data, list) else [data]
     tools = [_as_tool(item, position) for position, item in enumerate(items)]
     names = [tool["function"]["name"] for tool in tools]
@@ -89,9 +120,9 @@ def argument_errors(tool: dict[str, Any] | None, arguments: str) -> list[str]:
     if tool is None:
         return ["The model called a tool that is not defined."]
     try:
-        value = json.loads(arguments or "{}")
-    except json.JSONDecodeError as error:
-        return [f"The arguments are not valid JSON: {error.msg} (column {error.colno})."]
+        value = load_json_text(arguments or "{}", "arguments")
+    except PlaygroundError as error:
+        return [error.message]
     try:
         validator = jsonschema.Draft202012Validator(tool["function"]["parameters"])
         return [

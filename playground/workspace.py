@@ -40,6 +40,7 @@ from playground.providers import Provider
 from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.schema import validate_reply
+from playground.schema.document import ResponseSchema
 from playground.tools import answer_calls, unanswered_calls
 
 if TYPE_CHECKING:
@@ -49,21 +50,6 @@ if TYPE_CHECKING:
 #: through the schema document's helpers).
 SchemaOption = Literal["name", "strict", "enabled"]
 Update = TypeVar("Update")
-
-
-@dataclass
-class ResponseSchema:
-    """The structured-output schema shared by the schema panel, the chat and "view code"."""
-
-    name: str = "response"
-    schema: dict[str, Any] | None = None
-    strict: bool = True
-    enabled: bool = False
-
-    def response_format(self) -> dict[str, Any] | None:
-        if not self.enabled or self.schema is None:
-            return None
-        return {"type": "json_schema", "json_schema": {"name": self.name, "schema": self.schema, "strict": self.strict}}
 
 
 @dataclass

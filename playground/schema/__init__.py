@@ -6,18 +6,16 @@ Rules and limits per provider are data in ``playground/strict_rules.toml``; temp
 ``playground/schema_templates.json``.
 """
 
-from playground.schema._rules import ProviderRules, StrictLimits, known_providers, name_rule, provider_rules
+from playground.schema._common import load_json_text
+from playground.schema._rules import input_limits, provider_rules
 from playground.schema.builder import (
-    FieldPath,
     FieldType,
     SchemaField,
     add_field,
     delete_field,
-    field_to_schema,
     fields_to_schema,
     get_field,
     move_field,
-    parse_field,
     rename_field,
     schema_to_fields,
     update_field,
@@ -31,8 +29,6 @@ from playground.schema.lint import (
     lint_name,
     lint_strict,
     make_nullable,
-    nesting_depth,
-    resolve_ref,
 )
 from playground.schema.reply import FieldError, ReplyValidation, validate_reply
 from playground.schema.templates import load_templates
@@ -40,35 +36,28 @@ from playground.schema.templates import load_templates
 __all__ = [
     "RULES",
     "FieldError",
-    "FieldPath",
     "FieldType",
     "ParsedSchema",
-    "ProviderRules",
     "ReplyValidation",
     "SchemaField",
-    "StrictLimits",
     "Violation",
     "add_field",
     "delete_field",
-    "field_to_schema",
     "fields_to_schema",
     "fix_strict",
     "get_field",
     "infer_schema",
-    "known_providers",
+    "input_limits",
     "lint_name",
     "lint_strict",
+    "load_json_text",
     "load_templates",
     "make_nullable",
     "move_field",
-    "name_rule",
-    "nesting_depth",
-    "parse_field",
     "parse_schema_document",
     "parse_schema_text",
     "provider_rules",
     "rename_field",
-    "resolve_ref",
     "response_format_payload",
     "schema_to_fields",
     "to_pydantic_source",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from playground.errors import ErrorKind, PlaygroundError
+from playground.schema._rules import InputLimits, input_limits
 
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
@@ -80,11 +82,25 @@ def looks_truncated(text: str) -> bool:
 
 
 def load_json_text(text: str, what: str) -> Any:
-    """``json.loads`` with a PlaygroundError (INVALID_INPUT) naming the line and column on failure."""
+    """The JSON value in pasted ``text``, within the ``[input_limits]`` of ``strict_rules.toml``.
+
+    Every JSON a user pastes goes through here. Malformed JSON, text that is too long, nested too
+    deeply or holding too many keys raises a PlaygroundError (INVALID_INPUT) that says which,
+    and where: never a RecursionError, and never minutes of work on a huge document.
+    """
+    limits = input_limits()
     if not text or not text.strip():
         raise PlaygroundError(ErrorKind.INVALID_INPUT, f"The {what} is empty; paste a JSON document.")
+    if len(text) > limits.max_chars:
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            f"The {what} has {len(text):,} characters; at most {limits.max_chars:,} are accepted. "
+            "Paste a smaller document.",
+        )
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:  # the decoder recurses once per nested bracket
+        raise _too_deep(what, limits.max_depth) from None
     except json.JSONDecodeError as exc:
         hint = (
             " It looks truncated (it ends before all brackets and strings are closed)."
@@ -96,3 +112,35 @@ def load_json_text(text: str, what: str) -> Any:
             f"The {what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.{hint}",
             details={"line": exc.lineno, "column": exc.colno, "position": exc.pos},
         ) from None
+    _check_size(value, what, limits)
+    return value
+
+
+def _too_deep(what: str, max_depth: int) -> PlaygroundError:
+    return PlaygroundError(
+        ErrorKind.INVALID_INPUT,
+        f"The {what} is nested more than {max_depth} levels deep; flatten it (strict schemas allow far fewer levels).",
+    )
+
+
+def _check_size(value: Any, what: str, limits: InputLimits) -> None:
+    """Depth and key count of a parsed value, walked without recursion and stopped at the first limit."""
+    keys = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+            keys += len(node)
+            if keys > limits.max_keys:
+                raise PlaygroundError(
+                    ErrorKind.INVALID_INPUT,
+                    f"The {what} has more than {limits.max_keys:,} keys; paste a smaller document.",
+                )
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limits.max_depth:
+            raise _too_deep(what, limits.max_depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))

@@ -46,6 +46,15 @@ class ProviderRules(_Frozen):
         return allowed
 
 
+class InputLimits(_Frozen):
+    """Bounds on one pasted JSON document, and the builder's field budget (``[input_limits]``)."""
+
+    max_chars: int
+    max_depth: int
+    max_keys: int
+    builder_max_fields: int
+
+
 class NameRule(_Frozen):
     pattern: str
     max_length: int
@@ -91,3 +100,8 @@ def provider_rules(provider: str = "openai") -> ProviderRules:
 @cache
 def name_rule() -> NameRule:
     return NameRule(**_raw_rules()["name_rule"])
+
+
+@cache
+def input_limits() -> InputLimits:
+    return InputLimits(**_raw_rules()["input_limits"])

@@ -9,7 +9,8 @@ is kept verbatim in a read-only ``raw`` field, and root keywords other than the 
 ``fields_to_schema(schema_to_fields(s))`` gives back ``s``.
 
 The editing helpers (:func:`add_field`, :func:`rename_field`, :func:`move_field`,
-:func:`delete_field`, :func:`update_field`) are pure: they return a new list.
+:func:`delete_field`, :func:`update_field`) are pure: they return a new list. The schema document
+(:class:`playground.schema.document.ResponseSchema`) applies them to the shared schema.
 """
 
 from __future__ import annotations
@@ -205,6 +206,23 @@ def _check_names(fields: list[SchemaField]) -> None:
 # schema -> fields
 
 
+def property_count(schema: Any) -> int:
+    """How many properties ``schema`` has at every level (what the builder would draw), counted
+    without recursion and without building any field."""
+    count = 0
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                count += len(props)
+            stack.extend(value for value in node.values() if isinstance(value, dict | list))
+        elif isinstance(node, list):
+            stack.extend(value for value in node if isinstance(value, dict | list))
+    return count
+
+
 class _NotExpressible(Exception):
     pass
 
@@ -318,11 +336,17 @@ def _parse(name: str, schema: Any, required: bool) -> SchemaField:
     if len(non_null) != 1:
         raise _NotExpressible
     t = non_null[0]
-    common = {"name": name, "description": description, "nullable": "null" in types, "required": required}
+    common: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "nullable": "null" in types,
+        "required": required,
+    }
     if t == "string":
         return SchemaField(type="string", format=schema.get("format"), pattern=schema.get("pattern"), **common)
     if t in ("number", "integer"):
-        return SchemaField(type=t, minimum=schema.get("minimum"), maximum=schema.get("maximum"), **common)
+        kind: FieldType = "integer" if t == "integer" else "number"
+        return SchemaField(type=kind, minimum=schema.get("minimum"), maximum=schema.get("maximum"), **common)
     if t == "boolean":
         return SchemaField(type="boolean", **common)
     if t == "object":
@@ -337,7 +361,7 @@ def _parse(name: str, schema: Any, required: bool) -> SchemaField:
     raise _NotExpressible
 
 
-def _parse_array(schema: dict, common: dict) -> SchemaField:
+def _parse_array(schema: dict, common: dict[str, Any]) -> SchemaField:
     items = schema.get("items")
     if not isinstance(items, dict):
         raise _NotExpressible

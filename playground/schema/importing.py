@@ -231,7 +231,29 @@ def infer_schema(
         raise PlaygroundError(
             ErrorKind.INVALID_INPUT, f"The example must be a JSON object or array, not {_json_kind(example)}."
         )
+    rules = provider_rules(provider)
     detect: tuple[str, ...] = ()
     if detect_formats:
-        detect = tuple(f for f in ("date-time", "date") if f in provider_rules(provider).formats)
-    return _render_kind(_shape(example, detect), "object", strict)
+        detect = tuple(f for f in ("date-time", "date") if f in rules.formats)
+    shape = _shape(example, detect)
+    if (count := _property_count(shape)) > rules.limits.max_properties:
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            f"The example has {count:,} distinct keys; a schema may have at most "
+            f"{rules.limits.max_properties:,} properties ({rules.label}). Trim the example to the fields you need.",
+        )
+    return _render_kind(shape, "object", strict)
+
+
+def _property_count(shape: _Shape) -> int:
+    """How many properties the schema rendered from ``shape`` will have, in total."""
+    count = 0
+    stack = [shape]
+    while stack:
+        s = stack.pop()
+        if s.props is not None:
+            count += len(s.props)
+            stack.extend(s.props.values())
+        if s.items is not None:
+            stack.append(s.items)
+    return count

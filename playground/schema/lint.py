@@ -57,6 +57,7 @@ RULES: dict[str, str] = {
     "array_without_items": "an array without an items schema",
     "definitions_keyword": "'definitions' instead of '$defs'",
     "ref_unresolved": "a $ref that does not resolve to '#' or '#/$defs/...'",
+    "ref_cycle": "a $ref that leads back to itself without an object in between (node -> node, a -> b -> a)",
     "too_many_properties": "more properties in total than the provider allows",
     "too_deep": "more levels of object nesting than the provider allows",
     "too_many_chars": "too many characters of names and enum/const values",
@@ -428,12 +429,21 @@ class _Checker:
                 False,
             )
             return
-        if resolve_ref(self.root, ref) is None:
+        target = resolve_ref(self.root, ref)
+        if target is None:
             self.report(
                 child_path(path, "$ref"),
                 "ref_unresolved",
                 f"'$ref' {ref!r} at {path} does not point "
                 "to anything in this schema; add the definition under '$defs'.",
+                False,
+            )
+        elif _leads_back(self.root, target, node):
+            self.report(
+                child_path(path, "$ref"),
+                "ref_cycle",
+                f"'$ref' {ref!r} at {path} leads back to itself without an object in between, so no value can "
+                "ever match it; point it at an object (recursion must go through a property or an array item).",
                 False,
             )
 
@@ -564,6 +574,33 @@ def _rewrite_refs(node: Any) -> None:
     elif isinstance(node, list):
         for v in node:
             _rewrite_refs(v)
+
+
+# Keywords whose subschemas apply to the same value as their parent (no step into a property or an
+# item): a $ref cycle through only these never reaches a smaller value, so validation never ends.
+_SAME_VALUE_LISTS = ("anyOf", "allOf", "oneOf")
+_SAME_VALUE_SCHEMAS = ("not", "if", "then", "else")
+
+
+def _leads_back(root: dict, start: Any, origin: dict) -> bool:
+    """True when ``origin`` is reached again from ``start`` through $refs and same-value keywords."""
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict) or id(node) in seen:
+            continue
+        if node is origin:
+            return True
+        seen.add(id(node))
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            stack.append(resolve_ref(root, ref))
+        for kw in _SAME_VALUE_LISTS:
+            if isinstance(node.get(kw), list):
+                stack.extend(node[kw])
+        stack.extend(node.get(kw) for kw in _SAME_VALUE_SCHEMAS)
+    return False
 
 
 def resolve_ref(root: dict, ref: str) -> Any:

@@ -51,19 +51,35 @@ def validate_reply(schema: dict, text: str) -> ReplyValidation:
         raise PlaygroundError(
             ErrorKind.INVALID_INPUT, f"The schema itself is not valid JSON Schema: {exc.message}."
         ) from None
+    except RecursionError:
+        raise _too_deep("schema") from None
     if not text or not text.strip():
         return ReplyValidation(ok=False, errors=[FieldError(path="$", field="$", message="The reply is empty.")])
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         return _malformed(text, exc)
+    except RecursionError:
+        raise _too_deep("reply") from None
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     try:
         raw_errors = list(validator.iter_errors(parsed))
+        errors = list(dict.fromkeys(_convert_all(raw_errors)))
     except Unresolvable as exc:
         raise PlaygroundError(ErrorKind.INVALID_INPUT, f"The schema has a $ref that does not resolve: {exc}.") from None
-    errors = list(dict.fromkeys(_convert_all(raw_errors)))
+    except RecursionError:
+        # A $ref cycle with no object in between (node -> node, a -> b -> a) never reaches a value
+        # to check: the validator recurses until the stack runs out. The linter reports the cycle.
+        raise PlaygroundError(
+            ErrorKind.INVALID_INPUT,
+            "The reply could not be checked: the schema has a circular $ref (a reference that leads back "
+            "to itself without an object in between). Fix the $ref the strict-mode check names.",
+        ) from None
     return ReplyValidation(ok=not errors, parsed=parsed, errors=errors)
+
+
+def _too_deep(what: str) -> PlaygroundError:
+    return PlaygroundError(ErrorKind.INVALID_INPUT, f"The {what} is nested too deeply to be checked.")
 
 
 def _malformed(text: str, exc: json.JSONDecodeError) -> ReplyValidation:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from playground.connection import ConnectionSettings, Provider
+from playground.connection import ConnectionSettings, ProviderKind
 from playground.conversation import (
     Conversation,
     ErrorInfo,
@@ -76,6 +76,8 @@ class StatsDoc(StrictModel):
     finish_reason: str | None = None
     request_id: str | None = None
     content_filter: dict[str, Any] = Field(default_factory=dict)
+    usage_estimated: bool = False
+    server_notes: list[str] = Field(default_factory=list)
 
 
 class ErrorDoc(StrictModel):
@@ -103,7 +105,7 @@ class MessageDoc(StrictModel):
 class ConnectionDoc(StrictModel):
     """The connection choice. Deliberately no key, token or other secret."""
 
-    provider: Provider = "openai"
+    provider: ProviderKind = "openai"
     model: str = "gpt-4.1-mini"
     deployment: str = ""
     base_url: str = ""

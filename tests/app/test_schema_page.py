@@ -5,10 +5,13 @@ against the fake server (valid, invalid with the field named, refusal, truncated
 from __future__ import annotations
 
 import json
+import time
+
+import pytest
 
 from components.schema_builder import SCHEMA_PAGE, SchemaKeys
 from components.state import STATE_KEY, Keys
-from playground.schema import load_templates
+from playground.schema import input_limits, load_templates
 from tests.fakes.server import Scenario
 
 FEEDBACK = load_templates()["feedback_analysis"]["schema"]
@@ -411,3 +414,105 @@ def test_a_builder_edit_keeps_unapplied_raw_text(app_factory):
     click(app, SchemaKeys.APPLY_RAW)
     assert target(app).schema["properties"] == {}
     assert not any("your text is kept" in warning.value for warning in app.warning)
+
+
+# --- hardening (issue 9) ------------------------------------------------------------------------
+DEEP_JSON = "[" * 2000 + "]" * 2000
+
+
+def errors(app) -> str:
+    return " ".join(e.value for e in app.error)
+
+
+def import_text(app, kind, text):
+    app.radio(key=SchemaKeys.IMPORT_KIND).set_value(kind).run()
+    app.text_area(key=SchemaKeys.IMPORT_TEXT).input(text).run()
+    return click(app, SchemaKeys.IMPORT)
+
+
+def test_deep_json_in_the_raw_editor_is_refused_with_a_message(app_factory):
+    app = load(schema_page(app_factory))
+    apply_raw(app, DEEP_JSON)
+    assert "nested more than" in errors(app) and "your text is kept" in errors(app)
+    assert target(app).schema == FEEDBACK
+
+
+@pytest.mark.parametrize("kind, what", [("schema", "schema"), ("example", "example")])
+def test_deep_json_in_the_import_tab_is_refused_with_a_message(app_factory, kind, what):
+    app = load(schema_page(app_factory))
+    import_text(app, kind, DEEP_JSON)
+    assert f"The {what} is nested more than" in errors(app)
+    assert target(app).schema == FEEDBACK
+
+
+def test_a_ten_thousand_key_example_is_refused_within_a_second_of_cpu(app_factory):
+    app = load(schema_page(app_factory))
+    app.radio(key=SchemaKeys.IMPORT_KIND).set_value("example").run()
+    app.text_area(key=SchemaKeys.IMPORT_TEXT).input(json.dumps({f"k{i}": i for i in range(10_000)})).run()
+    start = time.process_time()
+    click(app, SchemaKeys.IMPORT)
+    assert time.process_time() - start < 1.0  # the whole rerun: the refusal and the redraw
+    assert "10,000 distinct keys" in errors(app) and target(app).schema == FEEDBACK
+
+
+def flat_schema(count: int) -> dict:
+    return {
+        "type": "object",
+        "properties": {f"field_{i}": {"type": "integer"} for i in range(count)},
+        "required": [f"field_{i}" for i in range(count)],
+        "additionalProperties": False,
+    }
+
+
+def test_a_schema_at_the_builders_limit_is_drawn_within_a_second_of_cpu(app_factory):
+    app = schema_page(app_factory)
+    count = input_limits().builder_max_fields
+    app.text_area(key=SchemaKeys.RAW).input(json.dumps(flat_schema(count))).run()
+    start = time.process_time()
+    click(app, SchemaKeys.APPLY_RAW)
+    app.run()  # and a plain rerun after it
+    assert time.process_time() - start < 2.0
+    assert len(expander_labels(app)) == count
+
+
+def test_a_schema_too_large_for_the_builder_is_summarised_within_a_second_of_cpu(app_factory):
+    app = schema_page(app_factory)
+    count = input_limits().builder_max_fields + 1
+    app.text_area(key=SchemaKeys.RAW).input(json.dumps(flat_schema(count))).run()
+    start = time.process_time()
+    click(app, SchemaKeys.APPLY_RAW)
+    assert time.process_time() - start < 1.0
+    assert expander_labels(app) == []
+    assert any(f"{count:,} fields in all" in i.value and "JSON tab" in i.value for i in app.info)
+    assert len(target(app).schema["properties"]) == count  # the JSON editor still holds all of it
+
+
+CYCLE = {
+    "type": "object",
+    "properties": {"n": {"$ref": "#/$defs/node"}},
+    "required": ["n"],
+    "additionalProperties": False,
+    "$defs": {"node": {"$ref": "#/$defs/node"}},
+}
+
+
+def test_a_circular_ref_is_reported_and_a_run_gives_a_verdict_not_a_crash(app_factory, fake):
+    app = schema_page(app_factory)
+    apply_raw(app, json.dumps(CYCLE))
+    assert any("leads back to itself" in m.value for m in app.markdown)
+    fake.enqueue(Scenario(text='{"n": 1}'))
+    run(app)
+    assert not app.exception
+    assert "the schema has a circular" in errors(app)
+    assert any("Not checked" in badge for badge in badges(app))
+
+
+def test_names_from_the_schema_cannot_inject_markdown(app_factory):
+    app = schema_page(app_factory)
+    name = "x` ![img](http://evil.example/i.png) [link](http://evil.example) `"
+    apply_raw(app, json.dumps({"type": "object", "properties": {name: {"type": "string"}}}))
+    [label] = expander_labels(app)
+    assert label == f"`` {name} `` · string"  # one code span (a longer fence) around the whole name
+    # The linter's list: the path in a code span, the name in its message escaped.
+    [listing] = [m.value for m in app.markdown if "evil.example" in m.value]
+    assert '- ``$.properties["x` ![img](' in listing and "Property 'x\\` \\!\\[img\\]\\(http:\u2060//" in listing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.state import STATE_KEY
+from components.state import STATE_KEY, Keys
 from components.tools_view import ToolKeys
 from tests.fakes.server import Scenario
 
@@ -68,3 +68,75 @@ def test_a_non_strict_invalid_tool_is_explained(app_factory):
     app.text_area(key=ToolKeys.DEFINITIONS).input(json.dumps(bad)).run()
     app.button(key=ToolKeys.APPLY).click().run()
     assert any("would be rejected" in warning.value for warning in app.warning)
+
+
+# --- hardening (issue 9) ------------------------------------------------------------------------
+NOT_AN_OBJECT = [{"type": "function", "function": {"name": "f", "parameters": "nope"}}]
+
+
+def apply_definitions(app, text):
+    app.text_area(key=ToolKeys.DEFINITIONS).input(text).run()
+    app.button(key=ToolKeys.APPLY).click().run()
+    assert not app.exception
+    return app
+
+
+def test_a_tool_whose_parameters_is_not_an_object_is_refused_and_the_chat_stays_usable(app_factory, fake):
+    app = tools_page(app_factory)
+    app.button(key=ToolKeys.ADD_TEMPLATE).click().run()
+    apply_definitions(app, json.dumps(NOT_AN_OBJECT))
+    assert any("'parameters' must be a JSON Schema object" in error.value for error in app.error)
+    assert [t["function"]["name"] for t in app.session_state[STATE_KEY].workspace.tools] == ["get_weather"]
+    app.switch_page("pages/chat.py").run()
+    assert not app.exception and not app.error
+    fake.enqueue(Scenario(text="Still here."))
+    app.chat_input(key=Keys.CHAT_INPUT).set_value("Hello?").run()
+    assert app.chat_message[-1].markdown[0].value == "Still here."
+
+
+def test_a_broken_tool_already_in_the_session_breaks_only_the_meter(app_factory, fake):
+    app = tools_page(app_factory)
+    app.session_state[STATE_KEY].workspace.tools = NOT_AN_OBJECT  # however it got there
+    app.switch_page("pages/chat.py").run()
+    assert not app.exception
+    assert any("could not be drawn (the context and cost meter" in error.value for error in app.sidebar.error)
+    assert app.sidebar.selectbox(key=Keys.MODEL) is not None  # the rest of the sidebar is drawn
+
+
+def test_deep_json_in_the_tool_definitions_is_refused_with_a_message(app_factory):
+    app = tools_page(app_factory)
+    apply_definitions(app, "[" * 2000 + "]" * 2000)
+    assert any("The tool list is nested more than" in error.value for error in app.error)
+
+
+def test_a_tool_name_and_call_id_from_the_model_cannot_inject_markdown(app_factory, fake):
+    app = tools_page(app_factory)
+    app.button(key=ToolKeys.ADD_TEMPLATE).click().run()
+    name = "x` ![img](http://evil.example/i.png) [link](http://evil.example) `"
+    fake.enqueue(Scenario(tool_calls=[{"name": name, "arguments": "{}", "id": "call` [id](http://evil.example) `"}]))
+    app.chat_input(key=ToolKeys.CHAT_INPUT).set_value("Weather?").run()
+    assert not app.exception
+    [line] = [m.value for m in app.markdown if "call id" in m.value]
+    assert line == f"`` {name} `` · call id `` call` [id](http://evil.example) ` ``"
+    assert any(ta.label == f"Output of `` {name} ``" for ta in app.text_area)
+
+
+def test_a_contained_failure_is_logged_without_the_key(app_factory, monkeypatch, caplog):
+    import components.sidebar
+
+    app = tools_page(app_factory)
+    key = app.session_state[STATE_KEY].workspace.connection.key
+    assert len(key) > 12
+
+    def broken_meter(workspace):
+        raise RuntimeError(f"upstream said {key} / {key.upper()} is wrong")
+
+    monkeypatch.setattr(components.sidebar, "live_meter", broken_meter)
+    with caplog.at_level("ERROR", logger="playground.ui"):
+        app.run()
+    assert not app.exception
+    [record] = [r for r in caplog.records if r.name == "playground.ui"]
+    logged = record.getMessage()
+    assert "RuntimeError" in logged and "[redacted]" in logged
+    assert key.lower() not in logged.lower()
+    assert all(key.lower() not in error.value.lower() for error in app.sidebar.error)

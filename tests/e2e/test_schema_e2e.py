@@ -34,7 +34,9 @@ def add_field(page: Page, name: str, type_: str) -> None:
     """Fill the "Add a field" form (name and type) and press Add field."""
     by_key(page, SchemaKeys.add("name")).locator("input").fill(name)
     if type_ != "string":  # the form's default
-        by_key(page, SchemaKeys.add("type")).locator("input").click()
+        select = by_key(page, SchemaKeys.add("type"))
+        select.evaluate("element => element.scrollIntoView({block: 'center'})")  # room for its options
+        select.locator("input").click()
         page.get_by_role("option", name=type_, exact=True).click()
         wait_for_app_idle(page)
     by_key(page, SchemaKeys.ADD).get_by_role("button").click()
@@ -130,3 +132,14 @@ def test_stop_keeps_the_partial_reply_and_checks_it(page: Page, app_url: str, fa
     expect(page.get_by_text("Stopped: partial reply, incomplete.")).to_be_visible()
     expect(page.locator(ALERT, has_text="JSON is truncated")).to_be_visible()
     expect(stop).to_have_count(0)
+
+
+def test_a_field_name_from_a_pasted_schema_puts_no_image_or_link_in_the_page(page: Page, app_url: str) -> None:
+    evil = "http://evil.example"
+    name = f"x` ![img]({evil}/i.png) [link]({evil}) {evil}/bare www.evil.example me@evil.example `"
+    open_schema_page(page, app_url)
+    by_key(page, SchemaKeys.RAW).locator("textarea").fill(json.dumps({"type": "object", "properties": {name: {}}}))
+    by_key(page, SchemaKeys.APPLY_RAW).get_by_role("button").click()
+    wait_for_app_idle(page, expect=page.locator(EXPANDER, has_text="![img]("))
+    assert page.locator("img[src*='evil.example']").count() == 0
+    assert page.locator("a[href*='evil.example']").count() == 0

@@ -35,3 +35,28 @@ def test_tool_call_round_trip(page: Page, app_url: str, fake: FakeOpenAIServer) 
     assert tool_message["role"] == "tool"
     assert json.loads(tool_message["content"])["conditions"] == "light rain"  # the template's canned output
     assert tool_message["tool_call_id"] == second.json["messages"][-2]["tool_calls"][0]["id"]
+
+
+EVIL = "http://evil.example"
+
+
+def test_a_tool_name_and_call_id_from_the_model_put_no_image_or_link_in_the_page(
+    page: Page, app_url: str, fake: FakeOpenAIServer
+) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    open_app(page, app_url, "tools")
+    by_key(page, ToolKeys.ADD_TEMPLATE).get_by_role("button").click()
+    wait_for_app_idle(page, expect=page.get_by_text("Tools (1 defined)"))
+
+    name = f"x` ![img]({EVIL}/i.png) [link]({EVIL}) <{EVIL}/auto> {EVIL}/bare `"
+    call_id = f"call` ![id]({EVIL}/id.png) [id]({EVIL}/id) `"
+    fake.enqueue(Scenario(tool_calls=[{"name": name, "arguments": "{}", "id": call_id}]))
+    send_chat_message(page, "What's the weather?")
+    wait_for_app_idle(page, expect=by_key(page, ToolKeys.SEND_RESULTS).get_by_role("button"))
+
+    expect(page.get_by_text("The model called 1 tool(s).")).to_be_visible()
+    expect(page.locator("code", has_text="![img](").first).to_be_visible()  # the name, drawn literally
+    assert page.locator("img[src*='evil.example']").count() == 0
+    assert page.locator("a[href*='evil.example']").count() == 0
+    assert not [url for url in requested if "evil.example" in url]

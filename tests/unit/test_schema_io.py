@@ -260,14 +260,18 @@ def test_templates_are_loaded_from_data() -> None:
         "support_ticket_triage",
         "meeting_action_items",
     ]
-    for name, template in templates.items():
-        assert set(template) == {"name", "description", "schema"} and template["name"] == name
-        assert len(template["description"]) > 20
-        Draft202012Validator.check_schema(template["schema"])
     seed = templates["feedback_analysis"]["schema"]
     assert list(seed["properties"]) == ["sentiment", "category", "priority", "summary"]
     assert seed["properties"]["sentiment"]["enum"] == ["positive", "negative", "neutral"]
     assert seed["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("name", sorted(load_templates()))
+def test_each_template_is_named_described_and_valid_json_schema(name: str) -> None:
+    template = load_templates()[name]
+    assert set(template) == {"name", "description", "schema"} and template["name"] == name
+    assert len(template["description"]) > 20
+    Draft202012Validator.check_schema(template["schema"])
 
 
 def test_templates_use_nesting_and_arrays_of_objects_with_descriptions() -> None:

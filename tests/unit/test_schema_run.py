@@ -14,28 +14,16 @@ from playground.conversation import Status
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import Price
 from playground.request import ChatParams
-from playground.schema import add_field, delete_field, get_field, lint_strict, load_templates
+from playground.schema import add_field, get_field, lint_strict, load_templates
+from playground.schema.document import DEFAULT_ENUM_VALUES, enum_lines, parent_paths, parse_enum_lines
 from playground.schema_run import (
-    DEFAULT_ENUM_VALUES,
     JSON_MODE_INSTRUCTION,
     SchemaPanel,
-    add_new_field,
-    apply_schema_text,
-    builder_fields,
-    edit_fields,
-    enum_lines,
-    fix_schema,
-    infer_from_example,
-    load_template,
-    parent_paths,
-    parse_enum_lines,
     prepare_run,
     reply_tables,
     run_structured,
     schema_json,
     schema_run_request,
-    set_field_attribute,
-    shift_field,
 )
 from playground.workspace import ResponseSchema, Workspace
 from tests.fakes.server import Scenario
@@ -54,7 +42,7 @@ TITLE_SCORE = {
 
 def workspace(settings: ConnectionSettings | None = None, system: str = "You label feedback.") -> Workspace:
     ws = Workspace(connection=settings or ConnectionSettings(api_key=SecretStr(SECRET)), system_prompt=system)
-    load_template(ws.response_schema, "feedback_analysis")
+    ws.response_schema.load_template("feedback_analysis")
     return ws
 
 
@@ -218,7 +206,7 @@ def test_reply_tables_find_arrays_of_objects_with_nested_values_as_json():
 
 # --- editing the shared schema ------------------------------------------------------------------
 def names(target: ResponseSchema, *path: str) -> list[str]:
-    fields = builder_fields(target)
+    fields = target.fields()
     if path:
         field = get_field(fields, list(path))
         fields = field.children if field.type == "object" else field.item_fields
@@ -227,10 +215,10 @@ def names(target: ResponseSchema, *path: str) -> list[str]:
 
 def test_builder_edits_change_the_one_shared_schema():
     target = ResponseSchema()
-    assert builder_fields(target) == []
-    path = add_new_field(target, {"name": " title ", "type": "string", "description": "Headline"})
+    assert target.fields() == []
+    path = target.add_field({"name": " title ", "type": "string", "description": "Headline"})
     assert path == ("title",)
-    add_new_field(target, {"name": "score", "type": "integer", "minimum": 0, "maximum": 10})
+    target.add_field({"name": "score", "type": "integer", "minimum": 0, "maximum": 10})
     assert target.schema == {
         "type": "object",
         "properties": {
@@ -240,23 +228,23 @@ def test_builder_edits_change_the_one_shared_schema():
         "required": ["title", "score"],
         "additionalProperties": False,
     }
-    shift_field(target, ["score"], -1)
+    target.shift_field(["score"], -1)
     assert names(target) == ["score", "title"]
-    shift_field(target, ["score"], -1)  # already first: stays
+    target.shift_field(["score"], -1)  # already first: stays
     assert names(target) == ["score", "title"]
-    edit_fields(target, delete_field, ["score"])
+    target.delete_field(["score"])
     assert names(target) == ["title"] and lint_strict(target.schema) == []
 
 
 def test_nested_objects_and_arrays_of_objects_are_edited_in_place():
     target = ResponseSchema()
-    add_new_field(target, {"name": "items", "type": "array", "item_type": "object", "min_items": 1})
-    add_new_field(target, {"name": "sku", "type": "string"}, ("items",))
-    add_new_field(target, {"name": "qty", "type": "integer"}, ("items",))
-    add_new_field(target, {"name": "address", "type": "object", "nullable": True})
-    add_new_field(target, {"name": "city", "type": "string"}, ["address"])
-    assert parent_paths(builder_fields(target)) == [(), ("items",), ("address",)]
-    shift_field(target, ("items", "qty"), -1)
+    target.add_field({"name": "items", "type": "array", "item_type": "object", "min_items": 1})
+    target.add_field({"name": "sku", "type": "string"}, ("items",))
+    target.add_field({"name": "qty", "type": "integer"}, ("items",))
+    target.add_field({"name": "address", "type": "object", "nullable": True})
+    target.add_field({"name": "city", "type": "string"}, ["address"])
+    assert parent_paths(target.fields()) == [(), ("items",), ("address",)]
+    target.shift_field(("items", "qty"), -1)
     assert names(target, "items") == ["qty", "sku"]
     items = target.schema["properties"]["items"]
     assert items["minItems"] == 1 and list(items["items"]["properties"]) == ["qty", "sku"]
@@ -266,33 +254,33 @@ def test_nested_objects_and_arrays_of_objects_are_edited_in_place():
 
 def test_changing_a_type_keeps_the_field_editable():
     target = ResponseSchema(schema=TITLE_SCORE)
-    set_field_attribute(target, ["title"], "type", "enum")
+    target.set_field_attribute(["title"], "type", "enum")
     assert target.schema["properties"]["title"]["enum"] == list(DEFAULT_ENUM_VALUES)
-    set_field_attribute(target, ["title"], "enum_values", "red\ngreen\n\nred")
+    target.set_field_attribute(["title"], "enum_values", "red\ngreen\n\nred")
     assert target.schema["properties"]["title"] == {"type": "string", "enum": ["red", "green"]}
-    set_field_attribute(target, ["score"], "type", "array")
+    target.set_field_attribute(["score"], "type", "array")
     assert target.schema["properties"]["score"]["items"] == {"type": "string"}
-    set_field_attribute(target, ["score"], "item_type", "enum")
+    target.set_field_attribute(["score"], "item_type", "enum")
     assert target.schema["properties"]["score"]["items"]["enum"] == list(DEFAULT_ENUM_VALUES)
-    set_field_attribute(target, ["title"], "name", "colour")
+    target.set_field_attribute(["title"], "name", "colour")
     assert list(target.schema["properties"]) == ["colour", "score"]
-    assert not any(f.read_only for f in builder_fields(target))
+    assert not any(f.read_only for f in target.fields())
 
 
 def test_string_and_number_attributes():
     target = ResponseSchema(schema=TITLE_SCORE)
-    set_field_attribute(target, ["title"], "format", "email")
-    set_field_attribute(target, ["title"], "pattern", "^.+@example\\.com$")
-    set_field_attribute(target, ["title"], "nullable", True)
-    set_field_attribute(target, ["score"], "maximum", 5.0)
+    target.set_field_attribute(["title"], "format", "email")
+    target.set_field_attribute(["title"], "pattern", "^.+@example\\.com$")
+    target.set_field_attribute(["title"], "nullable", True)
+    target.set_field_attribute(["score"], "maximum", 5.0)
     assert target.schema["properties"]["title"] == {
         "type": ["string", "null"],
         "format": "email",
         "pattern": "^.+@example\\.com$",
     }
     assert target.schema["properties"]["score"] == {"type": "integer", "maximum": 5}
-    set_field_attribute(target, ["title"], "format", None)
-    set_field_attribute(target, ["title"], "pattern", "")
+    target.set_field_attribute(["title"], "format", None)
+    target.set_field_attribute(["title"], "pattern", "")
     assert target.schema["properties"]["title"] == {"type": ["string", "null"]}
 
 
@@ -310,27 +298,27 @@ def test_rejected_edits_leave_the_schema_unchanged(path, attr, value, message):
     schema = {**TITLE_SCORE, "properties": {**TITLE_SCORE["properties"], "score": {"type": "integer", "maximum": 10}}}
     target = ResponseSchema(schema=schema)
     with pytest.raises(PlaygroundError, match=message):
-        set_field_attribute(target, path, attr, value)
+        target.set_field_attribute(path, attr, value)
     assert target.schema == schema
 
 
 def test_new_fields_need_a_name_and_a_unique_one():
     target = ResponseSchema(schema=TITLE_SCORE)
     with pytest.raises(PlaygroundError, match="Give the new field a name"):
-        add_new_field(target, {"name": "", "type": "string"})
+        target.add_field({"name": "", "type": "string"})
     with pytest.raises(PlaygroundError, match="already exists"):
-        add_new_field(target, {"name": "title", "type": "string"})
+        target.add_field({"name": "title", "type": "string"})
     assert target.schema == TITLE_SCORE
 
 
 def test_inputs_that_do_not_apply_to_the_type_are_ignored():
     target = ResponseSchema()
-    add_new_field(target, {"name": "a", "type": "string", "enum_values": "", "minimum": 3, "item_enum_values": ""})
-    add_new_field(target, {"name": "b", "type": "array", "item_type": "integer", "item_enum_values": ""})
+    target.add_field({"name": "a", "type": "string", "enum_values": "", "minimum": 3, "item_enum_values": ""})
+    target.add_field({"name": "b", "type": "array", "item_type": "integer", "item_enum_values": ""})
     assert target.schema["properties"]["a"] == {"type": "string"}
     assert target.schema["properties"]["b"] == {"type": "array", "items": {"type": "integer"}}
     with pytest.raises(PlaygroundError, match="at least one value"):
-        add_new_field(target, {"name": "c", "type": "enum", "enum_values": " \n"})
+        target.add_field({"name": "c", "type": "enum", "enum_values": " \n"})
 
 
 def test_enum_lines_round_trip_numbers_and_strings():
@@ -344,7 +332,7 @@ def test_enum_lines_round_trip_numbers_and_strings():
 def test_raw_json_replaces_the_schema_or_keeps_it_and_says_where_it_broke():
     target = ResponseSchema(schema=TITLE_SCORE)
     with pytest.raises(PlaygroundError, match=r"line 2, column \d+") as info:
-        apply_schema_text(target, '{"type": "object",\n  "properties": {,}}')
+        target.apply_text('{"type": "object",\n  "properties": {,}}')
     assert info.value.details["line"] == 2
     assert target.schema == TITLE_SCORE
     wrapper = {
@@ -353,7 +341,7 @@ def test_raw_json_replaces_the_schema_or_keeps_it_and_says_where_it_broke():
             "json_schema": {"name": "scores", "strict": False, "schema": FEEDBACK},
         }
     }
-    apply_schema_text(target, json.dumps(wrapper))
+    target.apply_text(json.dumps(wrapper))
     assert (target.schema, target.name, target.strict) == (FEEDBACK, "scores", False)
 
 
@@ -376,26 +364,26 @@ def test_defs_and_recursive_refs_survive_builder_edits():
         },
     }
     target = ResponseSchema(schema=tree)
-    fields = builder_fields(target)
+    fields = target.fields()
     assert fields[0].read_only and fields[-1].root_keyword and fields[-1].name == "$defs"
-    edit_fields(target, add_field, fields[0].model_copy(update={"name": "copy"}))
+    target.edit(lambda current: add_field(current, fields[0].model_copy(update={"name": "copy"})))
     assert target.schema["$defs"] == tree["$defs"] and target.schema["properties"]["copy"] == {"$ref": "#/$defs/node"}
     assert lint_strict(target.schema) == []
 
 
 def test_infer_fix_and_template_actions():
     target = ResponseSchema()
-    infer_from_example(target, '{"title": "A", "score": 3, "tags": ["x"], "note": null}')
+    target.infer_from_example('{"title": "A", "score": 3, "tags": ["x"], "note": null}')
     assert target.schema["properties"]["score"] == {"type": "integer"}
     assert target.schema["properties"]["note"] == {"type": ["string", "null"]}
     target.schema = {"type": "object", "properties": {"a": {"type": "string", "minLength": 2}}}
     assert {v.rule for v in lint_strict(target.schema)} >= {"additional_properties", "not_required"}
-    notes = fix_schema(target, "openai")
+    notes = target.fix("openai")
     assert notes and lint_strict(target.schema) == []
-    load_template(target, "invoice_extraction")
+    target.load_template("invoice_extraction")
     assert target.name == "invoice_extraction" and "line_items" in target.schema["properties"]
     with pytest.raises(PlaygroundError, match="no template"):
-        load_template(target, "nope")
+        target.load_template("nope")
 
 
 def test_the_panel_resyncs_once_per_schema_change():
@@ -404,9 +392,9 @@ def test_the_panel_resyncs_once_per_schema_change():
     assert panel.needs_sync(target) and panel.synced_json == schema_json(TITLE_SCORE)
     assert not panel.needs_sync(target)
     with pytest.raises(PlaygroundError):
-        apply_schema_text(target, "{oops")
+        target.apply_text("{oops")
     assert not panel.needs_sync(target)  # a failed apply changes nothing
-    shift_field(target, ["score"], -1)
+    target.shift_field(["score"], -1)
     assert panel.needs_sync(target)
 
 
@@ -419,7 +407,7 @@ def test_editing_a_string_enum_keeps_it_a_string_enum():
             "additionalProperties": False,
         }
     )
-    set_field_attribute(target, ("code",), "enum_values", "1\n2\n3")
+    target.set_field_attribute(("code",), "enum_values", "1\n2\n3")
     assert target.schema["properties"]["code"] == {"type": "string", "enum": ["1", "2", "3"]}
 
 
@@ -433,5 +421,5 @@ def test_a_type_change_that_would_delete_sub_fields_is_refused():
     schema = {"type": "object", "properties": {"addr": address}, "required": ["addr"], "additionalProperties": False}
     target = ResponseSchema(schema=json.loads(json.dumps(schema)))
     with pytest.raises(PlaygroundError, match="would delete its sub-fields \\(street, city\\)"):
-        set_field_attribute(target, ("addr",), "type", "string")
+        target.set_field_attribute(("addr",), "type", "string")
     assert target.schema == schema

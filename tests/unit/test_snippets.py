@@ -16,7 +16,7 @@ from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
 from playground.providers import provider_for
 from playground.request import ChatParams, ChatRequest
-from playground.schema_run import load_template, schema_run_request
+from playground.schema_run import schema_run_request
 from playground.snippets import all_snippets, curl_snippet, javascript_snippet, python_snippet
 from playground.workspace import Workspace
 
@@ -41,7 +41,7 @@ SETTINGS = {
 
 def schema_request(settings: ConnectionSettings, text: str, mode: str = "json_schema") -> ChatRequest:
     workspace = Workspace(connection=settings, system_prompt="You label feedback.")
-    load_template(workspace.response_schema, "feedback_analysis")
+    workspace.response_schema.load_template("feedback_analysis")
     return schema_run_request(workspace, text, mode)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
@@ -91,15 +90,23 @@ def test_the_tool_errors_scenario_gets_a_different_final_answer(fake, model) -> 
     assert saved.cost_usd is not None and failing.cost_usd is not None and failing.cost_usd > 0
 
 
-def test_stop_during_streaming_closes_the_stream(fake, model) -> None:
+def test_stop_during_streaming_closes_the_stream(fake, openai_settings) -> None:
     fake.enqueue(Scenario(text=" ".join(["word"] * 200), chunk_delay=0.01))
     cancel = CancelToken()
-    timer = threading.Timer(0.3, cancel.cancel)  # the user presses Stop while the reply streams
-    timer.start()
+
+    def stop_after_some_text(message) -> None:  # the user presses Stop while the reply streams
+        if len(message.content.split()) >= 5:
+            cancel.cancel()
+
+    model = StreamingModel(
+        PlaygroundClient(openai_settings),
+        "gpt-4.1-mini",
+        refresh_interval_s=0,
+        on_progress=stop_after_some_text,
+    )
     timeline = run_loop(start_timeline(PROMPT), weather_setup(), model, cancel=cancel, isolation=Isolation.DISABLED)
-    timer.join()
     assert timeline.status is LoopStatus.STOPPED and timeline.steps[0].stopped
-    assert 0 < len(timeline.steps[0].content.split()) < 200  # the partial reply is kept
+    assert 5 <= len(timeline.steps[0].content.split()) < 200  # the partial reply is kept
 
 
 def test_progress_shows_the_streaming_step(fake, openai_settings) -> None:

@@ -21,11 +21,13 @@ from tests.fakes.server import Scenario
 WEATHER = load_tool_templates()["get_weather"]
 
 
-def test_templates_are_valid_strict_tools_for_both_providers():
-    for template in load_tool_templates().values():
-        assert tool_problems(template.tool, "openai") == []
-        assert tool_problems(template.tool, "azure") == []
-        assert json.loads(template.mock_output)
+@pytest.mark.parametrize("key", sorted(load_tool_templates()))
+def test_templates_are_valid_strict_tools_for_both_providers(key):
+    template = load_tool_templates()[key]
+    assert tool_problems(template.tool, "openai") == []
+    assert tool_problems(template.tool, "azure") == []
+    assert json.loads(template.mock_output)
+    assert parse_tools(json.dumps([template.tool])) == [template.tool]
 
 
 def test_parse_accepts_bare_functions_and_reports_bad_json_with_position():
@@ -149,3 +151,22 @@ def test_a_broken_tool_schema_is_reported_not_raised(parameters):
     tool = {"type": "function", "function": {"name": "t", "parameters": parameters}}
     [problem] = argument_errors(tool, '{"x": "a"}')
     assert problem.startswith("The tool's parameters schema cannot check them")
+
+
+@pytest.mark.parametrize(
+    "function, reason",
+    [
+        ({"name": "f", "parameters": "nope"}, "'parameters' must be a JSON Schema object"),
+        ({"name": "f", "parameters": ["a"]}, "'parameters' must be a JSON Schema object"),
+        ({"name": "f", "parameters": {"type": "string"}}, "must describe an object"),
+        ({"name": "f", "parameters": {"type": "object", "properties": 3}}, "not a valid JSON Schema"),
+        ({"name": "f", "description": 5}, "'description' must be a string"),
+        ({"name": ""}, "needs a 'name'"),
+        ({"name": 7}, "needs a 'name'"),
+    ],
+)
+def test_a_tool_is_validated_whole_before_it_is_applied(function, reason):
+    good = {"name": "ok", "parameters": {"type": "object", "properties": {}}}
+    with pytest.raises(PlaygroundError) as caught:
+        parse_tools(json.dumps([good, function]))
+    assert reason in caught.value.message
