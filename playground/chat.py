@@ -56,6 +56,8 @@ def stream_reply(
     text_parts = [reply.content] if reply.content else []
     last_yield = 0.0
     shown_output = False
+    started = time.perf_counter()
+    stats.pace_marks = []
     try:
         with closing(iter(client.stream_chat(request))) as events:
             for event in events:
@@ -96,6 +98,7 @@ def stream_reply(
                     last_yield = now
                     shown_output = shown_output or first_output
                     reply.content = "".join(text_parts)
+                    _mark_pace(stats, now - started, reply)
                     yield reply
         reply.status = Status.COMPLETE
     except PlaygroundError as error:
@@ -109,9 +112,22 @@ def stream_reply(
         )
     finally:
         reply.content = "".join(text_parts)
+        _mark_pace(stats, time.perf_counter() - started, reply)
         if reply.status is Status.STREAMING:
             reply.status = Status.STOPPED
     yield reply
+
+
+def output_characters(reply: Message) -> int:
+    """How much output a reply shows: its text, refusal and tool-call arguments (a replay's measure)."""
+    return len(reply.content) + len(reply.refusal or "") + sum(len(call.arguments) for call in reply.tool_calls)
+
+
+def _mark_pace(stats: ReplyStats, elapsed_s: float, reply: Message) -> None:
+    """Note what the reply showed at this redraw (only at redraws: a few marks a second, not per token)."""
+    shown = output_characters(reply)
+    if shown > (stats.pace_marks[-1][1] if stats.pace_marks else 0):
+        stats.pace_marks.append((round(elapsed_s, 3), shown))
 
 
 def _join_tool_call(calls: dict[int, ToolCall], delta: ToolCallDelta) -> None:

@@ -96,6 +96,9 @@ class ReplyStats:
     finish_reason: str | None = None
     request_id: str | None = None
     content_filter: dict[str, Any] = field(default_factory=dict)
+    # (seconds since the request was sent, characters of output so far) at each redraw of the live
+    # stream: what a replay follows to play the reply back at its own pace (playground.demo).
+    pace_marks: list[tuple[float, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -126,6 +129,8 @@ class Message:
     stats: ReplyStats | None = None
     # The reply checked against the json_schema it was asked to follow (None: no schema was asked).
     schema_check: ReplyValidation | None = None
+    # Played back from a recording (playground.demo), not asked of the model: nothing was sent or billed.
+    replayed: bool = False
     id: str = field(default_factory=new_id)
 
     @property
