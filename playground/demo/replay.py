@@ -33,7 +33,7 @@ class SystemClock:
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+        time.sleep(max(seconds, 0.0))
 
 
 class ManualClock:
@@ -89,7 +89,8 @@ def replay_reply(
     try:
         yield reply
         for at_s, shown in recorded.pace.steps(recorded.output_characters, refresh_interval_s):
-            clock.sleep(started + at_s - clock.now())
+            if (wait_s := started + at_s - clock.now()) > 0:  # a slow consumer is not made to wait more
+                clock.sleep(wait_s)
             _reveal(reply, recorded, shown)
             yield reply
         _reveal(reply, recorded, recorded.output_characters)
