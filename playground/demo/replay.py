@@ -115,13 +115,14 @@ def replay_turn(
     tool results at once, yielding the message being drawn at each redraw.
 
     ``resume``: the turn's user message is already the conversation's last one (a live attempt of
-    it failed): whatever followed it is dropped and the recording continues from there.
+    it failed): whatever followed it is dropped and the recording continues from there. If the last
+    user message is not the turn's (the chat was cleared since), the turn is played whole.
     """
     clock = clock or SystemClock()
-    if resume:
-        last_user = max((i for i, message in enumerate(conversation.messages) if message.role == "user"), default=-1)
-        del conversation.messages[last_user + 1 :]
-    else:
+    users = [index for index, message in enumerate(conversation.messages) if message.role == "user"]
+    if resume and users and conversation.messages[users[-1]].content == turn.user_text:
+        del conversation.messages[users[-1] + 1 :]
+    else:  # a fresh turn (or nothing left to resume: the conversation was cleared or moved on)
         user = Message(role="user", content=turn.user_text, images=[replace(i) for i in turn.images], replayed=True)
         conversation.messages.append(user)
         yield user

@@ -147,7 +147,12 @@ class ScriptedDemo(BaseModel):
     def _live(self, stage: DemoStage, turn_number: int, turn: RecordedTurn) -> Iterator[Message]:
         for image in turn.images:
             stage.attach_image(image)
-        yield stage.submit(turn.user_text)
+        try:
+            user = stage.submit(turn.user_text)
+        except PlaygroundError:  # nothing was sent (e.g. tool calls left unanswered): the turn is still next
+            self.position = turn_number
+            raise
+        yield user
         recorded_outputs = turn.recorded_outputs()
         for _ in range(MAX_LIVE_STEPS):
             try:

@@ -170,6 +170,7 @@ def test_a_rate_limited_live_turn_continues_from_its_recording(fake, openai_sett
     drain(demo.next(workspace))
     assert workspace.conversation.messages[-1].status is Status.FAILED
     assert demo.failure.error.kind is ErrorKind.RATE_LIMIT
+    assert ScriptedDemo.model_validate_json(demo.model_dump_json()) == demo  # the offer survives a save
     continue_and_check(demo, workspace, turn=1)
     assert workspace.conversation.messages[-1].content == 'Tool results: {"temp": 21}'
     assert workspace.conversation.messages[-2].role == "tool"
@@ -247,3 +248,26 @@ def test_continuing_from_the_recording_bills_nothing_and_keeps_what_was_paid(fak
     assert paid == 1
     drain(demo.continue_from_recording(workspace, clock=ManualClock()))
     assert workspace.paid_reply_count() == paid and workspace.session_cost() == cost
+
+
+def test_continuing_after_the_chat_was_cleared_plays_the_whole_turn(fake, openai_settings, recorded):
+    fake.reset()
+    fake.enqueue(Scenario(fault="rate_limit"))
+    workspace = Workspace(connection=openai_settings)
+    demo = ScriptedDemo(recording=recorded, mode=DemoMode.LIVE)
+    drain(demo.next(workspace))
+    workspace.clear_chat()
+    drain(demo.continue_from_recording(workspace, clock=ManualClock()))
+    assert [m.content for m in workspace.conversation.messages] == ["Hi", "Hello, I am the demo bot."]
+
+
+def test_a_turn_the_stage_refuses_stays_next(fake, openai_settings, recorded):
+    fake.reset()
+    fake.enqueue(Scenario(tool_calls=[{"name": "get_weather", "arguments": "{}", "id": "call_x"}]))
+    workspace = Workspace(connection=openai_settings, tools=[WEATHER_TOOL])
+    workspace.submit("Weather?")
+    list(workspace.stream_next_reply())  # the model now waits for a tool result
+    demo = ScriptedDemo(recording=recorded, mode=DemoMode.LIVE)
+    with pytest.raises(PlaygroundError) as caught:
+        drain(demo.next(workspace))
+    assert caught.value.kind is ErrorKind.INVALID_INPUT and demo.position == 0 and demo.next_line == "Hi"
