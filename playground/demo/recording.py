@@ -103,7 +103,10 @@ class RecordedReply(BaseModel):
             tool_calls=[replace(call) for call in message.tool_calls],
             status=Status.STOPPED if message.status is Status.STREAMING else message.status,
             error=replace(message.error) if message.error else None,
-            stats=replace(message.stats, content_filter=dict(message.stats.content_filter)) if message.stats else None,
+            # The marks live in ``pace`` (once): the stats keep the figures a stats line shows.
+            stats=replace(message.stats, content_filter=dict(message.stats.content_filter), pace_marks=[])
+            if message.stats
+            else None,
             schema_check=message.schema_check.model_copy(deep=True) if message.schema_check else None,
             pace=Pace.of(message.stats),
         )

@@ -83,7 +83,7 @@ def replay_reply(
     reply.status = Status.STREAMING
     recorded_stats = recorded.stats or ReplyStats(model="recording")
     reply.stats = replace(
-        recorded_stats, content_filter=dict(recorded_stats.content_filter), pace_marks=list(recorded_stats.pace_marks)
+        recorded_stats, content_filter=dict(recorded_stats.content_filter), pace_marks=list(recorded.pace.marks)
     )
     started = clock.now()
     try:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from playground.chat import output_characters
+from playground.chat import output_characters, stream_reply
 from playground.conversation import Conversation, ErrorInfo, Message, ReplyStats, Status, ToolCall
 from playground.demo import (
     ManualClock,
@@ -224,6 +224,17 @@ def test_a_live_reply_records_its_pace_marks_and_replays_at_that_pace(fake, open
     updates = drain(replay_reply(recorded, Message(role="assistant"), clock=clock), clock)
     assert updates[-1][0] == pytest.approx(marks[-1][0])
     assert next(at for at, _, shown in updates if shown) == pytest.approx(marks[0][0])
+
+
+def test_pace_marks_are_taken_at_redraws_only(fake, openai_settings):
+    fake.enqueue(Scenario(text=" ".join(["w"] * 300)))
+    workspace = Workspace(connection=openai_settings)
+    workspace.submit("go")
+    reply = workspace.conversation.start_reply("gpt-4.1-mini")
+    request = workspace.build_request()
+    list(stream_reply(workspace.client(), request, reply, refresh_interval_s=60))
+    assert len(reply.content) == 599 and len(reply.stats.pace_marks) <= 3  # first text, the end: not per token
+    assert reply.stats.pace_marks[-1][1] == 599
 
 
 def test_real_time_replay_is_within_ten_percent_of_the_recorded_pace():
