@@ -13,11 +13,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from playground.chat import stream_reply
+from playground.chat import DEFAULT_REFRESH_S, stream_reply
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
 from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats, Status
 from playground.costs import price_for, price_label, reply_coster
+from playground.demo.recording import RecordedTurn
+from playground.demo.replay import Clock, replay_turn
 from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import (
     DRAFT_ID,
@@ -303,6 +305,24 @@ class Workspace:
         return self._recorded_when_done(
             run_structured(self.client(), result, price_of=self.reply_price), [result.reply]
         )
+
+    def replay_turn(
+        self,
+        turn: RecordedTurn,
+        *,
+        resume: bool = False,
+        clock: Clock | None = None,
+        refresh_interval_s: float = DEFAULT_REFRESH_S,
+    ) -> Iterator[Message]:
+        """Play a recorded turn into the conversation at its recorded pace; nothing is sent or billed.
+
+        ``resume``: the turn's user message is the conversation's last one (its live attempt failed):
+        that attempt is dropped (its usage stays in the session's cost) and the recording follows.
+        See ``playground.demo.replay_turn``.
+        """
+        self.awaiting_reply = False
+        self.record_usage()
+        return replay_turn(self.conversation, turn, resume=resume, clock=clock, refresh_interval_s=refresh_interval_s)
 
     def _recorded_when_done(self, updates: Iterator[Update], replies: list[Message]) -> Iterator[Update]:
         try:
