@@ -1,5 +1,5 @@
-"""The cost and context meter's Streamlit pieces: the sidebar's live meter, the chat page's draft box
-and send gate, and the sections of the meter panel (tables and plotly charts).
+"""The cost and context meter's Streamlit pieces: the sidebar's live meter, the chat page's send
+gate, and the sections of the meter panel (tables and plotly charts).
 
 All arithmetic is in :mod:`playground.meter`; this module only draws it.
 """
@@ -13,7 +13,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import format as fmt
-from playground.errors import PlaygroundError
 from playground.meter import (
     DAYS_PER_MONTH,
     FILL_FULL,
@@ -49,8 +48,6 @@ class MeterKeys:
     """Widget and container keys of the meter, named once so pages and tests agree on them."""
 
     LIVE = "meter.live"
-    DRAFT = "meter.draft"
-    SEND_DRAFT = "meter.send_draft"
     BLOCKED = "meter.blocked"
     DROP_TURNS = "meter.drop_turns"
     DROP_IMAGES = "meter.drop_images"
@@ -111,8 +108,7 @@ def _level_text(breakdown: Breakdown) -> str:
 
 def live_meter(workspace: Workspace) -> None:
     """What the next request carries against the window, its cost, and the session's cost so far."""
-    draft = st.session_state.get(MeterKeys.DRAFT) or ""
-    breakdown = prompt_breakdown(workspace, draft)
+    breakdown = prompt_breakdown(workspace)
     rows = usage_rows(workspace)
     approx = "≥" if breakdown.is_lower_bound else "≈" if breakdown.is_estimate else ""
     with st.container(key=MeterKeys.LIVE, gap="small"):
@@ -121,8 +117,8 @@ def live_meter(workspace: Workspace) -> None:
             f"reserved of {fmt.tokens(breakdown.window)}  \n{_fill_bar(breakdown)}"
         )
         st.badge(_level_text(breakdown), color=LEVEL_COLOURS[breakdown.level], icon=LEVEL_ICONS[breakdown.level])
-        if draft_tokens := breakdown.tokens_of("draft"):
-            st.caption(f"Includes your draft: {draft_tokens:,} tokens")
+        if image_tokens := breakdown.tokens_of("draft"):
+            st.caption(f"Includes the pending images: {image_tokens:,} tokens")
         if breakdown.estimate_notes:
             st.caption("Estimate: " + "; ".join(breakdown.estimate_notes) + ".")
         price = workspace.price()
@@ -145,16 +141,7 @@ def live_meter(workspace: Workspace) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Chat page: the live draft box and the send gate
-
-
-def _send_draft(workspace: Workspace) -> None:
-    try:
-        workspace.submit(st.session_state.get(MeterKeys.DRAFT) or "")
-    except PlaygroundError as error:
-        st.toast(str(error), icon=":material/info:")
-        return
-    st.session_state[MeterKeys.DRAFT] = ""
+# Chat page: the send gate
 
 
 def _make_room(workspace: Workspace, strategy: RoomStrategy) -> None:
@@ -202,24 +189,6 @@ def _blocked_panel(workspace: Workspace, breakdown: Breakdown) -> None:
             "Or make room yourself (shorten the system prompt, remove tool definitions or the schema, or lower Max "
             f"completion tokens: {breakdown.reserved_output:,} reserved), then resend your message with Edit → Resend."
         )
-
-
-def compose_box(workspace: Workspace) -> None:
-    """The chat page's draft box: what the live meter counts as the message being drafted.
-
-    ``st.chat_input`` does not report what is being typed, so this box (``live=True``: it commits
-    after a short typing pause) carries the draft; its Send goes through ``workspace.submit`` like
-    the chat input.
-    """
-    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-        st.text_input(
-            "Compose (the meter counts it as you type)",
-            key=MeterKeys.DRAFT,
-            live=True,
-            persist_state="session",  # going to Images to attach a picture must not lose the draft
-            placeholder="Draft a message here to see its tokens and cost before sending",
-        )
-        st.button("Send", key=MeterKeys.SEND_DRAFT, icon=":material/send:", on_click=_send_draft, args=(workspace,))
 
 
 def request_gate(workspace: Workspace) -> bool:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.chat_view import chat_box, render_conversation, stream_pending_reply
+from components.chat_view import chat_box, conversation_controls, render_conversation, stream_pending_reply
 from components.meter import request_gate
 from components.state import get_workspace
 from components.tools_view import ToolKeys, tool_definitions
@@ -16,6 +16,7 @@ with st.expander(f"Tools ({len(workspace.tools)} defined)", expanded=not workspa
 if not workspace.tools:
     st.info("Add a tool (start from a template), then ask something that needs it.")
 
+conversation_controls(workspace)
 render_conversation(workspace, spec)
 
 chat_box(workspace, ToolKeys.CHAT_INPUT, "Ask something that needs a tool")

@@ -214,11 +214,3 @@ def test_the_override_form_shows_the_picked_tiers_prices(app_factory):
     assert app.number_input(key=MeterKeys.OVERRIDE_INPUT).value == 0.20
     assert app.number_input(key=MeterKeys.OVERRIDE_CACHED).value is None  # batch: no cache discount
     assert app.number_input(key=MeterKeys.OVERRIDE_OUTPUT).value == 0.80
-
-
-def test_the_compose_draft_survives_a_visit_to_another_page(app_factory):
-    app = app_factory()
-    app.text_input(key=MeterKeys.DRAFT).input("a draft about the chart").run()
-    app.switch_page("pages/images.py").run()
-    app.switch_page("pages/chat.py").run()
-    assert app.text_input(key=MeterKeys.DRAFT).value == "a draft about the chart"
