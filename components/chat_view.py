@@ -9,8 +9,10 @@ popover is open.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 import streamlit as st
+from streamlit.typing import ChatInputValue
 
 from components import format as fmt
 from components.images import IMAGES_PAGE, ImageKeys, thumbnail_png
@@ -22,7 +24,7 @@ from playground.conversation import Message, ReplyStats, Status
 from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import next_request_cost, prompt_breakdown, usage_rows
 from playground.registry import ModelSpec, parameter_bounds
-from playground.reply_blocks import next_settled
+from playground.reply_blocks import next_settled, tail_due
 from playground.request import ChatParams
 from playground.tokens import TokenCounter
 from playground.workspace import Workspace
@@ -85,7 +87,7 @@ def model_label(stats: ReplyStats) -> str:
 def stats_line(stats: ReplyStats, estimated_price: bool, estimated_output: int | None = None) -> str:
     """One reply's model, tokens, cost and speed. Figures the server did not report are our
     estimate, marked as such (``estimated_output``: our count of a stopped reply's text)."""
-    usage_estimated = getattr(stats, "usage_estimated", False)
+    usage_estimated = stats.usage_estimated
     if stats.completion_tokens is None and estimated_output is not None:
         prompt = f"≈{fmt.tokens(stats.estimated_prompt_tokens)}"
         tokens = f"in {prompt} · out ≈{estimated_output:,} (estimated: stopped before the server reported usage)"
@@ -230,9 +232,7 @@ def render_conversation(workspace: Workspace, spec: ModelSpec) -> None:
             on_click=_show_earlier,
             args=(len(messages),),
         )
-    counter = (
-        TokenCounter(spec.encoding) if any(m.status is Status.STOPPED for m in messages[first:]) else None
-    )
+    counter = TokenCounter(spec.encoding) if any(m.status is Status.STOPPED for m in messages[first:]) else None
     for position in range(first, len(messages)):
         render_message(workspace, messages[position], spec, is_last=position == len(messages) - 1, counter=counter)
     pending_calls_form(workspace)
@@ -315,8 +315,7 @@ def conversation_controls(workspace: Workspace) -> None:
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         prompt = workspace.system_prompt.strip()
         st.caption(
-            f":material/description: System prompt: {_escaped(prompt[:200])}"
-            + ("…" if len(prompt) > 200 else "")
+            f":material/description: System prompt: {_escaped(prompt[:200])}" + ("…" if len(prompt) > 200 else "")
             if prompt
             else ":material/description: No system prompt (set one on the Chat page)."
         )
@@ -414,7 +413,7 @@ def response_format_control(workspace: Workspace) -> None:
         key=Keys.RESPONSE_FORMAT,
         on_change=_set_response_format,
         args=(workspace,),
-        help="JSON schema sends the Schema builder's schema (its \"Use in chat\" is the same switch).",
+        help='JSON schema sends the Schema builder\'s schema (its "Use in chat" is the same switch).',
     )
 
 
@@ -426,12 +425,15 @@ def draw_streaming(updates: Iterator[Message], model: str) -> None:
     st.button("Stop", key=Keys.STOP, icon=":material/stop_circle:", help="Stop and keep the partial reply")
     settled = st.container(gap=None)
     tail = st.empty()
-    boundary = 0
+    boundary = drawn = 0
     for reply in updates:
         chunk, boundary = next_settled(reply.content, boundary)
         if chunk:
             settled.markdown(chunk)
-        tail.markdown(reply.content[boundary:] + " ▌")
+        open_tail = reply.content[boundary:]
+        if chunk or tail_due(len(open_tail), drawn):
+            tail.markdown(open_tail + " ▌")
+            drawn = len(open_tail)
 
 
 def stream_pending_reply(workspace: Workspace) -> None:
@@ -532,20 +534,16 @@ def chat_box(workspace: Workspace, key: str, placeholder: str, *, accept_images:
     with st.bottom:
         pending_image_chips(workspace)
         st.caption(next_request_caption(workspace))
-        if accept_images:
-            value = st.chat_input(
-                placeholder,
-                key=key,
-                submit_mode="disable",
-                accept_file="multiple",
-                file_type=IMAGE_TYPES,
-                on_submit=_submit_from_box,
-                args=(workspace, key),
-            )
-        else:
-            value = st.chat_input(
-                placeholder, key=key, submit_mode="disable", on_submit=_submit_from_box, args=(workspace, key)
-            )
+        accept_file: bool | Literal["multiple"] = "multiple" if accept_images else False
+        value: str | ChatInputValue | None = st.chat_input(
+            placeholder,
+            key=key,
+            submit_mode="disable",
+            accept_file=accept_file,
+            file_type=IMAGE_TYPES if accept_images else None,
+            on_submit=_submit_from_box,
+            args=(workspace, key),
+        )
     handled = pop_widget_value(f"{ChatKeys.HANDLED_PREFIX}{key}", False)
     if value is not None and not handled:
         # A submission whose callback never ran: the browser sent it to a session this server

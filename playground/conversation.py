@@ -96,6 +96,8 @@ class ReplyStats:
     finish_reason: str | None = None
     request_id: str | None = None
     content_filter: dict[str, Any] = field(default_factory=dict)
+    # True when the server sent no usage and the token figures above are our own count.
+    usage_estimated: bool = False
 
 
 @dataclass

@@ -45,3 +45,20 @@ def next_settled(text: str, start: int = 0) -> tuple[str, int]:
     """The blocks of ``text`` closed since ``start`` (one chunk, drawn once) and the new boundary."""
     end = settled_length(text, start)
     return text[start:end], end
+
+
+#: Below this size the open tail is redrawn on every update (a paragraph streams smoothly).
+SMOOTH_TAIL_CHARS = 4_096
+
+
+def tail_due(tail_length: int, drawn_length: int) -> bool:
+    """Whether the open tail should be redrawn now, given the length it had when last drawn.
+
+    A short tail always is. A long one (a huge paragraph or code block, which never settles) is
+    redrawn once it has grown by an eighth, so the bytes sent stay proportional to the reply
+    (a geometric series) instead of growing with the square of its length.
+    """
+    if tail_length < drawn_length:  # blocks settled: the tail restarted
+        return True
+    grown = tail_length - drawn_length
+    return grown > 0 and (tail_length < SMOOTH_TAIL_CHARS or grown >= drawn_length // 8)

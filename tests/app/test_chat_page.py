@@ -174,7 +174,7 @@ def test_a_content_filter_flag_is_shown_on_the_reply(app_factory, clean_env, fak
     warnings = [warning.value for warning in app.chat_message[1].warning]
     assert any("stopped by the content filter" in warning for warning in warnings)
     assert any(warning.startswith("Content filter flagged") and "violence" in warning for warning in warnings)
-    assert "deployment" not in app.chat_message[1].caption[0].value or "mini-prod" in app.chat_message[1].caption[0].value
+    assert app.chat_message[1].caption[0].value.startswith("mini-prod · in ")  # the deployment that wrote it
 
 
 def test_each_reply_names_the_model_that_wrote_it(app_factory, fake):
@@ -297,8 +297,7 @@ def test_a_reply_with_estimated_usage_says_so(app_factory):
     app = app_factory()
     conversation = workspace(app).conversation
     conversation.add_user("Hi")
-    stats = ReplyStats(model="local", prompt_tokens=9, completion_tokens=4, finish_reason="stop")
-    stats.usage_estimated = True
+    stats = ReplyStats(model="local", prompt_tokens=9, completion_tokens=4, finish_reason="stop", usage_estimated=True)
     conversation.messages.append(Message(role="assistant", content="Hello", stats=stats))
     app.run()
     caption = app.chat_message[1].caption[0].value
