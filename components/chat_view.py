@@ -53,6 +53,8 @@ RESTART_NOTICE = (
 class ChatKeys:
     """Keys of the chat page's own widgets and view state (per-message keys: ``message_key``)."""
 
+    SETTINGS = "chat.settings"  # the "System prompt & parameters" expander
+    SETTINGS_OPEN = "chat.settings_open"  # whether it is open (kept here: its key changes with its label)
     SHOWN = "chat.messages_shown"
     SHOW_EARLIER = "chat.show_earlier"
     SAMPLE_PREFIX = "chat.sample."
@@ -374,6 +376,25 @@ def parameters_form(params: ChatParams, spec: ModelSpec) -> ChatParams:
         seed=int(seed) if seed is not None else None,
         stop=list(stop),
         response_format=params.response_format,  # its own control: response_format_control
+    )
+
+
+def settings_are_open() -> bool:
+    return bool(widget_value(ChatKeys.SETTINGS_OPEN, False))
+
+
+def remember_settings_open() -> None:
+    set_widget_value(ChatKeys.SETTINGS_OPEN, bool(widget_value(ChatKeys.SETTINGS)))
+
+
+def settings_label(workspace: Workspace) -> str:
+    """The settings expander's label: what is set, readable while it is closed."""
+    params = workspace.params
+    max_tokens = f"{params.max_completion_tokens:,}" if params.max_completion_tokens else "model default"
+    prompt = "system prompt set" if workspace.system_prompt.strip() else "no system prompt"
+    return (
+        f"System prompt & parameters: {prompt} · temperature {params.temperature:g} · max tokens {max_tokens} · "
+        f"{RESPONSE_FORMATS[response_format(workspace)]}"
     )
 
 

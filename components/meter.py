@@ -7,9 +7,8 @@ All arithmetic is in :mod:`playground.meter`; this module only draws it.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from components import format as fmt
@@ -42,6 +41,10 @@ from playground.meter import (
 )
 from playground.registry import Price, price_tiers
 from playground.workspace import Workspace
+
+if TYPE_CHECKING:  # pandas and plotly load with the meter panel, not with every page's sidebar
+    import pandas as pd
+    import plotly.graph_objects as go
 
 
 class MeterKeys:
@@ -235,6 +238,8 @@ def _apply_override(workspace: Workspace) -> None:
 
 def price_controls(workspace: Workspace) -> None:
     """Pick the price tier (registry data) or override prices for this session."""
+    import pandas as pd
+
     spec = workspace.model_spec()
     tiers = tier_prices(spec)
     ids = [tier for tier, _, _ in tiers]
@@ -301,6 +306,9 @@ def price_controls(workspace: Workspace) -> None:
 
 def current_context(workspace: Workspace, breakdown: Breakdown) -> None:
     """What takes the space in the next request: a chart by kind, and every part with a preview."""
+    import pandas as pd
+    import plotly.graph_objects as go
+
     st.subheader("Current context")
     columns = st.columns(4)
     columns[0].metric("Next prompt", f"{breakdown.total:,}", help="Tokens the next request would carry.")
@@ -339,6 +347,8 @@ def current_context(workspace: Workspace, breakdown: Breakdown) -> None:
 
 
 def _turns_frame(rows: list[TurnUsage]) -> pd.DataFrame:
+    import pandas as pd
+
     accuracy = running_accuracy(rows)
     return pd.DataFrame(
         {
@@ -362,6 +372,8 @@ def _turns_frame(rows: list[TurnUsage]) -> pd.DataFrame:
 def _turn_bars(
     title: str, turns: list[int], series: dict[str, tuple[list[int | None], str]], barmode: str
 ) -> go.Figure:
+    import plotly.graph_objects as go
+
     figure = go.Figure(
         [go.Bar(name=name, x=turns, y=values, marker_color=colour) for name, (values, colour) in series.items()]
     )
@@ -371,6 +383,8 @@ def _turn_bars(
 
 def turns_section(workspace: Workspace, rows: list[TurnUsage]) -> None:
     """The per-turn table, its charts, and the CSV export."""
+    import plotly.graph_objects as go
+
     st.subheader("Turns")
     prices = applied_price_label(workspace)
     if removed := len(workspace.usage_ledger) - len(rows):
@@ -475,6 +489,8 @@ def estimate_summary(rows: list[TurnUsage]) -> None:
 
 def projection_section(workspace: Workspace, rows: list[TurnUsage], breakdown: Breakdown) -> None:
     """Costs at scale, what caching and the Batch API change, and turns left in the window."""
+    import pandas as pd
+
     st.subheader("Projection")
     left, right = st.columns([1, 3], gap="large")
     per_day = left.number_input("Requests a day", min_value=0, value=1_000, step=100, key=MeterKeys.REQUESTS_PER_DAY)

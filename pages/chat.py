@@ -8,9 +8,12 @@ from components.chat_view import (
     chat_header,
     landing,
     parameters_form,
+    remember_settings_open,
     render_conversation,
     response_format,
     response_format_control,
+    settings_are_open,
+    settings_label,
     stream_pending_reply,
 )
 from components.meter import request_gate
@@ -36,16 +39,27 @@ workspace.conversation.settle_interrupted()
 spec = workspace.model_spec()
 
 chat_header(workspace)
-with st.expander("System prompt & parameters", expanded=not workspace.conversation.messages):
-    workspace.system_prompt = st.text_area(
-        "System prompt",
-        value=workspace.system_prompt,
-        key=Keys.SYSTEM_PROMPT,
-        placeholder="You are a helpful assistant.",
-    )
-    set_widget_value(ChatKeys.FULL_RUN, True)  # a fragment-only rerun of parameters() does not set it
-    parameters(workspace, spec)
-    pop_widget_value(ChatKeys.FULL_RUN)
+# The expander reports when it opens or closes (on_change), and its widgets are drawn only while it
+# is open: they are the page's heaviest part, in the server and in the browser.
+settings_open = settings_are_open()
+settings = st.expander(
+    settings_label(workspace),
+    expanded=settings_open,
+    key=ChatKeys.SETTINGS,
+    on_change=remember_settings_open,
+    icon=":material/tune:",
+)
+if settings_open:
+    with settings:
+        workspace.system_prompt = st.text_area(
+            "System prompt",
+            value=workspace.system_prompt,
+            key=Keys.SYSTEM_PROMPT,
+            placeholder="You are a helpful assistant.",
+        )
+        set_widget_value(ChatKeys.FULL_RUN, True)  # a fragment-only rerun of parameters() does not set it
+        parameters(workspace, spec)
+        pop_widget_value(ChatKeys.FULL_RUN)
 
 if not workspace.conversation.messages and not workspace.awaiting_reply:
     landing(workspace)

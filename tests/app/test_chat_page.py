@@ -17,6 +17,14 @@ def workspace(app):
     return app.session_state[STATE_KEY].workspace
 
 
+def open_settings(app):
+    """Open "System prompt & parameters" (its widgets are drawn only while it is open)."""
+    from components.chat_view import ChatKeys
+
+    app.session_state[ChatKeys.SETTINGS_OPEN] = True
+    return app.run()
+
+
 def test_reply_is_streamed_with_stats_under_it(app_factory, fake):
     fake.enqueue(Scenario(text="Paris is the capital.", cached_tokens=3))
     app = send(app_factory(), "Capital of France?")
@@ -27,7 +35,7 @@ def test_reply_is_streamed_with_stats_under_it(app_factory, fake):
 
 
 def test_system_prompt_and_parameters_are_sent(app_factory, fake):
-    app = app_factory()
+    app = open_settings(app_factory())
     app.text_area(key=Keys.SYSTEM_PROMPT).input("Answer in French.").run()
     app.slider(key=Keys.TEMPERATURE).set_value(0.3).run()
     app.number_input(key=Keys.SEED).set_value(42).run()
@@ -67,7 +75,7 @@ def test_dropped_stream_keeps_partial_reply_marked_incomplete(app_factory, fake)
 
 
 def test_max_tokens_are_bounded_by_the_chosen_models_registry_limit(app_factory, fake):
-    app = app_factory()
+    app = open_settings(app_factory())
     assert app.number_input(key=Keys.MAX_TOKENS).max == 32_768  # gpt-4.1-mini
     app.number_input(key=Keys.MAX_TOKENS).set_value(30_000).run()
     app.sidebar.selectbox(key=Keys.MODEL).select("gpt-4o").run()
@@ -259,19 +267,20 @@ def test_state_other_panels_set_is_shown_as_chips(app_factory):
 def test_the_response_format_control_and_use_in_chat_are_one_setting(app_factory, fake):
     from components.schema_builder import SchemaKeys
 
-    app = app_factory()
+    app = open_settings(app_factory())
     assert app.radio(key=Keys.RESPONSE_FORMAT).options == ["Text", "JSON object"]  # no schema yet
     workspace(app).response_schema.schema = {"type": "object", "properties": {}, "additionalProperties": False}
     app.switch_page("pages/schema.py").run()
     app.toggle(key=SchemaKeys.USE_IN_CHAT).set_value(True).run()
     assert workspace(app).response_schema.enabled
-    app.switch_page("pages/chat.py").run()
+    open_settings(app.switch_page("pages/chat.py"))
     assert app.radio(key=Keys.RESPONSE_FORMAT).value == "json_schema"
+    assert any("JSON schema" in expander.label for expander in app.expander)  # readable while closed
     app.radio(key=Keys.RESPONSE_FORMAT).set_value("text").run()
     assert not workspace(app).response_schema.enabled
     app.switch_page("pages/schema.py").run()
     assert app.toggle(key=SchemaKeys.USE_IN_CHAT).value is False
-    app.switch_page("pages/chat.py").run()
+    open_settings(app.switch_page("pages/chat.py"))
     app.radio(key=Keys.RESPONSE_FORMAT).set_value("json_object").run()
     send(app, "json please")
     assert fake.chat_requests()[-1].json["response_format"] == {"type": "json_object"}
@@ -337,3 +346,20 @@ def test_the_functions_page_shows_the_system_prompt_and_clears_the_chat(app_fact
     assert any("System prompt: Be terse\\." in c for c in captions(app))
     app.button(key=Keys.CLEAR).click().run()
     assert workspace(app).conversation.messages == []
+
+
+def test_the_settings_widgets_are_drawn_only_while_open_and_keep_their_values(app_factory):
+    app = app_factory()
+    assert not app.slider and not app.text_area  # closed: nothing of it is drawn
+    open_settings(app)
+    app.slider(key=Keys.TEMPERATURE).set_value(0.4).run()
+    app.text_area(key=Keys.SYSTEM_PROMPT).input("Be brief.").run()
+    from components.chat_view import ChatKeys
+
+    app.session_state[ChatKeys.SETTINGS_OPEN] = False
+    app.run()
+    assert not app.slider
+    assert "system prompt set · temperature 0.4" in app.expander[0].label
+    open_settings(app)
+    assert app.slider(key=Keys.TEMPERATURE).value == 0.4
+    assert app.text_area(key=Keys.SYSTEM_PROMPT).value == "Be brief."

@@ -9,6 +9,7 @@ import io
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
+from components.chat_view import ChatKeys
 from components.meter import MeterKeys
 from components.state import STATE_KEY, Keys
 from playground.conversation import ImageAttachment, Message
@@ -157,6 +158,8 @@ def azure_standard(app_factory, clean_env, fake):
 
 def test_a_request_too_big_for_the_window_is_held_until_old_turns_are_dropped(azure_standard, fake):
     app = azure_standard
+    app.session_state[ChatKeys.SETTINGS_OPEN] = True  # open "System prompt & parameters"
+    app.run()
     app.number_input(key=Keys.MAX_TOKENS).set_value(32_768).run()  # the API must leave room for this
     conversation = workspace(app).conversation
     for turn in range(4):  # ~120,000 tokens of history + 32,768 reserved: over 128,000
@@ -187,6 +190,8 @@ def test_a_request_too_big_for_the_window_is_held_until_old_turns_are_dropped(az
 
 def test_dropping_images_makes_room(azure_standard, fake):
     app = azure_standard
+    app.session_state[ChatKeys.SETTINGS_OPEN] = True  # open "System prompt & parameters"
+    app.run()
     app.number_input(key=Keys.MAX_TOKENS).set_value(10_000).run()
     # The meter prices the recorded size (6,636 tokens each at 2048x2048); the chat draws the real pixel.
     photo = {
