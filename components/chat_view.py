@@ -37,7 +37,9 @@ FINISH_FLAGS = {
 #: Messages drawn with their actions at the bottom of the conversation (20 exchanges); earlier
 #: ones are drawn a page of the same size at a time, on request.
 RECENT_MESSAGES = 40
-MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~:$")
+# Characters that make Markdown out of plain text: links and images ([, !), emphasis, code, HTML,
+# headings, tables, strike-through, maths.
+MARKDOWN_SPECIALS = set("\\`*_[]<>#!|~$")
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "webp"]
 SAMPLE_PROMPTS = {
     "Explain": "Explain prompt caching in three short bullet points.",
@@ -179,7 +181,9 @@ def render_message(
                 else:  # the session-cached thumbnail: decoding the full image on every rerun is slow
                     column.image(thumbnail_png(image.id, image), caption=f"{image.name} · detail {image.detail}")
         if message.content:
-            st.markdown(message.content)
+            # The model's Markdown is drawn as Markdown (no HTML; the CSP stops remote images);
+            # what the user typed is drawn as typed.
+            st.markdown(message.content if message.role == "assistant" else escaped(message.content))
             schema_badge(message)
         if message.refusal:
             st.warning(f"The model refused: {message.refusal}", icon=":material/block:")
@@ -240,9 +244,11 @@ def render_conversation(workspace: Workspace, spec: ModelSpec) -> None:
     pending_calls_form(workspace)
 
 
-def _escaped(text: str) -> str:
-    """``text`` shown literally inside Markdown (user text is never Markdown or links)."""
-    return "".join(f"\\{char}" if char in MARKDOWN_SPECIALS else char for char in " ".join(text.split()))
+def escaped(text: str) -> str:
+    """``text`` shown literally inside Markdown (what a user typed is never Markdown or a link),
+    its line breaks kept."""
+    literal = "".join(f"\\{char}" if char in MARKDOWN_SPECIALS else char for char in text)
+    return literal.replace("\n", "  \n")
 
 
 # --- the chat page's frame ----------------------------------------------------------------------
@@ -317,7 +323,7 @@ def conversation_controls(workspace: Workspace) -> None:
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         prompt = workspace.system_prompt.strip()
         st.caption(
-            f":material/description: System prompt: {_escaped(prompt[:200])}" + ("…" if len(prompt) > 200 else "")
+            f":material/description: System prompt: {escaped(' '.join(prompt[:200].split()))}" + ("…" if len(prompt) > 200 else "")
             if prompt
             else ":material/description: No system prompt (set one on the Chat page)."
         )

@@ -343,7 +343,7 @@ def test_the_functions_page_shows_the_system_prompt_and_clears_the_chat(app_fact
     app = send(app_factory(), "hello")
     workspace(app).system_prompt = "Be terse."
     app.switch_page("pages/tools.py").run()
-    assert any("System prompt: Be terse\\." in c for c in captions(app))
+    assert any("System prompt: Be terse." in c for c in captions(app))
     app.button(key=Keys.CLEAR).click().run()
     assert workspace(app).conversation.messages == []
 
@@ -363,3 +363,9 @@ def test_the_settings_widgets_are_drawn_only_while_open_and_keep_their_values(ap
     open_settings(app)
     assert app.slider(key=Keys.TEMPERATURE).value == 0.4
     assert app.text_area(key=Keys.SYSTEM_PROMPT).value == "Be brief."
+
+
+def test_what_the_user_typed_is_drawn_as_typed_not_as_markdown(app_factory):
+    app = send(app_factory(), "See ![x](http://evil.example/p.png) and **this**\nsecond line")
+    drawn = app.chat_message[0].markdown[0].value
+    assert drawn == "See \\!\\[x\\](http://evil.example/p.png) and \\*\\*this\\*\\*  \nsecond line"
