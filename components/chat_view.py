@@ -321,9 +321,10 @@ def landing(workspace: Workspace) -> None:
 def conversation_controls(workspace: Workspace) -> None:
     """For panels that share the chat (Functions): the system prompt in use, and Clear chat."""
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        prompt = workspace.system_prompt.strip()
+        prompt = " ".join(workspace.system_prompt.split())
+        shown = escaped(prompt[:200]) + ("…" if len(prompt) > 200 else "")
         st.caption(
-            f":material/description: System prompt: {escaped(' '.join(prompt[:200].split()))}" + ("…" if len(prompt) > 200 else "")
+            f":material/description: System prompt: {shown}"
             if prompt
             else ":material/description: No system prompt (set one on the Chat page)."
         )
