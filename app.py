@@ -7,7 +7,7 @@ from components.state import get_workspace
 
 st.set_page_config(
     page_title="GPT-4.1-mini playground",
-    page_icon=":material/science:",
+    page_icon="🧪",  # an emoji: a material icon would be fetched from a font CDN (the CSP blocks it)
     layout="wide",
     initial_sidebar_state="auto",  # collapsed on narrow screens, where it would cover the chat
 )
