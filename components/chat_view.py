@@ -164,7 +164,7 @@ def _error_text(message: Message) -> str:
     if message.error.kind is ErrorKind.STREAM_INTERRUPTED:  # one sentence about the partial reply, not two
         return (
             "The connection dropped while the reply was streaming. The partial reply above is kept, marked "
-            f"incomplete; Retry asks again.{request_id}"
+            f"incomplete. Retry asks again.{request_id}"
         )
     partial = " The partial reply above is kept, marked incomplete." if message.content else ""
     return f"{message.error.message}{request_id}{partial}"
