@@ -381,3 +381,31 @@ def test_a_message_typed_after_a_server_restart_is_kept_and_the_lost_session_sai
     wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
     expect(chat_messages(page, "user").first).to_contain_text("Typed after the restart")
     assert fake.chat_requests()[-1].json["messages"] == [{"role": "user", "content": "Typed after the restart"}]
+
+
+def test_parameters_rerun_alone_unless_the_meter_must_follow(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    from components.meter import MeterKeys
+
+    open_app(page, app_url)
+    send_chat_message(page, "Hello")
+    assistant = chat_messages(page, "assistant")
+    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
+    page.get_by_text("System prompt & parameters").click()
+    max_tokens = by_key(page, Keys.MAX_TOKENS).locator("input")
+    wait_for_app_idle(page, expect=max_tokens)
+
+    # A parameter the meter shows (the reserved reply): the whole app follows in the same click.
+    max_tokens.fill("1000")
+    max_tokens.press("Enter")
+    wait_for_app_idle(page, expect=by_key(page, MeterKeys.LIVE).get_by_text("+ 1,000 reserved"))
+    expect(page.get_by_text("max tokens 1,000")).to_be_visible()
+
+    # A sampling parameter: only the fragment reruns, and the next request carries it.
+    seed = by_key(page, Keys.SEED).locator("input")
+    seed.fill("7")
+    seed.press("Enter")
+    wait_for_app_idle(page)
+    send_chat_message(page, "Again")
+    wait_for_app_idle(page, expect=assistant.nth(1).locator(CAPTION, has_text="finish: stop"))
+    body = fake.chat_requests()[-1].json
+    assert body["seed"] == 7 and body["max_completion_tokens"] == 1000
