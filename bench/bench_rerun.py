@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
@@ -41,7 +42,7 @@ def _navigation_app() -> None:
     # AppTest resets this flag before each run; `streamlit run` never does (see tests/app/conftest.py).
     original = PagesManager.__init__
 
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
+    def init(self: PagesManager, *args: Any, **kwargs: Any) -> None:
         PagesManager.uses_pages_directory = False
         original(self, *args, **kwargs)
 
