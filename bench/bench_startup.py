@@ -30,7 +30,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ROUNDS = 3
+ROUNDS = 5
 TARGETS = {"cold": 1.3, "warm": 1.2}
 BARE_APP = 'import streamlit as st\n\nst.title("Bare app")\nst.chat_input("Message")\n'
 READY = "[data-testid=stChatInputTextArea]"

@@ -12,15 +12,20 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-import openai
 from azure.core.exceptions import ClientAuthenticationError
 
 from playground.connection import ConnectionSettings
 from playground.errors import ErrorKind, PlaygroundError
+from playground.lazy import lazy_import
 from playground.request import ChatRequest
+
+if TYPE_CHECKING:
+    import openai
+else:  # the SDK (about 0.3 s to import) loads at the first request, not with every page
+    openai = lazy_import("openai")
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 
@@ -122,8 +127,12 @@ def _error_body(exc: openai.APIError) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-# What the SDK, the transport and the Entra ID token provider raise; map_error explains each.
-CLIENT_ERRORS = (openai.OpenAIError, httpx2.HTTPError, ClientAuthenticationError)
+def client_errors() -> tuple[type[Exception], ...]:
+    """What the SDK, the transport and the Entra ID token provider raise; map_error explains each.
+
+    A function, not a constant: reading ``openai.OpenAIError`` loads the SDK.
+    """
+    return (openai.OpenAIError, httpx2.HTTPError, ClientAuthenticationError)
 
 
 def map_error(exc: Exception, settings: ConnectionSettings, *, mid_stream: bool = False) -> PlaygroundError:
@@ -320,7 +329,7 @@ class PlaygroundClient:
         started = time.perf_counter()
         try:
             stream = self._sdk().chat.completions.create(**request.to_kwargs())
-        except CLIENT_ERRORS as exc:
+        except client_errors() as exc:
             raise self._fail(exc) from exc
         request_id = stream.response.headers.get("x-request-id")
         first_token_at: float | None = None
@@ -367,7 +376,7 @@ class PlaygroundClient:
                         if choice.finish_reason:
                             finish_reason = choice.finish_reason
                             yield Finished(choice.finish_reason)
-        except CLIENT_ERRORS as exc:
+        except client_errors() as exc:
             error = self._fail(exc, mid_stream=True)
             error.request_id = error.request_id or request_id
             raise error from exc
@@ -396,7 +405,7 @@ class PlaygroundClient:
         """Model ids the server offers (``GET /models``), sorted."""
         try:
             return sorted(model.id for model in self._sdk().models.list())
-        except CLIENT_ERRORS as exc:
+        except client_errors() as exc:
             raise self._fail(exc) from exc
 
 
