@@ -19,13 +19,10 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from playground.connection import ConnectionSettings
 from playground.errors import ErrorKind, PlaygroundError
-from playground.lazy import lazy_import
 from playground.request import ChatRequest
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the SDK (about 0.3 s to import) loads at the first request, not with every page
     import openai
-else:  # the SDK (about 0.3 s to import) loads at the first request, not with every page
-    openai = lazy_import("openai")
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 
@@ -130,13 +127,17 @@ def _error_body(exc: openai.APIError) -> dict[str, Any]:
 def client_errors() -> tuple[type[Exception], ...]:
     """What the SDK, the transport and the Entra ID token provider raise; map_error explains each.
 
-    A function, not a constant: reading ``openai.OpenAIError`` loads the SDK.
+    A function, not a constant: the SDK loads when a request is made, not with the module.
     """
+    import openai
+
     return (openai.OpenAIError, httpx2.HTTPError, ClientAuthenticationError)
 
 
 def map_error(exc: Exception, settings: ConnectionSettings, *, mid_stream: bool = False) -> PlaygroundError:
     """Translate an SDK/transport/credential exception into a PlaygroundError a user can act on."""
+    import openai
+
     if isinstance(exc, ClientAuthenticationError):
         first_line = _redact(str(exc.message or exc).strip().splitlines()[0] if str(exc).strip() else "", settings)
         return PlaygroundError(
@@ -286,6 +287,8 @@ class PlaygroundClient:
     def _sdk(self) -> openai.OpenAI:
         if self._sdk_client is not None:
             return self._sdk_client
+        import openai
+
         settings = self.settings
         common: dict[str, Any] = {
             "timeout": httpx2.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),

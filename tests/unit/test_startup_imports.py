@@ -20,15 +20,3 @@ def test_importing_the_app_core_does_not_load_the_sdk_until_a_client_needs_it():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-
-
-def test_lazy_import_returns_a_module_already_loaded_and_refuses_a_missing_one():
-    import json
-
-    import pytest
-
-    from playground.lazy import lazy_import
-
-    assert lazy_import("json") is json
-    with pytest.raises(ModuleNotFoundError):
-        lazy_import("no_such_module_here")
