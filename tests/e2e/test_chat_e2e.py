@@ -409,3 +409,19 @@ def test_parameters_rerun_alone_unless_the_meter_must_follow(page: Page, app_url
     wait_for_app_idle(page, expect=assistant.nth(1).locator(CAPTION, has_text="finish: stop"))
     body = fake.chat_requests()[-1].json
     assert body["seed"] == 7 and body["max_completion_tokens"] == 1000
+
+
+def test_edit_and_resend_closes_the_popover(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    open_app(page, app_url)
+    send_chat_message(page, "Frist question")
+    assistant = chat_messages(page, "assistant")
+    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
+    by_key_prefix(page, "chat.edit.").get_by_role("button", name="Edit").click()
+    editor = page.get_by_label("Edit and resend from here")
+    wait_for_app_idle(page, expect=editor)
+    editor.fill("First question")
+    page.get_by_role("button", name="Resend").click()
+    wait_for_app_idle(page, expect=assistant.first.get_by_text("Echo: First question"))
+    expect(editor).to_have_count(0)  # the popover closed: the edit was sent
+    expect(page.get_by_role("button", name="Resend")).to_have_count(0)
+    assert fake.chat_requests()[-1].json["messages"] == [{"role": "user", "content": "First question"}]
