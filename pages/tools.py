@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.chat_view import chat_box, render_conversation, stream_pending_reply
+from components.chat_view import chat_box, conversation_controls, render_conversation, stream_pending_reply
 from components.contain import contained
 from components.meter import request_gate
 from components.state import get_workspace
@@ -25,6 +25,7 @@ with (
 if not workspace.tools:
     st.info("Add a tool (start from a template), then ask something that needs it.")
 
+conversation_controls(workspace)
 render_conversation(workspace, spec)
 
 chat_box(workspace, ToolKeys.CHAT_INPUT, "Ask something that needs a tool")
