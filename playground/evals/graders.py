@@ -68,12 +68,13 @@ class Judge(Protocol):
 class _Grader(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
+    kind: str
     #: Shown in results; defaults to the kind.
     name: str = ""
 
     @property
     def label(self) -> str:
-        return self.name or getattr(self, "kind")
+        return self.name or self.kind
 
     def _verdict(self, ok: bool, reason: str) -> Verdict:
         return Verdict(grader=self.label, status="pass" if ok else "fail", reason=reason)
@@ -121,7 +122,9 @@ class ContainsGrader(_Grader):
         target = _target(self.value, sample)
         if target is None:
             return self._error("No text to look for: set one on the grader or in the row's expected column.")
-        haystack, needle = (sample.output, target) if self.case_sensitive else (sample.output.casefold(), target.casefold())
+        haystack, needle = (
+            (sample.output, target) if self.case_sensitive else (sample.output.casefold(), target.casefold())
+        )
         if needle in haystack:
             return self._verdict(True, f"The output contains {_short(target)!r}.")
         return self._verdict(False, f"The output does not contain {_short(target)!r}.")
@@ -264,9 +267,7 @@ class CostGrader(_Grader):
     def grade(self, sample: Sample, judge: Judge | None = None) -> Verdict:
         if sample.cost_usd is None:
             return self._error("This output has no cost (no usage reported, or no price for the model).")
-        return self._verdict(
-            sample.cost_usd <= self.max_usd, f"${sample.cost_usd:.6f} (limit ${self.max_usd:.6f})."
-        )
+        return self._verdict(sample.cost_usd <= self.max_usd, f"${sample.cost_usd:.6f} (limit ${self.max_usd:.6f}).")
 
 
 JUDGE_SYSTEM_PROMPT = (

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from playground.evals.runs import RowResult, RunState
 
 _OUTCOME_ORDER = {"error": 0, "fail": 1, "pass": 2}
+_METRIC_COLUMNS = ("prompt_tokens", "completion_tokens", "cost_usd", "judge_cost_usd", "latency_s", "finish_reason", "error")
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -176,8 +177,18 @@ def export_csv(state: RunState) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
-        ["row_id", "variant", *columns, "expected", "output", "outcome", *graders]
-        + ["prompt_tokens", "completion_tokens", "cost_usd", "judge_cost_usd", "latency_s", "finish_reason", "error"]
+        [
+            *("row_id", "variant", *columns, "expected", "output", "outcome", *graders),
+            *(
+                "prompt_tokens",
+                "completion_tokens",
+                "cost_usd",
+                "judge_cost_usd",
+                "latency_s",
+                "finish_reason",
+                "error",
+            ),
+        ]
     )
     for result in state.results:
         row = rows_by_id.get(result.row_id)
@@ -203,7 +214,5 @@ def export_csv(state: RunState) -> str:
 def export_json(state: RunState) -> str:
     """The whole run (configuration, results, per-variant summaries) as JSON."""
     payload = state.model_dump(mode="json")
-    payload["summaries"] = [
-        {**summary.__dict__, "pass_rate": summary.pass_rate} for summary in summarize(state)
-    ]
+    payload["summaries"] = [{**summary.__dict__, "pass_rate": summary.pass_rate} for summary in summarize(state)]
     return json.dumps(payload, ensure_ascii=False, indent=2)

@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from playground.errors import ErrorKind, PlaygroundError
+from playground.evals.batch_status import BatchJob
 from playground.evals.completion import Completer, Completion, StoppedError
 from playground.evals.graders import Grader, Judge, Sample, Verdict, grade, passed
 from playground.evals.testsets import TestRow, TestSet
@@ -127,6 +128,8 @@ class RunState(BaseModel):
     status: RunStatus = "pending"
     results: list[RowResult] = Field(default_factory=list)
     stop_reason: str | None = None
+    #: Batch API jobs of this run (see playground.evals.batch), kept so a reload can keep polling.
+    batches: list[BatchJob] = Field(default_factory=list)
     created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
     finished_at: dt.datetime | None = None
 

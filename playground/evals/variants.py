@@ -81,7 +81,12 @@ class Variant(BaseModel):
         return price, spec.is_estimate
 
     def cost(
-        self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, *, served_model: str | None = None,
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cached_tokens: int = 0,
+        *,
+        served_model: str | None = None,
         batch: bool = False,
     ) -> tuple[float | None, bool]:
         """(USD, is_estimate) for one reply's usage; USD is None when no price applies."""

@@ -33,7 +33,9 @@ def make_state(rows=5, variants=("a",), graders=None, **config) -> RunState:
     return RunState(
         config=RunConfig(
             test_set=test_set,
-            variants=[Variant(id=v, model="gpt-4.1-mini", messages=[{"role": "user", "content": "n={{n}}"}]) for v in variants],
+            variants=[
+                Variant(id=v, model="gpt-4.1-mini", messages=[{"role": "user", "content": "n={{n}}"}]) for v in variants
+            ],
             graders=graders if graders is not None else [RegexGrader(pattern=r"n=[0-2]$")],
             **config,
         )
@@ -72,7 +74,9 @@ class FakeCompleter:
 
 
 def rate_limited(after="0.2"):
-    return PlaygroundError(ErrorKind.RATE_LIMIT, "slow down", status=429, retryable=True, details={"retry_after": after})
+    return PlaygroundError(
+        ErrorKind.RATE_LIMIT, "slow down", status=429, retryable=True, details={"retry_after": after}
+    )
 
 
 def test_runs_every_row_and_variant_within_the_concurrency_limit():

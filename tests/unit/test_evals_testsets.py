@@ -48,7 +48,7 @@ def test_import_by_extension_and_encoding():
     assert import_test_set("qa.JSONL", b'{"q": "hi"}').rows[0].variables == {"q": "hi"}
     with pytest.raises(PlaygroundError, match="not UTF-8"):
         import_test_set("qa.csv", b"q\n\xff\n")
-    with pytest.raises(PlaygroundError, match=".csv or .jsonl"):
+    with pytest.raises(PlaygroundError, match=r"\.csv or \.jsonl"):
         import_test_set("qa.xlsx", b"")
 
 
