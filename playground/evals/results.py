@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from playground.evals.runs import RowResult, RunState
 
 _OUTCOME_ORDER = {"error": 0, "fail": 1, "pass": 2}
-_METRIC_COLUMNS = ("prompt_tokens", "completion_tokens", "cost_usd", "judge_cost_usd", "latency_s", "finish_reason", "error")
+_METRIC_COLUMNS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "judge_cost_usd",
+    "latency_s",
+    "finish_reason",
+    "error",
+)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
