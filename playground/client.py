@@ -8,6 +8,7 @@ every failure into a :class:`~playground.errors.PlaygroundError`.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -93,6 +94,7 @@ class StreamMetrics:
 
 StreamEvent = (
     StreamOpened
+    | ServedModel
     | TextDelta
     | RefusalDelta
     | ToolCallDelta
@@ -394,10 +396,34 @@ class PlaygroundClient:
 
     def list_models(self) -> list[str]:
         """Model ids the server offers (``GET /models``), sorted."""
+        return [model.id for model in self.list_model_info()]
+
+    def list_model_info(self) -> list[ServerModel]:
+        """The server's models (``GET /models``) with the ``shutdown_date`` it reports, sorted by id."""
         try:
-            return sorted(model.id for model in self._sdk().models.list())
+            listed = list(self._sdk().models.list())
         except CLIENT_ERRORS as exc:
             raise self._fail(exc) from exc
+        return sorted(
+            (ServerModel(model.id, _shutdown_date(model.shutdown_date)) for model in listed), key=lambda m: m.id
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ServerModel:
+    """A model the server lists; ``shutdown_date`` when it reports one (it beats the registry's date)."""
+
+    id: str
+    shutdown_date: dt.date | None = None
+
+
+def _shutdown_date(raw: str | None) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from playground.costs import batch_tier_for, request_cost
 from playground.evals.variables import prompt_variables, render_messages
 from playground.registry import ModelSpec, Price, default_tier, resolve_model
-from playground.request import ChatParams, ChatRequest
+from playground.request import ChatParams, ChatRequest, params_for_model
 
 DEFAULT_CONNECTION = "default"
 
@@ -54,11 +54,14 @@ class Variant(BaseModel):
         return prompt_variables(self.template_messages())
 
     def build_request(self, values: Mapping[str, Any]) -> ChatRequest:
-        """The rendered request for one row. Raises PlaygroundError when a variable is missing."""
+        """The rendered request for one row, carrying only the parameters the model accepts.
+
+        Raises PlaygroundError when a variable is missing.
+        """
         return ChatRequest(
             model=self.model,
             messages=render_messages(self.template_messages(), values),
-            params=self.params.model_copy(deep=True),
+            params=params_for_model(self.params, self.spec()),
             response_format=copy.deepcopy(self.response_format),
         )
 
