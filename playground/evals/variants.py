@@ -45,6 +45,18 @@ class Variant(BaseModel):
     def title(self) -> str:
         return self.label or self.id
 
+    def on_model(self, model: str, *, registry_entry: str | None = None, label: str | None = None) -> Variant:
+        """This variant on another model (the migration check's candidate): same prompt and params."""
+        return self.model_copy(
+            update={
+                "id": f"{self.id}@{model}",
+                "label": label or f"{self.title} on {model}",
+                "model": model,
+                "registry_entry": registry_entry,
+            },
+            deep=True,
+        )
+
     def template_messages(self) -> list[dict[str, Any]]:
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         return system + copy.deepcopy(self.messages)

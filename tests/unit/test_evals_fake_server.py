@@ -10,7 +10,7 @@ from playground.client import PlaygroundClient
 from playground.evals.batch import SdkBatchApi, run_batch
 from playground.evals.completion import ClientCompleter, ClientJudge
 from playground.evals.graders import JudgeGrader, RegexGrader
-from playground.evals.results import summarize
+from playground.evals.results import migration_report, summarize
 from playground.evals.runs import RetryPolicy, RunConfig, RunState, run_evaluation
 from playground.evals.sidebyside import stream_side_by_side, word_diff
 from playground.evals.testsets import import_csv
@@ -143,3 +143,25 @@ def test_cancelling_a_batch_cancels_it_at_the_provider(fake, openai_settings):
     job = run_batch(state, "mini", SdkBatchApi(PlaygroundClient(openai_settings)), poll_interval_s=0.01, cancel=cancel)
     assert job.status == "cancelled" and state.status == "cancelled" and not state.results
     assert any(r.path.endswith("/cancel") for r in fake.requests)
+
+
+def test_a_migration_check_against_another_model(fake, openai_settings):
+    baseline = Variant(id="mini", label="gpt-4.1-mini", messages=[{"role": "user", "content": "{{city}}?"}])
+    candidate = baseline.on_model("gpt-4o-mini", label="gpt-4o-mini")
+    # concurrency 1 sends row by row, baseline first: the scenarios answer in that order.
+    answers = ["Yes", "Yes", "Yes", "No", "No", "No"]
+    fake.enqueue(*(Scenario(text=text, usage={"prompt_tokens": 1000, "completion_tokens": 100}) for text in answers))
+    test_set = import_csv("city\nParis\nRome\nOslo\n")
+    state = RunState(
+        config=RunConfig(
+            test_set=test_set, variants=[baseline, candidate], graders=[RegexGrader(pattern="^Yes")], concurrency=1
+        )
+    )
+    run_evaluation(state, ClientCompleter({"default": PlaygroundClient(openai_settings)}))
+    report = migration_report(state, "mini", candidate.id)
+    assert [(c.row_id, c.before, c.after) for c in report.regressions] == [("2", "pass", "fail")]
+    assert [r.json["model"] for r in fake.chat_requests()][:2] == ["gpt-4.1-mini", "gpt-4o-mini"]
+    # 1000 in / 100 out: $0.00056 on gpt-4.1-mini, $0.00021 on gpt-4o-mini (-62 %).
+    assert report.summary.startswith(
+        "gpt-4o-mini passes 33% of 3 rows vs 67% for gpt-4.1-mini (1 worse, 0 better); cost -62%, median latency"
+    )
