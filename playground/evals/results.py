@@ -41,10 +41,11 @@ class VariantSummary:
     passed: int
     failed: int
     errors: int
-    cost_usd: float
+    #: None when an answered row has no price (a model the registry does not know).
+    cost_usd: float | None
     judge_cost_usd: float
-    #: True when some cost is unknown (no price) or a guess (a model the registry does not know).
-    cost_incomplete: bool
+    #: True when some cost is a guess (another registry entry's prices).
+    cost_is_estimate: bool
     p50_latency_s: float | None
     p95_latency_s: float | None
     prompt_tokens: int
@@ -70,11 +71,11 @@ def summarize(state: RunState) -> list[VariantSummary]:
                 passed=outcomes.count("pass"),
                 failed=outcomes.count("fail"),
                 errors=outcomes.count("error"),
-                cost_usd=sum(result.cost_usd or 0.0 for result in results),
+                cost_usd=None
+                if any(result.cost_usd is None and result.error is None for result in results)
+                else sum(result.cost_usd or 0.0 for result in results),
                 judge_cost_usd=sum(result.judge_cost_usd for result in results),
-                cost_incomplete=any(
-                    (result.cost_usd is None and result.error is None) or result.cost_is_estimate for result in results
-                ),
+                cost_is_estimate=any(result.cost_is_estimate for result in results),
                 p50_latency_s=percentile(latencies, 0.5),
                 p95_latency_s=percentile(latencies, 0.95),
                 prompt_tokens=sum(result.prompt_tokens for result in results),
@@ -165,7 +166,7 @@ def migration_report(state: RunState, baseline_id: str, candidate_id: str) -> Mi
     def rate(summary: VariantSummary) -> str:
         return f"{summary.pass_rate:.0%}" if summary.pass_rate is not None else "n/a"
 
-    cost_note = " (cost partly estimated)" if baseline.cost_incomplete or candidate.cost_incomplete else ""
+    cost_note = " (estimated prices)" if baseline.cost_is_estimate or candidate.cost_is_estimate else ""
     summary = (
         f"{candidate.label} passes {rate(candidate)} of {candidate.rows} rows vs {rate(baseline)} for "
         f"{baseline.label} ({regressions} worse, {improvements} better); cost "
@@ -175,8 +176,19 @@ def migration_report(state: RunState, baseline_id: str, candidate_id: str) -> Mi
     return MigrationReport(baseline=baseline, candidate=candidate, changes=changes, summary=summary)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    """Model and user text can start like a spreadsheet formula: quote it so it opens as text."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def export_csv(state: RunState) -> str:
-    """One line per (row, variant): variables, expected, output, outcome, each grader, tokens, cost, latency."""
+    """One line per (row, variant): variables, expected, output, outcome, each grader, tokens, cost, latency.
+
+    Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) get a leading ``'``.
+    """
     test_set = state.config.test_set
     columns = test_set.columns
     graders = list(dict.fromkeys(verdict.grader for result in state.results for verdict in result.verdicts))
@@ -202,10 +214,10 @@ def export_csv(state: RunState) -> str:
         row = rows_by_id.get(result.row_id)
         verdicts = {verdict.grader: verdict for verdict in result.verdicts}
         writer.writerow(
-            [result.row_id, titles.get(result.variant_id, result.variant_id)]
-            + [row.variables.get(column, "") if row else "" for column in columns]
-            + [(row.expected or "") if row else "", result.output, result.outcome]
-            + [f"{v.status}: {v.reason}" if (v := verdicts.get(name)) else "" for name in graders]
+            [_text_cell(result.row_id), _text_cell(titles.get(result.variant_id, result.variant_id))]
+            + [_text_cell(row.variables.get(column, "")) if row else "" for column in columns]
+            + [_text_cell(row.expected or "") if row else "", _text_cell(result.output), result.outcome]
+            + [_text_cell(f"{v.status}: {v.reason}") if (v := verdicts.get(name)) else "" for name in graders]
             + [
                 result.prompt_tokens,
                 result.completion_tokens,
@@ -213,7 +225,7 @@ def export_csv(state: RunState) -> str:
                 f"{result.judge_cost_usd:.8f}",
                 "" if result.latency_s is None else f"{result.latency_s:.4f}",
                 result.finish_reason or "",
-                result.error or "",
+                _text_cell(result.error or ""),
             ]
         )
     return buffer.getvalue()

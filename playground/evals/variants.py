@@ -86,9 +86,12 @@ class Variant(BaseModel):
     def price(self, served_model: str | None = None, *, batch: bool = False) -> tuple[Price | None, bool]:
         """(price, is_estimate) for this variant's replies; at the batch tier with ``batch``.
 
-        is_estimate is True when the registry does not know the model (its figures are a guess).
+        A model the registry does not know has no price (None, True) unless ``registry_entry`` says
+        whose prices to use (then is_estimate is True: the figures are that entry's).
         """
         spec = self.spec(served_model)
+        if spec.is_estimate and self.registry_entry is None:
+            return None, True
         tier: str | None = self.tier()
         if batch and tier is not None:
             tier = batch_tier_for(spec, tier)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from playground.client import PlaygroundClient
+from playground.errors import PlaygroundError
 from playground.evals.batch import SdkBatchApi, run_batch
 from playground.evals.completion import ClientCompleter, ClientJudge
 from playground.evals.graders import JudgeGrader, RegexGrader
@@ -165,3 +167,27 @@ def test_a_migration_check_against_another_model(fake, openai_settings):
     assert report.summary.startswith(
         "gpt-4o-mini passes 33% of 3 rows vs 67% for gpt-4.1-mini (1 worse, 0 better); cost -62%, median latency"
     )
+
+
+def test_stopping_the_side_by_side_iteration_stops_every_column(fake, openai_settings):
+    slow = " ".join(f"w{i}" for i in range(100))
+    fake.enqueue(Scenario(text=slow, chunk_delay=0.05, repeat=3))
+    variants = [Variant(id=f"v{i}", messages=[{"role": "user", "content": "go"}]) for i in range(3)]
+    updates = stream_side_by_side(variants, {}, ClientCompleter({"default": PlaygroundClient(openai_settings)}))
+    started = time.perf_counter()
+    first = next(updates)
+    assert not first.done
+    updates.close()
+    while any(t.name.startswith("compare-") for t in threading.enumerate()):
+        assert time.perf_counter() - started < 2, "the columns kept streaming (a full reply takes 5 s)"
+        time.sleep(0.02)
+
+
+def test_side_by_side_takes_two_to_four_columns_and_renders_before_sending(fake, openai_settings):
+    completer = ClientCompleter({"default": PlaygroundClient(openai_settings)})
+    one = [Variant(id="v", messages=[{"role": "user", "content": "{{q}}"}])]
+    with pytest.raises(PlaygroundError, match="2 to 4"):
+        next(stream_side_by_side(one, {"q": "x"}, completer))
+    with pytest.raises(PlaygroundError, match="q before sending"):
+        next(stream_side_by_side(one * 2, {}, completer))
+    assert not fake.chat_requests()

@@ -207,3 +207,23 @@ def test_exports_and_percentiles():
     payload = json.loads(export_json(state))
     assert payload["summaries"][0]["pass_rate"] == 1.0 and len(payload["results"]) == 3
     assert percentile([1, 2, 3, 4], 0.5) == 2.5 and percentile([], 0.5) is None and percentile([7], 0.95) == 7
+
+
+def test_a_model_the_registry_does_not_know_has_unknown_cost_unless_pinned():
+    state = make_state(rows=2, variants=("mini", "local"))
+    state.config.variants[1].model = "llama-local-7b"
+    run_evaluation(state, FakeCompleter())
+    summaries = {s.variant_id: s for s in summarize(state)}
+    assert summaries["local"].cost_usd is None and summaries["mini"].cost_usd == pytest.approx(2 * 0.00056)
+    assert "cost unknown" in migration_report(state, "mini", "local").summary
+    state.config.variants[1].registry_entry = "gpt-4.1-nano"
+    cost, estimate = state.config.variants[1].cost(1_000_000, 0)
+    assert cost == pytest.approx(0.10) and estimate
+
+
+def test_csv_export_quotes_text_that_a_spreadsheet_would_run():
+    state = make_state(rows=1, graders=[])
+    state.config.variants[0].messages = [{"role": "user", "content": '=HYPERLINK("http://x")'}]
+    run_evaluation(state, FakeCompleter())
+    (row,) = csv.DictReader(io.StringIO(export_csv(state)))
+    assert row["output"] == '\'=HYPERLINK("http://x")' and row["prompt_tokens"] == "1000"
