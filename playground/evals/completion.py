@@ -53,15 +53,20 @@ def collect(
     request: ChatRequest,
     *,
     on_text: Callable[[str], None] | None = None,
+    refresh_interval_s: float = 0.0,
     should_stop: Callable[[], bool] | None = None,
 ) -> Completion:
-    """Stream ``request`` to the end and return the reply. ``on_text`` gets the text so far after
-    each delta; ``should_stop`` is checked between events (raising StoppedError).
+    """Stream ``request`` to the end and return the reply.
 
+    ``on_text`` gets the text so far at most once per ``refresh_interval_s`` while text arrives,
+    and once more with all of it when the stream ends for any reason (so a failed stream's partial
+    text reaches the caller). ``should_stop`` is checked between events (raising StoppedError).
     Raises PlaygroundError as the client does.
     """
     result = Completion()
     parts: list[str] = []
+    shown = 0  # how many parts on_text has seen: the text is joined only when it is handed over
+    last_shown = 0.0
     refusal: list[str] = []
     started = time.perf_counter()
     events = client.stream_chat(request)
@@ -72,7 +77,8 @@ def collect(
             match event:
                 case TextDelta(text=text):
                     parts.append(text)
-                    if on_text is not None:
+                    if on_text is not None and (now := time.perf_counter()) - last_shown >= refresh_interval_s:
+                        last_shown, shown = now, len(parts)
                         on_text("".join(parts))
                 case RefusalDelta(text=text):
                     refusal.append(text)
@@ -93,6 +99,8 @@ def collect(
         close = getattr(events, "close", None)
         if close is not None:
             close()
+        if on_text is not None and len(parts) > shown:
+            on_text("".join(parts))
     result.text = "".join(parts)
     result.refusal = "".join(refusal) or None
     if result.latency_s is None:

@@ -225,6 +225,9 @@ def _answer(
                 return None, error, attempt
             if stop.wait(policy.wait_s(error, attempt)):
                 return None, None, attempt
+        except Exception as error:  # a bug in one row must not end the run (or leave it "running")
+            unexpected = f"Unexpected error ({type(error).__name__}: {error})."
+            return None, PlaygroundError(ErrorKind.SERVER, unexpected), attempt
 
 
 def evaluate_row(

@@ -6,7 +6,6 @@ import difflib
 import queue
 import re
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,7 +41,8 @@ def stream_side_by_side(
 ) -> Iterator[ColumnUpdate]:
     """Send ``values`` rendered into each variant, all in parallel, yielding column updates.
 
-    Each column yields at most once per ``refresh_interval_s`` while streaming and once when done.
+    Each column yields at most once per ``refresh_interval_s`` while streaming and once when done
+    (``done``: with the completion and its cost, or the error and the partial text).
     Every request is rendered before any is sent (a missing variable raises PlaygroundError and
     sends nothing). Stopping the iteration stops every column's stream.
     """
@@ -54,26 +54,30 @@ def stream_side_by_side(
     stop = threading.Event()
 
     def run(column: int, variant: Variant) -> None:
-        last = 0.0
+        latest = ""
 
         def on_text(text: str) -> None:
-            nonlocal last
-            now = time.perf_counter()
-            if now - last >= refresh_interval_s:
-                last = now
-                updates.put(ColumnUpdate(column, variant.id, text))
+            nonlocal latest
+            latest = text
+            updates.put(ColumnUpdate(column, variant.id, text))
 
         try:
-            completion = collect(clients[column], requests[column], on_text=on_text, should_stop=stop.is_set)
+            completion = collect(
+                clients[column],
+                requests[column],
+                on_text=on_text,
+                refresh_interval_s=refresh_interval_s,
+                should_stop=stop.is_set,
+            )
         except StoppedError:
-            updates.put(ColumnUpdate(column, variant.id, "", done=True))
+            updates.put(ColumnUpdate(column, variant.id, latest, done=True))
             return
-        except PlaygroundError as error:
-            updates.put(ColumnUpdate(column, variant.id, "", done=True, error=error))
+        except PlaygroundError as error:  # the partial text is kept beside the error
+            updates.put(ColumnUpdate(column, variant.id, latest, done=True, error=error))
             return
         except Exception as error:  # a bug must end its column, not hang the others
             wrapped = PlaygroundError(ErrorKind.SERVER, f"Unexpected error ({type(error).__name__}).")
-            updates.put(ColumnUpdate(column, variant.id, "", done=True, error=wrapped))
+            updates.put(ColumnUpdate(column, variant.id, latest, done=True, error=wrapped))
             return
         cost, estimate = variant.cost(
             completion.prompt_tokens,

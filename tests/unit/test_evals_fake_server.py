@@ -191,3 +191,14 @@ def test_side_by_side_takes_two_to_four_columns_and_renders_before_sending(fake,
     with pytest.raises(PlaygroundError, match="q before sending"):
         next(stream_side_by_side(one * 2, {}, completer))
     assert not fake.chat_requests()
+
+
+def test_a_column_that_fails_mid_stream_keeps_its_partial_text(fake, openai_settings):
+    fake.enqueue(Scenario(text="alpha beta gamma delta", cut_after=3), Scenario(text="fine"))
+    variants = [Variant(id=f"v{i}", messages=[{"role": "user", "content": "go"}]) for i in range(2)]
+    completer = ClientCompleter({"default": PlaygroundClient(openai_settings)})
+    finals = [u for u in stream_side_by_side(variants, {}, completer, refresh_interval_s=1) if u.done]
+    failed = next(u for u in finals if u.error is not None)
+    ok = next(u for u in finals if u.error is None)
+    assert failed.text == "alpha beta gamma" and failed.error.kind == "stream_interrupted"
+    assert ok.text == "fine"

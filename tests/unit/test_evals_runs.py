@@ -227,3 +227,26 @@ def test_csv_export_quotes_text_that_a_spreadsheet_would_run():
     run_evaluation(state, FakeCompleter())
     (row,) = csv.DictReader(io.StringIO(export_csv(state)))
     assert row["output"] == '\'=HYPERLINK("http://x")' and row["prompt_tokens"] == "1000"
+
+
+def test_a_bug_in_one_row_is_an_error_row_not_a_crashed_run():
+    state = make_state(rows=3, concurrency=1)
+    run_evaluation(state, FakeCompleter(failures=[ZeroDivisionError("boom")]))
+    assert state.status == "completed" and "ZeroDivisionError" in state.result("0", "a").error
+    assert state.result("1", "a").error is None
+
+
+def test_a_run_with_every_grader_kind_survives_a_json_round_trip():
+    from playground.evals.graders import GRADERS
+
+    graders = GRADERS.validate_python(
+        [
+            {"kind": "json_schema", "schema": {"type": "object"}},
+            {"kind": "field_equals", "pointer": "/a", "value": 1, "tolerance": 0.5},
+            {"kind": "llm_judge", "rubric": "ok"},
+            {"kind": "latency", "max_s": 1},
+        ]
+    )
+    state = make_state(rows=1, graders=graders)
+    restored = RunState.model_validate_json(state.model_dump_json())
+    assert restored.config.graders == graders and restored == state
