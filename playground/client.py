@@ -17,6 +17,7 @@ tokens arrived.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Callable, Generator
@@ -488,15 +489,39 @@ class PlaygroundClient:
         return StreamMetrics(time_to_first_token_s=ttft, total_time_s=ended - started, tokens_per_second=speed)
 
     def list_models(self) -> list[str]:
-        """Model ids the server offers (``GET /models``), sorted; the provider reads what the
-        entries say the server supports."""
+        """Model ids the server offers (``GET /models``), sorted."""
+        return [model.id for model in self.list_model_info()]
+
+    def list_model_info(self) -> list[ServerModel]:
+        """The server's models (``GET /models``) with the ``shutdown_date`` it reports, sorted by id;
+        the provider reads what the entries say the server supports."""
         self.provider.check_address()
         try:
             entries = [model.model_dump() for model in self._sdk().models.list()]
         except client_errors() as exc:
             raise self._fail(exc) from exc
         self.provider.learn_from_models(entries)
-        return sorted(str(entry["id"]) for entry in entries)
+        return sorted(
+            (ServerModel(str(entry["id"]), _shutdown_date(entry.get("shutdown_date"))) for entry in entries),
+            key=lambda model: model.id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ServerModel:
+    """A model the server lists; ``shutdown_date`` when it reports one (it beats the registry's date)."""
+
+    id: str
+    shutdown_date: dt.date | None = None
+
+
+def _shutdown_date(raw: str | None) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
