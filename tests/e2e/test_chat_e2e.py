@@ -397,7 +397,7 @@ def test_parameters_rerun_alone_unless_the_meter_must_follow(page: Page, app_url
     # A parameter the meter shows (the reserved reply): the whole app follows in the same click.
     max_tokens.fill("1000")
     max_tokens.press("Enter")
-    wait_for_app_idle(page, expect=by_key(page, MeterKeys.LIVE).get_by_text("+ 1,000 reserved"))
+    wait_for_app_idle(page, expect=by_key(page, MeterKeys.LIVE).get_by_text("Reply reserved: 1,000"))
     expect(page.get_by_text("max tokens 1,000")).to_be_visible()
 
     # A sampling parameter: only the fragment reruns, and the next request carries it.
