@@ -32,7 +32,6 @@ from playground.conversation import ImageAttachment
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, Price
 from playground.vision.metadata import format_bytes
-from playground.vision.normalise import JPEG_QUALITY
 from playground.vision.tokens import DETAILS, estimate_image
 from playground.workspace import Workspace
 
@@ -204,6 +203,8 @@ def _preview_jpeg(
     attachment_id: str, model_id: str, detail: str, _attachment: ImageAttachment, _spec: ModelSpec
 ) -> bytes | None:
     """The grid preview as JPEG bytes, drawn once per image, model and detail (this session only)."""
+    from playground.vision.normalise import JPEG_QUALITY  # Pillow loads with the first image
+
     image = preview(_attachment, _spec, max_side=PREVIEW_MAX_SIDE)
     if image is None:
         return None

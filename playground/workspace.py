@@ -18,8 +18,6 @@ from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
 from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats, Status
 from playground.costs import price_for, price_label, reply_coster
-from playground.demo.recording import RecordedTurn
-from playground.demo.replay import Clock, replay_turn
 from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import (
     DRAFT_ID,
@@ -46,6 +44,8 @@ from playground.schema.document import ResponseSchema
 from playground.tools import answer_calls, unanswered_calls
 
 if TYPE_CHECKING:
+    from playground.demo.recording import RecordedTurn
+    from playground.demo.replay import Clock
     from playground.schema_run import StructuredResult
 
 #: The response schema's settings the schema panel edits directly (the schema itself is edited
@@ -320,6 +320,8 @@ class Workspace:
         that attempt is dropped (its usage stays in the session's cost) and the recording follows.
         See ``playground.demo.replay_turn``.
         """
+        from playground.demo.replay import replay_turn  # demos load when one plays, not with every page
+
         self.awaiting_reply = False
         self.record_usage()
         return replay_turn(self.conversation, turn, resume=resume, clock=clock, refresh_interval_s=refresh_interval_s)
