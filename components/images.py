@@ -368,31 +368,3 @@ def send_with_message(workspace: Workspace) -> None:
             st.error(error.message)
         else:
             st.switch_page(CHAT_PAGE)
-
-
-# --- the chat page's view of the same list --------------------------------------------------
-def pending_images_strip(workspace: Workspace) -> None:
-    """Thumbnails of the images the next message will carry, each with its detail and Remove."""
-    if not workspace.pending_images:
-        return
-    spec, price = workspace.model_spec(), workspace.price()
-    with st.container(border=True):
-        st.caption(f":material/attach_file: With your next message: {_totals_text(workspace, spec, price)}")
-        with st.container(horizontal=True, gap="small"):
-            for image in workspace.pending_images:
-                with st.container(width=THUMBNAIL_WIDTH + 40):
-                    picture = thumbnail_png(image.id, image)
-                    if picture is None:  # a web address, never loaded in the browser either: a thumbnail-sized box
-                        st.container(height=THUMBNAIL_WIDTH, border=True).caption(f":material/link: {image.name}")
-                    else:
-                        st.image(picture, width=THUMBNAIL_WIDTH)
-                    tokens = image.estimated_tokens(spec.id)
-                    st.caption(f"{image.detail} · " + ("tokens unknown" if tokens is None else f"{tokens:,} tokens"))
-                    st.button(
-                        "Remove",
-                        key=ImageKeys.strip_remove(image.id),
-                        icon=":material/close:",
-                        on_click=remove_pending,
-                        args=(workspace, image.id),
-                    )
-        st.page_link(IMAGES_PAGE, label="Change detail or add images", icon=":material/image:")
