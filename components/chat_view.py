@@ -476,9 +476,9 @@ def next_request_caption(workspace: Workspace) -> str:
     price = workspace.price()
     if price is not None:
         cost = next_request_cost(breakdown, price, workspace.usage_rows())
-        text += f" · input ≈{fmt.usd(cost.input_usd)}"
+        text += f" · input ≈{fmt.money(cost.input_usd)}"
         if cost.expected_usd is not None:
-            text += f", ≈{fmt.usd(cost.expected_usd)} with an average reply"
+            text += f", ≈{fmt.money(cost.expected_usd)} with an average reply"
     return text
 
 

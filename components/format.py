@@ -16,14 +16,6 @@ def tokens(count: int | None) -> str:
     return "?" if count is None else f"{count:,}"
 
 
-def usd(amount: float | None) -> str:
-    if amount is None:
-        return "n/a"
-    if amount == 0:
-        return "$0"
-    return f"${amount:,.6f}" if amount < 0.01 else f"${amount:,.4f}"
-
-
 def seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} s"
 
@@ -83,7 +75,7 @@ def stats_line(stats: ReplyStats, estimated_price: bool, estimated_output: int |
         counts = f"in {mark}{tokens(stats.prompt_tokens)}{cached} · out {mark}{tokens(stats.completion_tokens)}"
         if usage_estimated:
             counts += " (estimated: the server sent no usage)"
-    cost = usd(stats.cost_usd) + (
+    cost = money(stats.cost_usd) + (
         " est." if (estimated_price or usage_estimated) and stats.cost_usd is not None else ""
     )
     speed = f"{stats.tokens_per_second:,.0f} tok/s" if stats.tokens_per_second else "n/a tok/s"

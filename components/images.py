@@ -256,7 +256,7 @@ def _cost_table(attachment: ImageAttachment, spec: ModelSpec, price: Price | Non
     lines = [f"| detail | tokens{estimate} | input cost{estimate} |", "|---|--:|--:|"]
     for row in rows:
         chosen = " **◀ chosen**" if row.detail == attachment.detail else ""
-        lines.append(f"| {row.detail}{chosen} | {row.tokens:,} | {fmt.usd(row.cost_usd)} |")
+        lines.append(f"| {row.detail}{chosen} | {row.tokens:,} | {fmt.money(row.cost_usd)} |")
     st.markdown("\n".join(lines))
     if len({row.tokens for row in rows}) == 1:
         st.caption(f"{spec.label} counts every detail level the same: low is not cheaper for it.")
@@ -330,7 +330,7 @@ def attachment_card(workspace: Workspace, attachment: ImageAttachment, spec: Mod
 def _totals_text(workspace: Workspace, spec: ModelSpec, price: Price | None) -> str:
     totals = pending_totals(workspace, spec, price)
     estimate = " (estimate)" if spec.is_estimate else ""
-    text = f"{totals.count} image(s) · {totals.tokens:,} tokens · {fmt.usd(totals.cost_usd)} input{estimate}"
+    text = f"{totals.count} image(s) · {totals.tokens:,} tokens · {fmt.money(totals.cost_usd)} input{estimate}"
     if totals.unknown:
         text += f" · {totals.unknown} web address(es) with tokens unknown until the reply's usage arrives"
     return text
