@@ -6,6 +6,7 @@ from components.chat_view import chat_box, parameters_form, render_conversation,
 from components.images import pending_images_strip
 from components.meter import compose_box, request_gate
 from components.state import Keys, get_workspace
+from components.view_code import view_code
 
 workspace = get_workspace()
 workspace.settle_interrupted()
@@ -25,6 +26,7 @@ render_conversation(workspace, spec)
 if workspace.conversation.messages:
     st.button("Clear chat", key=Keys.CLEAR, icon=":material/delete_sweep:", on_click=workspace.clear_chat)
 
+view_code(workspace)
 pending_images_strip(workspace)
 chat_box(workspace, Keys.CHAT_INPUT, "Message the model")
 

@@ -7,6 +7,7 @@ from components.contain import contained
 from components.meter import request_gate
 from components.state import get_workspace
 from components.tools_view import ToolKeys, tool_definitions
+from components.view_code import view_code
 
 st.title("Functions")
 st.caption(
@@ -26,6 +27,7 @@ if not workspace.tools:
     st.info("Add a tool (start from a template), then ask something that needs it.")
 
 render_conversation(workspace, spec)
+view_code(workspace)
 
 chat_box(workspace, ToolKeys.CHAT_INPUT, "Ask something that needs a tool")
 
