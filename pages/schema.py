@@ -14,7 +14,6 @@ from components.schema_builder import (
     sync_editors,
 )
 from components.state import get_workspace
-from components.view_code import view_code
 
 FIX_IN_JSON = "Fix the schema in the JSON tab, or load a template."
 
@@ -41,4 +40,3 @@ with json_column:
 st.divider()
 with contained("the test run", "Run again, or fix the schema in the JSON tab."):
     run_panel(workspace, panel)
-view_code(workspace, "schema_run")
