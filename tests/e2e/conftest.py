@@ -139,6 +139,8 @@ def app_url(fake_server: FakeOpenAIServer, tmp_path_factory: pytest.TempPathFact
     secrets.write_text("")
     env = {name: value for name, value in os.environ.items() if not _SCRUBBED_ENV.match(name)}
     env.update(OPENAI_BASE_URL=fake_server.base_url, OPENAI_API_KEY="test-key", PYTHONUNBUFFERED="1")
+    # A throwaway database: the app under test must never write the developer's data/playground.db.
+    env["PLAYGROUND_DATABASE_URL"] = f"sqlite:///{workdir / 'playground.db'}"
     port = _free_port()
     command = [
         sys.executable,
