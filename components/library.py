@@ -148,6 +148,20 @@ def show_outcome() -> None:
             st.error(md_text(message), icon=":material/error:")
 
 
+def _forget_version_choice() -> None:
+    """The version pickers start again from the latest (after a save, a fork, another prompt)."""
+    for key in (LibraryKeys.VERSION, LibraryKeys.DIFF_OLD, LibraryKeys.DIFF_NEW):
+        pop_widget_value(key)
+
+
+def _version_picker(column: Any, label: str, versions: list[int], default: int, key: str) -> int:
+    """A version selectbox starting at ``default``; the value is set through the state (not
+    ``index``), so the browser is told when it starts over (see _forget_version_choice)."""
+    if widget_value(key) not in versions:
+        set_widget_value(key, default)
+    return int(column.selectbox(label, versions, key=key))
+
+
 def forget_setup_widgets() -> None:
     """Let every panel's widgets redraw from the Workspace after its setup was replaced."""
     for key in SETUP_WIDGET_KEYS:
@@ -163,8 +177,9 @@ def _save(store: Store, workspace: Workspace) -> None:
         info = store.prompts.save(
             name, session_document_from_workspace(workspace), widget_value(LibraryKeys.SAVE_NOTE) or ""
         )
-        pop_widget_value(LibraryKeys.SAVE_NOTE)
+        set_widget_value(LibraryKeys.SAVE_NOTE, "")  # (a removed value would stay in the browser)
         set_widget_value(LibraryKeys.PROMPT, info.name)
+        _forget_version_choice()
         return f"Saved {info.name} version {info.version}."
 
     _attempt(save)
@@ -200,6 +215,7 @@ def prompt_list(store: Store) -> str | None:
     if not prompts:
         st.info("No prompt matches this search." if query else "No saved prompts yet: save the current setup above.")
         return None
+    forks = any(prompt.forked_from for prompt in prompts)
     st.dataframe(
         [
             {
@@ -208,7 +224,7 @@ def prompt_list(store: Store) -> str | None:
                 "Tags": ", ".join(prompt.tags),
                 "Labels": ", ".join(f"{label} → v{version}" for label, version in sorted(prompt.labels.items())),
                 "Saved": f"{prompt.updated_at:%Y-%m-%d %H:%M}",
-                "Forked from": prompt.forked_from or "",
+                **({"Forked from": prompt.forked_from or ""} if forks else {}),
             }
             for prompt in prompts
         ],
@@ -217,8 +233,8 @@ def prompt_list(store: Store) -> str | None:
     )
     names = [prompt.name for prompt in prompts]
     if widget_value(LibraryKeys.PROMPT) not in names:
-        pop_widget_value(LibraryKeys.PROMPT)
-    return cast(str, st.selectbox("Open prompt", names, key=LibraryKeys.PROMPT))
+        set_widget_value(LibraryKeys.PROMPT, names[0])
+    return cast(str, st.selectbox("Open prompt", names, key=LibraryKeys.PROMPT, on_change=_forget_version_choice))
 
 
 def versions_table(store: Store, name: str) -> list[int]:
@@ -273,9 +289,9 @@ def diff_section(store: Store, name: str, versions: list[int]) -> None:
         st.caption("Save another version to compare it with this one.")
         return
     old_column, new_column = st.columns(2)
-    old = old_column.selectbox("From version", versions, index=len(versions) - 2, key=LibraryKeys.DIFF_OLD)
-    new = new_column.selectbox("To version", versions, index=len(versions) - 1, key=LibraryKeys.DIFF_NEW)
-    draw_diff(store.prompts.diff(name, int(old), int(new)))
+    old = _version_picker(old_column, "From version", versions, versions[-2], LibraryKeys.DIFF_OLD)
+    new = _version_picker(new_column, "To version", versions, versions[-1], LibraryKeys.DIFF_NEW)
+    draw_diff(store.prompts.diff(name, old, new))
 
 
 # --- acting on a version ----------------------------------------------------------------------
@@ -297,8 +313,9 @@ def _fork(store: Store, name: str) -> None:
         if not new_name:
             raise PlaygroundError.invalid_input("Give the fork a name.")
         store.prompts.fork(name, version, new_name)
-        pop_widget_value(LibraryKeys.FORK_NAME)
+        set_widget_value(LibraryKeys.FORK_NAME, "")  # (a removed value would stay in the browser)
         set_widget_value(LibraryKeys.PROMPT, new_name)
+        _forget_version_choice()
         return f"Forked {name} version {version} into the new prompt {new_name}."
 
     _attempt(fork)
@@ -310,7 +327,7 @@ def _add_tag(store: Store, name: str) -> None:
         if not tag:
             raise PlaygroundError.invalid_input("Type a tag first.")
         store.prompts.tag(name, tag)
-        pop_widget_value(LibraryKeys.TAG)
+        set_widget_value(LibraryKeys.TAG, "")  # (a removed value would stay in the browser)
         return f"Tagged {name} with {tag.lower()}."
 
     _attempt(add)
@@ -343,10 +360,10 @@ def _remove_label(store: Store, name: str, label: str) -> None:
 
 
 def version_actions(store: Store, workspace: Workspace, name: str, versions: list[int]) -> None:
-    """Pick a version; restore it, fork it, label it. Tags belong to the whole prompt."""
+    """Pick a version; restore it, fork it, label it."""
     st.markdown("**Use a version**")
-    st.selectbox("Version", list(reversed(versions)), key=LibraryKeys.VERSION)
     with st.container(horizontal=True, vertical_alignment="bottom"):
+        _version_picker(st, "Version", list(reversed(versions)), versions[-1], LibraryKeys.VERSION)
         st.button(
             "Restore into this session",
             key=LibraryKeys.RESTORE,
@@ -356,7 +373,7 @@ def version_actions(store: Store, workspace: Workspace, name: str, versions: lis
             args=(store, workspace, name),
         )
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.text_input("Fork as", key=LibraryKeys.FORK_NAME, placeholder=f"{name}-experiment")
+        st.text_input("Fork as a new prompt", key=LibraryKeys.FORK_NAME, placeholder=f"{name}-experiment")
         st.button("Fork", key=LibraryKeys.FORK, icon=":material/fork_right:", on_click=_fork, args=(store, name))
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.text_input("Label", value="production", key=LibraryKeys.LABEL)
@@ -367,12 +384,17 @@ def version_actions(store: Store, workspace: Workspace, name: str, versions: lis
             on_click=_set_label,
             args=(store, name),
         )
+
+
+def tags_and_labels(store: Store, name: str) -> None:
+    """The prompt's labels (each pointing at one version) and tags, each removable; add a tag."""
     summary = next((prompt for prompt in store.prompts.search(name) if prompt.name == name), None)
-    labels = sorted(summary.labels.items()) if summary else []
-    tags = list(summary.tags) if summary else []
-    for label, version in labels:
+    if summary is None:
+        return
+    st.markdown("**Labels and tags**")
+    for label, version in sorted(summary.labels.items()):
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.markdown(f":material/label: {md_code(label)} → version {version}")
+            st.markdown(f":material/label: {md_code(label)} → version {version}", width="content")
             st.button(
                 "Remove",
                 key=f"{LibraryKeys.REMOVE_LABEL}.{label}",
@@ -380,13 +402,9 @@ def version_actions(store: Store, workspace: Workspace, name: str, versions: lis
                 on_click=_remove_label,
                 args=(store, name, label),
             )
-    st.markdown("**Tags**")
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.text_input("Add a tag", key=LibraryKeys.TAG, placeholder="support")
-        st.button("Add tag", key=LibraryKeys.ADD_TAG, icon=":material/sell:", on_click=_add_tag, args=(store, name))
-    for tag in tags:
+    for tag in summary.tags:
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.markdown(f":material/sell: {md_code(tag)}")
+            st.markdown(f":material/sell: {md_code(tag)}", width="content")
             st.button(
                 "Remove",
                 key=f"{LibraryKeys.REMOVE_TAG}.{tag}",
@@ -394,17 +412,18 @@ def version_actions(store: Store, workspace: Workspace, name: str, versions: lis
                 on_click=_remove_tag,
                 args=(store, name, tag),
             )
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.text_input("Add a tag", key=LibraryKeys.TAG, placeholder="support")
+        st.button("Add tag", key=LibraryKeys.ADD_TAG, icon=":material/sell:", on_click=_add_tag, args=(store, name))
 
 
 def prompt_detail(store: Store, workspace: Workspace, name: str) -> None:
-    """One prompt: its versions, a diff of any two, and what can be done with a version."""
+    """One prompt: its versions, a diff of any two, what can be done with a version, its tags."""
     st.markdown(f"#### {md_text(name)}")
     versions = versions_table(store, name)
-    diff_column, actions_column = st.columns([3, 2], gap="large")
-    with diff_column:
-        diff_section(store, name, versions)
-    with actions_column:
-        version_actions(store, workspace, name, versions)
+    version_actions(store, workspace, name, versions)
+    tags_and_labels(store, name)
+    diff_section(store, name, versions)
 
 
 # --- files --------------------------------------------------------------------------------------
