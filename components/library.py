@@ -10,6 +10,7 @@ the panel, never a crash.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -26,11 +27,12 @@ from playground.store import (
     apply_session_document,
     database_url,
     export_prompt,
+    import_file,
     open_store,
     session_document_from_workspace,
 )
 from playground.store.database import safe_url
-from playground.store.files import FileFormat, ImageMode, dump_file, file_document, parse_file, session_file
+from playground.store.files import FileFormat, ImageMode, dump_file, session_file
 from playground.workspace import Workspace
 
 LIBRARY_PAGE = "pages/library.py"
@@ -432,28 +434,44 @@ def session_file_text(workspace: Workspace, file_format: FileFormat = "json", im
     return dump_file(session_file(session_document_from_workspace(workspace), images), file_format)
 
 
+def open_file(store: Store, workspace: Workspace, file_name: str, data: bytes) -> str:
+    """Import a session or prompt file as a new saved session and open it in ``workspace``;
+    returns what to tell the user. The whole file is checked first: a bad one raises
+    PlaygroundError (what is wrong and where) and changes nothing, in the database or the session."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PlaygroundError.invalid_input(f"{file_name} is not UTF-8 text: not a playground file.") from None
+    try:
+        result = import_file(store.sessions, text)
+    except PlaygroundError as error:
+        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"{file_name} was not imported. {error}") from None
+    workspace.open_session(store.sessions.load(result.session_id, workspace.connection))
+    forget_setup_widgets()
+    missing = (
+        f" {result.missing_images} image(s) were left out of the file and are not in this database either."
+        if result.missing_images
+        else ""
+    )
+    return (
+        f"Imported {file_name} as session {result.session_id}; it is open in this browser session now "
+        f"({len(workspace.conversation.messages)} message(s)).{missing}"
+    )
+
+
 def _import(store: Store, workspace: Workspace) -> None:
     def load() -> str:
         upload = widget_value(LibraryKeys.IMPORT_FILE)
         if upload is None:
             raise PlaygroundError.invalid_input("Choose a file to import first.")
-        try:
-            text = upload.getvalue().decode("utf-8")
-        except UnicodeDecodeError:
-            raise PlaygroundError.invalid_input(f"{upload.name} is not UTF-8 text: not a playground file.") from None
-        try:
-            document = file_document(parse_file(text))  # the whole file is checked before anything changes
-        except PlaygroundError as error:
-            raise PlaygroundError(ErrorKind.INVALID_INPUT, f"{upload.name} was not imported. {error}") from None
-        session_id = store.sessions.create_from_document(document)
-        workspace.open_session(store.sessions.load(session_id, workspace.connection))
-        forget_setup_widgets()
-        return (
-            f"Imported {upload.name} as session {session_id}; it is open in this browser session now "
-            f"({len(workspace.conversation.messages)} message(s))."
-        )
+        return open_file(store, workspace, upload.name, upload.getvalue())
 
     _attempt(load)
+
+
+def _file_stem(name: str) -> str:
+    """A prompt name fit for a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "prompt"
 
 
 def files_section(store: Store, workspace: Workspace, prompt: str | None) -> None:
@@ -488,12 +506,11 @@ def files_section(store: Store, workspace: Workspace, prompt: str | None) -> Non
             icon=":material/download:",
             on_click="ignore",
         )
-        if prompt is not None:
-            version = widget_value(LibraryKeys.VERSION)
+        if prompt is not None and (version := widget_value(LibraryKeys.VERSION)) is not None:
             st.download_button(
-                f"Export {prompt} v{version}" if version else f"Export {prompt}",
+                f"Export {md_text(prompt)} v{version}",
                 lambda: export_prompt(store.prompts, prompt, version, file_format, images),
-                file_name=f"{prompt}.v{version}.{file_format}" if version else f"{prompt}.{file_format}",
+                file_name=f"{_file_stem(prompt)}.v{version}.{file_format}",
                 mime=MIME[file_format],
                 key=LibraryKeys.EXPORT_PROMPT,
                 icon=":material/download:",

@@ -8,10 +8,17 @@ import json
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from components.library import LIBRARY_PAGE, LibraryKeys, session_file_text
 from components.state import STATE_KEY, Keys
-from playground.store import DATABASE_URL_VARIABLE, open_store, session_document_from_workspace
+from playground.store import (
+    DATABASE_URL_VARIABLE,
+    PromptLibrary,
+    export_prompt,
+    open_store,
+    session_document_from_workspace,
+)
 from playground.store.database import head_revision
 from playground.store.files import FORMAT_VERSION
 
@@ -195,3 +202,42 @@ def test_a_database_written_by_a_newer_playground_is_a_message_not_a_crash(app_f
     app = library(app_factory)
     assert any("newer version of the playground wrote it" in error.value for error in app.error)
     assert head_revision() != "from_the_future"
+
+
+def test_a_prompt_file_opens_its_setup_as_a_new_session(app_factory, database):
+    saved_twice(app_factory)
+    store = open_store(database)
+    exported = export_prompt(store.prompts, "triage", 1, "yaml")
+    store.close()
+    target = library(app_factory)
+    upload(target, "triage.v1.yaml", exported.encode())
+    assert "Imported triage.v1.yaml as session" in outcome(target)
+    imported = workspace(target)
+    assert imported.system_prompt == "You are terse." and [m.content for m in imported.conversation.messages] == [
+        "Hello there"
+    ]
+
+
+def test_a_locked_database_during_a_save_is_a_message_and_the_session_is_kept(app_factory, database, monkeypatch):
+    app = library(app_factory)
+    workspace(app).set_system_prompt("Keep me.")
+
+    def locked(*args, **kwargs):
+        raise OperationalError("INSERT INTO prompt_versions", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(PromptLibrary, "save", locked)
+    save(app, "triage")
+    assert "The database refused the change (database is locked). Nothing was changed" in outcome(app)
+    assert workspace(app).system_prompt == "Keep me." and not app.exception
+
+
+def test_prompt_names_tags_and_labels_are_drawn_as_literal_text(app_factory, database):
+    app = library(app_factory)
+    save(app, "[click](https://evil.example) **bold**")
+    app.text_input(key=LibraryKeys.TAG).input("*em*")
+    click(app, LibraryKeys.ADD_TAG)
+    markdown = "\n".join(element.value for element in app.markdown)
+    assert "[click](https" not in markdown and "**bold**" not in markdown
+    assert "\\[click\\]\\(https:\u2060//evil.example\\) \\*\\*bold\\*\\*" in markdown
+    assert "`*em*`" in markdown
+    assert all("[click](" not in button.label for button in app.button)
