@@ -18,6 +18,7 @@ PAGES = [
     st.Page("pages/tools.py", title="Functions", icon=":material/function:"),
     st.Page("pages/schema.py", title="Schema builder", icon=":material/data_object:"),
     st.Page("pages/meter.py", title="Cost & context", icon=":material/monitoring:"),
+    st.Page("pages/library.py", title="Prompt library", icon=":material/bookmarks:"),
 ]
 
 get_workspace()

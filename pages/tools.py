@@ -7,6 +7,7 @@ from components.contain import contained
 from components.meter import request_gate
 from components.state import get_workspace
 from components.tools_view import ToolKeys, tool_definitions
+from components.view_code import view_code
 
 st.title("Functions")
 st.caption(
@@ -27,6 +28,7 @@ if not workspace.tools:
 
 conversation_controls(workspace)
 render_conversation(workspace, spec)
+view_code(workspace)
 
 chat_box(workspace, ToolKeys.CHAT_INPUT, "Ask something that needs a tool")
 

@@ -8,9 +8,10 @@ two sessions never share a client or a key.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from playground.chat import DEFAULT_REFRESH_S, stream_reply
@@ -425,6 +426,53 @@ class Workspace:
     def remove_pending_image(self, image_id: str) -> None:
         """Take an image off the next message (nothing happens if it is already gone)."""
         self.pending_images = [image for image in self.pending_images if image.id != image_id]
+
+    # --- whole setups and sessions (the prompt library, session files) -----------------------------
+    def restore_setup(self, setup: Workspace) -> None:
+        """Take ``setup``'s prompt setup: system prompt, conversation, parameters, tools and their
+        mocks, schema, and model (with the deployment). Where requests go, the key, the price tier
+        and the images queued for the next message stay this session's; replies dropped from the
+        conversation stay in its cost."""
+        self.record_usage()
+        model = {"model": setup.connection.model}
+        if not self.connection.locked and setup.connection.provider == self.connection.provider:
+            model["deployment"] = setup.connection.deployment
+        self.connection = self.connection.model_copy(update=model)
+        self.conversation = Conversation(list(setup.conversation.messages))
+        self.system_prompt = setup.system_prompt
+        self.params = setup.params.model_copy(deep=True)
+        self.tools = [dict(tool) for tool in setup.tools]
+        self.tool_choice = setup.tool_choice
+        self.parallel_tool_calls = setup.parallel_tool_calls
+        self.tool_mock_outputs = dict(setup.tool_mock_outputs)
+        self.response_schema = replace(setup.response_schema, schema=copy.deepcopy(setup.response_schema.schema))
+        self.awaiting_reply = False
+
+    def open_session(self, other: Workspace) -> None:
+        """Become ``other`` (a session opened from a file): its connection choice, conversation,
+        setup, queued images, prices and paid usage replace this session's. This session's client
+        (and so what it learnt about its server) is rebuilt if the connection changed."""
+        for name in _SESSION_FIELDS:
+            setattr(self, name, getattr(other, name))
+        self.awaiting_reply = False
+
+
+#: What a saved session holds (see Workspace.open_session); the rest is this process's (client, caches).
+_SESSION_FIELDS = (
+    "connection",
+    "conversation",
+    "system_prompt",
+    "params",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "tool_mock_outputs",
+    "response_schema",
+    "pending_images",
+    "price_tier",
+    "price_overrides",
+    "usage_ledger",
+)
 
 
 def _checked_when_complete(updates: Iterator[Message], reply: Message, schema: dict[str, Any]) -> Iterator[Message]:

@@ -143,6 +143,8 @@ class AppProcess:
         self.secrets.write_text("")
         self.env = {name: value for name, value in os.environ.items() if not _SCRUBBED_ENV.match(name)}
         self.env.update(OPENAI_BASE_URL=fake_server.base_url, OPENAI_API_KEY="test-key", PYTHONUNBUFFERED="1")
+        # A throwaway database: the app under test must never write the developer's data/playground.db.
+        self.env["PLAYGROUND_DATABASE_URL"] = f"sqlite:///{workdir / 'playground.db'}"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
