@@ -593,11 +593,17 @@ class Workspace:
     def remove_scenario(self, name: str) -> None:
         self.tool_loop.scenarios = [s for s in self.tool_loop.scenarios if s.name != name]
 
-    def compare_scenarios(self, cancel: CancelToken | None = None, *, include_baseline: bool = True) -> None:
+    def compare_scenarios(
+        self,
+        cancel: CancelToken | None = None,
+        *,
+        include_baseline: bool = True,
+        on_progress: Callable[[Message], None] | None = None,
+    ) -> None:
         """Run the prompt as saved and under every scenario; outcomes land in ``tool_loop.comparison``
         one by one as each run ends (a Stop keeps those done)."""
         messages = self._loop_messages()
-        model = self._loop_model(None)
+        model = self._loop_model(on_progress)
         self.tool_loop.comparison = []
         run_scenarios(
             model,

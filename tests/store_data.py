@@ -52,7 +52,9 @@ def rich_workspace():
     workspace.pending_images = [ImageAttachment(name="next.png", url=png_data_url(9), width=4, height=4)]
     from playground.toolloop import CannedCase, CannedMock
 
-    workspace.set_tool_mock("weather", CannedMock(cases=[CannedCase(match={"city": "Oslo"}, output="-3")], default='{"temp": 21}'))
+    workspace.set_tool_mock(
+        "weather", CannedMock(cases=[CannedCase(match={"city": "Oslo"}, output="-3")], default='{"temp": 21}')
+    )
     workspace.set_tool_code("weather", "def run(arguments):\n    return {'temp': 21}")
     workspace.set_loop_prompt("Weather in Paris?")
     workspace.add_fault_scenarios()

@@ -360,7 +360,11 @@ def test_the_tool_loop_survives_a_round_trip(store):
     workspace.tool_loop.timeline = timeline
     workspace.tool_loop.comparison = [
         ScenarioOutcome(
-            scenario="Tool errors", status=LoopStatus.FINISHED, final_answer="Sorry", step_count=2, cost_usd=None,
+            scenario="Tool errors",
+            status=LoopStatus.FINISHED,
+            final_answer="Sorry",
+            step_count=2,
+            cost_usd=None,
             timeline=timeline,
         )
     ]
