@@ -16,6 +16,7 @@ from playground.conversation import Conversation, Message, ToolCall
 from playground.errors import ErrorKind, PlaygroundError
 from playground.schema import lint_name, lint_strict, load_json_text
 
+
 def _as_tool(item: Any, position: int) -> dict[str, Any]:
     """One tool in Chat Completions form, checked whole: a named function whose ``parameters`` is a
     valid JSON Schema for an object. Anything else is refused here, before it reaches the workspace

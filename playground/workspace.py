@@ -41,7 +41,6 @@ from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.schema import validate_reply
 from playground.schema.document import ResponseSchema
-from playground.tools import answer_calls, unanswered_calls
 from playground.toolloop import (
     CancelToken,
     LoopSetup,
@@ -60,6 +59,7 @@ from playground.toolloop import (
     start_timeline,
 )
 from playground.toolloop.timeline import LoopStatus
+from playground.tools import answer_calls, unanswered_calls
 
 if TYPE_CHECKING:
     from playground.schema_run import StructuredResult

@@ -7,6 +7,7 @@ from playground.connection import ConnectionSettings
 from playground.conversation import Conversation, Status, ToolCall
 from playground.errors import PlaygroundError
 from playground.providers import provider_for
+from playground.toolloop import load_templates
 from playground.tools import (
     answer_calls,
     argument_errors,
@@ -14,7 +15,6 @@ from playground.tools import (
     tool_problems,
     unanswered_calls,
 )
-from playground.toolloop import load_templates
 from playground.workspace import Workspace
 from tests.fakes.server import Scenario
 
@@ -38,7 +38,7 @@ WEATHER_TOOL = {
 }
 
 
-class WEATHER:  # noqa: N801 - reads like the template it stands for
+class WEATHER:
     tool = WEATHER_TOOL
     mock_output = WEATHER_OUTPUT
 
