@@ -106,6 +106,11 @@ class LoopKeys:
         return f"loop.save_result.{call_id}"
 
     @staticmethod
+    def outcome(index: int) -> str:
+        """The side-by-side card of the ``index``-th outcome of the comparison (0: as saved)."""
+        return f"loop.outcome.{index}"
+
+    @staticmethod
     def scenario(name: str) -> str:
         return f"loop.scenario.{name}"
 
@@ -473,8 +478,8 @@ def _compare(workspace: Workspace) -> None:
     st.rerun()
 
 
-def _outcome_card(outcome: ScenarioOutcome) -> None:
-    with st.container(border=True):
+def _outcome_card(outcome: ScenarioOutcome, index: int) -> None:
+    with st.container(border=True, key=LoopKeys.outcome(index)):
         st.markdown(f"**{md_text(outcome.scenario)}**")
         st.caption(f"{outcome.step_count} step(s) · {money(outcome.cost_usd)} · {md_text(outcome.status.value)}")
         if outcome.final_answer is not None:
@@ -531,6 +536,6 @@ def scenarios_view(workspace: Workspace) -> None:
         with st.container(key=LoopKeys.COMPARISON):
             for start in range(0, len(outcomes), COLUMNS_PER_ROW):
                 row = outcomes[start : start + COLUMNS_PER_ROW]
-                for column, outcome in zip(st.columns(COLUMNS_PER_ROW), row, strict=False):
+                for offset, (column, outcome) in enumerate(zip(st.columns(COLUMNS_PER_ROW), row, strict=False)):
                     with column:
-                        _outcome_card(outcome)
+                        _outcome_card(outcome, start + offset)
