@@ -49,6 +49,8 @@ STATUS_TEXT = {
     LoopStatus.FAILED: "A request failed (see the last step). Continue sends it again.",
 }
 COLUMNS_PER_ROW = 3
+PREVIEW_CHARS = 1_200  # longer answers (a huge tool payload echoed back) are cut; the export has them whole
+CARD_ANSWER_HEIGHT = 220  # px: side-by-side answers scroll inside their card, so the row stays level
 _CASES = TypeAdapter(list[CannedCase])
 _SCENARIO_MOCKS = TypeAdapter(dict[str, ToolMock])
 
@@ -144,9 +146,12 @@ def _callback(action: Callable[..., Any], *args: Any) -> Callable[[], None]:
     return run
 
 
-def _lines(text: str) -> str:
-    """Multi-line text from the model or a tool as escaped Markdown, its line breaks kept."""
-    return "  \n".join(md_text(line) for line in text.splitlines()) or md_text("(empty)")
+def _lines(text: str, limit: int | None = None) -> str:
+    """Multi-line text from the model or a tool as escaped Markdown, its line breaks kept; past
+    ``limit`` characters it is cut, saying how much was left out (the export has it whole)."""
+    cut = f" … ({len(text) - limit:,} more characters)" if limit is not None and len(text) > limit else ""
+    shown = text[:limit] if cut else text
+    return ("  \n".join(md_text(line) for line in shown.splitlines()) or md_text("(empty)")) + md_text(cut)
 
 
 # --- mocks and code, per tool -------------------------------------------------------------------
@@ -193,7 +198,10 @@ def tool_answers(workspace: Workspace) -> None:
     if not sandboxes:
         return
     isolation = detect_isolation()
-    st.caption(f"Python tools: {md_text(isolation.sentence)}")
+    if code_enabled():
+        st.caption(f"Python tools are on: each call runs in its own process under {md_text(isolation.sentence)}.")
+    else:
+        st.caption(md_text(isolation.sentence) + " Mocks or typed results answer the calls.")
     for sandbox in sandboxes:
         name = sandbox.name
         with st.expander(f"Answers of {md_code(name)} · {md_text(_answer_label(sandbox.mock, sandbox.code))}"):
@@ -237,7 +245,6 @@ def tool_answers(workspace: Workspace) -> None:
                         workspace.set_tool_code, name, lambda name=name: widget_value(LoopKeys.code(name))
                     ),
                 )
-                st.caption(f"Each call runs in its own process: {md_text(isolation.sentence)}.")
 
 
 def _answer_label(mock: ToolMock | None, code: str | None) -> str:
@@ -418,7 +425,7 @@ def timeline_view(workspace: Workspace) -> None:
             with st.container(border=True):
                 st.markdown(f"**Step {step.number}** · {_step_line(step)}")
                 if step.content:
-                    st.markdown(_lines(step.content))
+                    st.markdown(_lines(step.content, PREVIEW_CHARS))
                 if step.refusal:
                     st.warning(f"Refusal: {md_text(step.refusal)}")
                 if step.error:
@@ -439,7 +446,7 @@ def timeline_view(workspace: Workspace) -> None:
                     )
         if timeline.final_answer is not None:
             st.markdown("**Final answer**")
-            st.success(_lines(timeline.final_answer), icon=":material/flag:")
+            st.success(_lines(timeline.final_answer, PREVIEW_CHARS), icon=":material/flag:")
         st.download_button(
             "Download timeline (JSON)",
             timeline.to_json(),
@@ -482,10 +489,11 @@ def _outcome_card(outcome: ScenarioOutcome, index: int) -> None:
     with st.container(border=True, key=LoopKeys.outcome(index)):
         st.markdown(f"**{md_text(outcome.scenario)}**")
         st.caption(f"{outcome.step_count} step(s) · {money(outcome.cost_usd)} · {md_text(outcome.status.value)}")
-        if outcome.final_answer is not None:
-            st.markdown(_lines(outcome.final_answer))
-        else:
-            st.caption(md_text(STATUS_TEXT[outcome.status]))
+        with st.container(height=CARD_ANSWER_HEIGHT, border=False):
+            if outcome.final_answer is not None:
+                st.markdown(_lines(outcome.final_answer, PREVIEW_CHARS))
+            else:
+                st.caption(md_text(STATUS_TEXT[outcome.status]))
 
 
 def scenarios_view(workspace: Workspace) -> None:

@@ -184,7 +184,12 @@ def _form_editor(workspace: Workspace) -> None:
         set_widget_value(ToolKeys.EDITING, names[0] if names else None)
     picker.selectbox("Tool to edit", names, key=ToolKeys.EDITING, placeholder="No tools yet")
     new.button(
-        "New tool", key=ToolKeys.NEW, icon=":material/add:", on_click=_new_tool, args=(workspace,), width="stretch"
+        "New tool",
+        key=ToolKeys.NEW,
+        on_click=_new_tool,
+        args=(workspace,),
+        width="stretch",
+        help="A new empty strict tool, to build with this form",
     )
     name = widget_value(ToolKeys.EDITING)
     if name is None:
@@ -287,48 +292,46 @@ def tool_choice_caption(workspace: Workspace) -> str:
 
 
 def tool_definitions(workspace: Workspace) -> None:
-    """Templates, the form / JSON / import tabs, per-tool checks, tool_choice and parallel calls."""
+    """Templates, tool_choice and parallel calls, per-tool checks, then the form / JSON / import tabs."""
     _sync_json_editor(workspace)
-    left, right = st.columns([3, 2])
-    with left:
-        picker, add = st.columns([3, 1], vertical_alignment="bottom")
-        picker.selectbox("Template", list(load_templates()), key=ToolKeys.TEMPLATE)
-        add.button("Add", key=ToolKeys.ADD_TEMPLATE, on_click=_add_template, args=(workspace,), width="stretch")
-        form, raw, importing = st.tabs(["Form", "JSON", "Import"])
-        with form:
-            _form_editor(workspace)
-        with raw:
-            _json_editor(workspace)
-        with importing:
-            _import_tab(workspace)
-        if apply_error := widget_value(ToolKeys.APPLY_ERROR):
-            st.error(md_text(apply_error) + " Your text is kept; fix it and try again.")
-    with right:
-        names = _tool_names(workspace)
-        choices = ["auto", "none", "required", *names]
-        set_widget_value(ToolKeys.CHOICE, workspace.tool_choice if workspace.tool_choice in choices else "auto")
-        st.selectbox(
-            "tool_choice",
-            choices,
-            key=ToolKeys.CHOICE,
-            on_change=lambda: workspace.set_tool_choice(widget_value(ToolKeys.CHOICE)),
-            help="A tool's name forces that tool (on the loop's first step; then auto).",
-        )
-        set_widget_value(ToolKeys.PARALLEL, workspace.parallel_tool_calls)
-        st.toggle(
-            "Parallel tool calls",
-            key=ToolKeys.PARALLEL,
-            on_change=lambda: workspace.set_parallel_tool_calls(bool(widget_value(ToolKeys.PARALLEL))),
-        )
-        for tool in workspace.tools:
-            name = tool["function"]["name"]
-            if problems := tool_problems(tool, workspace.connection.provider):
-                st.warning(
-                    f"{md_code(name)} would be rejected:\n\n- " + "\n- ".join(md_text(problem) for problem in problems)
-                )
-            else:
-                strict = "strict rules pass" if tool["function"].get("strict") else "not strict"
-                st.caption(f":material/check: {md_code(name)}: {strict}")
+    picker, add = st.columns([4, 1], vertical_alignment="bottom")
+    picker.selectbox("Template", list(load_templates()), key=ToolKeys.TEMPLATE)
+    add.button("Add", key=ToolKeys.ADD_TEMPLATE, on_click=_add_template, args=(workspace,), width="stretch")
+    choice_col, parallel_col = st.columns([2, 3], vertical_alignment="bottom")
+    names = _tool_names(workspace)
+    choices = ["auto", "none", "required", *names]
+    set_widget_value(ToolKeys.CHOICE, workspace.tool_choice if workspace.tool_choice in choices else "auto")
+    choice_col.selectbox(
+        "tool_choice",
+        choices,
+        key=ToolKeys.CHOICE,
+        on_change=lambda: workspace.set_tool_choice(widget_value(ToolKeys.CHOICE)),
+        help="A tool's name forces that tool (on the loop's first step; then auto).",
+    )
+    set_widget_value(ToolKeys.PARALLEL, workspace.parallel_tool_calls)
+    parallel_col.toggle(
+        "Parallel tool calls",
+        key=ToolKeys.PARALLEL,
+        on_change=lambda: workspace.set_parallel_tool_calls(bool(widget_value(ToolKeys.PARALLEL))),
+    )
+    for tool in workspace.tools:
+        name = tool["function"]["name"]
+        if problems := tool_problems(tool, workspace.connection.provider):
+            st.warning(
+                f"{md_code(name)} would be rejected:\n\n- " + "\n- ".join(md_text(problem) for problem in problems)
+            )
+        else:
+            strict = "strict rules pass" if tool["function"].get("strict") else "not strict"
+            st.caption(f":material/check: {md_code(name)}: {strict}")
+    form, raw, importing = st.tabs(["Form", "JSON", "Import"])
+    with form:
+        _form_editor(workspace)
+    with raw:
+        _json_editor(workspace)
+    with importing:
+        _import_tab(workspace)
+    if apply_error := widget_value(ToolKeys.APPLY_ERROR):
+        st.error(md_text(apply_error) + " Your text is kept; fix it and try again.")
 
 
 def _send_outputs(workspace: Workspace, call_ids: list[str]) -> None:
