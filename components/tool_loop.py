@@ -18,7 +18,7 @@ import streamlit as st
 from pydantic import TypeAdapter, ValidationError
 
 from components.format import md_code, md_text, money, seconds, tokens
-from components.state import pop_widget_value, set_widget_value, widget_value
+from components.state import clear_widgets, pop_widget_value, set_widget_value, widget_value
 from playground.conversation import Message
 from playground.errors import PlaygroundError
 from playground.toolloop import (
@@ -99,9 +99,11 @@ class LoopKeys:
     def save_code(tool: str) -> str:
         return f"loop.save_code.{tool}"
 
+    RESULT_PREFIX = "loop.result."
+
     @staticmethod
     def result(call_id: str) -> str:
-        return f"loop.result.{call_id}"
+        return f"{LoopKeys.RESULT_PREFIX}{call_id}"
 
     @staticmethod
     def save_result(call_id: str) -> str:
@@ -317,6 +319,7 @@ def _run(workspace: Workspace) -> None:
         partial.caption(f"Step in progress: {md_text(text[-300:])} ▌")
 
     _act(lambda: workspace.run_tool_loop(on_update=redraw, on_progress=stream))
+    clear_widgets(LoopKeys.RESULT_PREFIX)  # the result boxes show this run's results, not a previous run's
     st.rerun()
 
 

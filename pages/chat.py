@@ -6,6 +6,7 @@ from components.chat_view import chat_box, parameters_form, render_conversation,
 from components.images import pending_images_strip
 from components.meter import compose_box, request_gate
 from components.state import Keys, get_workspace
+from components.tools_view import tool_choice_caption
 
 workspace = get_workspace()
 workspace.settle_interrupted()
@@ -21,6 +22,8 @@ with st.expander("System prompt & parameters", expanded=not workspace.conversati
     workspace.set_system_prompt(system_prompt)
     workspace.set_params(parameters_form(workspace.params, spec))
 
+if workspace.tools:
+    st.caption(tool_choice_caption(workspace))
 render_conversation(workspace, spec)
 if workspace.conversation.messages:
     st.button("Clear chat", key=Keys.CLEAR, icon=":material/delete_sweep:", on_click=workspace.clear_chat)

@@ -138,6 +138,10 @@ def test_editing_a_result_re_runs_from_there(app_factory, fake):
     assert '{"temperature": -40}' in timeline.final_answer
     assert timeline.steps[0].calls[1].result.source.value == "typed"
     assert len(fake.chat_requests()) == 3  # step 1 was not sent again
+    assert app.text_area(key=LoopKeys.result("call_tokyo")).value == '{"temperature": -40}'
+    fake.enqueue(PARALLEL_CALLS, FINAL)  # a new run with the same call ids shows its own results
+    click(app, LoopKeys.RUN)
+    assert app.text_area(key=LoopKeys.result("call_tokyo")).value.startswith('{"location": "Tokyo"')
 
 
 def test_a_call_without_a_mock_waits_for_a_typed_result(app_factory, fake):
@@ -206,5 +210,33 @@ def test_the_tool_choice_is_shown_where_the_tools_are_sent(app_factory):
     app = tools_page(app_factory)
     click(app, ToolKeys.ADD_TEMPLATE)
     app.selectbox(key=ToolKeys.CHOICE).select("required").run()
-    assert "tool_choice `required`" in tool_choice_caption(workspace(app))
     assert workspace(app).tool_loop.setup.tool_choice == "required"
+    app.switch_page("pages/chat.py").run()
+    [caption] = [c.value for c in app.caption if "tool_choice" in c.value]
+    assert caption == tool_choice_caption(workspace(app)) and "tool_choice `required`" in caption
+    assert "parallel tool calls on" in caption
+
+
+def test_python_code_answers_when_the_server_enables_it(app_factory, fake, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_ALLOW_TOOL_CODE", "1")
+    app = tools_page(app_factory)
+    click(app, ToolKeys.ADD_TEMPLATE)
+    assert any("Python tools are on" in caption.value for caption in app.caption)
+    code = "def run(arguments):\n    return {'from': 'code', 'city': arguments['location']}"
+    app.text_area(key=LoopKeys.code("get_weather")).input(code).run()
+    click(app, LoopKeys.save_code("get_weather"))
+    app.text_area(key=LoopKeys.PROMPT).input("Weather?").run()
+    fake.enqueue(Scenario(tool_calls=[{"id": "call_1", "name": "get_weather", "arguments": '{"location": "Oslo"}'}]))
+    fake.enqueue(FINAL)
+    click(app, LoopKeys.RUN)
+    call = workspace(app).tool_loop.timeline.steps[0].calls[0]
+    assert call.result.source.value == "code" and json.loads(call.result.content) == {"from": "code", "city": "Oslo"}
+    assert any(c.value.startswith("Result from code (ok;") for c in app.caption)
+
+
+def test_python_code_is_off_by_default(app_factory, monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_ALLOW_TOOL_CODE", raising=False)
+    app = tools_page(app_factory)
+    click(app, ToolKeys.ADD_TEMPLATE)
+    assert any("Python tools are off" in caption.value for caption in app.caption)
+    assert not [area for area in app.text_area if area.key == LoopKeys.code("get_weather")]

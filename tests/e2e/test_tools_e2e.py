@@ -109,3 +109,29 @@ def test_auto_run_answers_two_parallel_calls_with_mocks_then_a_failing_tool_scen
     expect(errors).to_contain_text("Service unavailable")
     expect(errors).not_to_contain_text("light rain")
     expect(errors).to_contain_text("2 step(s)")
+
+
+def test_stop_keeps_the_finished_steps_and_continue_goes_on(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    open_app(page, app_url, "tools")
+    by_key(page, ToolKeys.ADD_TEMPLATE).get_by_role("button").click()
+    wait_for_app_idle(page, expect=page.get_by_text("Tools (1 defined)"))
+    prompt = by_key(page, LoopKeys.PROMPT).locator("textarea")
+    prompt.fill("Weather in Paris and Tokyo?")
+    prompt.press("Control+Enter")
+    wait_for_app_idle(page)
+
+    slow = Scenario(text="It is raining in both cities, take an umbrella. " * 8, chunks=40, chunk_delay=0.25)
+    fake.enqueue(PARALLEL_CALLS, slow)
+    by_key(page, LoopKeys.RUN).get_by_role("button").click()
+    expect(page.get_by_text("Step in progress", exact=False)).to_be_visible(timeout=15_000)
+    by_key(page, LoopKeys.STOP).get_by_role("button").click()
+    timeline = by_key(page, LoopKeys.TIMELINE)
+    wait_for_app_idle(page, expect=timeline.get_by_text("Stopped.", exact=False))
+    expect(timeline.locator("code", has_text="call_tokyo")).to_be_visible()  # step 1 and its answers are kept
+    expect(timeline.get_by_text("Final answer", exact=True)).to_have_count(0)
+
+    fake.enqueue(Scenario(echo_tool_results=True))
+    by_key(page, LoopKeys.CONTINUE).get_by_role("button").click()
+    wait_for_app_idle(page, expect=timeline.get_by_text("Final answer", exact=True))
+    expect(timeline.locator("[data-testid=stAlertContentSuccess]", has_text="Tool results:")).to_be_visible()
+    assert len(fake.chat_requests()) == 3  # step 1 was not sent again
