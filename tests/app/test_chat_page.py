@@ -119,13 +119,11 @@ def test_a_tool_call_in_the_chat_can_be_answered_there(app_factory, fake):
     import json
 
     from components.tools_view import ToolKeys
-    from playground.tools import load_tool_templates
+    from playground.toolloop import load_templates
 
     app = app_factory()
-    workspace(app).tools = [load_tool_templates()["get_weather"].tool]
-    fake.enqueue(
-        Scenario(tool_calls=[{"name": "get_weather", "arguments": json.dumps({"city": "Oslo", "unit": None})}])
-    )
+    workspace(app).tools = [load_templates()["get_weather"].tool]
+    fake.enqueue(Scenario(tool_calls=[{"name": "get_weather", "arguments": json.dumps({"location": "Oslo"})}]))
     send(app, "Weather in Oslo?")
     send(app, "Hello?")  # refused: the call is unanswered, and the API would reject this request
     assert any("waiting for the output of get_weather" in error.value for error in app.error)
