@@ -534,6 +534,7 @@ class Workspace:
             params=self.params.model_copy(deep=True),
             price_of=self.reply_price,
             on_progress=on_progress,
+            on_reply=lambda reply: self.record_usage([reply]),  # every step is paid for, like a chat turn
         )
 
     def start_tool_loop(self) -> Timeline:

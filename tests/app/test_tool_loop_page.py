@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from components.schema_builder import FieldTarget
 from components.state import STATE_KEY
 from components.tool_loop import LoopKeys
@@ -125,6 +127,8 @@ def test_auto_run_answers_parallel_calls_with_mocks_and_reaches_a_final_answer(a
     assert any("Result from mock (template)" in caption.value for caption in app.caption)
     assert app.text_area(key=LoopKeys.result("call_paris")).value.startswith('{"location": "Paris"')
     assert json.loads(timeline.to_json())["final_answer"] == timeline.final_answer  # what the download holds
+    assert workspace(app).paid_reply_count() == 2  # both steps count in the session's cost
+    assert workspace(app).session_cost() == pytest.approx(timeline.total_cost_usd)
 
 
 def test_editing_a_result_re_runs_from_there(app_factory, fake):
