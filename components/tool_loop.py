@@ -68,8 +68,12 @@ class LoopKeys:
     EXPORT = "loop.export"
     SEND_TYPED = "loop.send_typed"
     AUTO_CONTINUE = "loop.auto_continue"  # set by an edited result: re-run from there (not a widget)
-    ERROR = "loop.error"  # the last failed action's message (not a widget)
+    RUN_ERROR = "loop.error.run"  # the last failed action's message, per area (not widgets)
+    MOCK_ERROR = "loop.error.mocks"
+    SCENARIO_ERROR = "loop.error.scenarios"
     ADD_FAULTS = "loop.add_faults"
+    NEW_SCENARIO = "loop.new_scenario"
+    ADD_SCENARIO = "loop.add_scenario"
     COMPARE = "loop.compare"
     STOP_COMPARE = "loop.stop_compare"
     TIMELINE = "loop.timeline"
@@ -127,23 +131,28 @@ class LoopKeys:
         return f"loop.remove_scenario.{name}"
 
 
-def _act(action: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
-    """Run one Workspace action; its PlaygroundError is kept to show under the controls."""
-    pop_widget_value(LoopKeys.ERROR)
+def _act(area: str, action: Callable[..., Any], *args: Any) -> bool:
+    """Run one Workspace action; its PlaygroundError is kept under ``area`` to show there."""
+    pop_widget_value(area)
     try:
-        action(*args, **kwargs)
+        action(*args)
     except PlaygroundError as error:
-        set_widget_value(LoopKeys.ERROR, error.message)
+        set_widget_value(area, error.message)
         return False
     return True
 
 
-def _callback(action: Callable[..., Any], *args: Any) -> Callable[[], None]:
+def _show_error(area: str) -> None:
+    if message := widget_value(area):
+        st.error(md_text(message), icon=":material/error:")
+
+
+def _callback(area: str, action: Callable[..., Any], *args: Any) -> Callable[[], None]:
     """A widget callback running one Workspace action (``args`` may be functions of nothing, read
     when the callback runs: a widget's new value)."""
 
     def run() -> None:
-        _act(action, *(arg() if callable(arg) else arg for arg in args))
+        _act(area, action, *(arg() if callable(arg) else arg for arg in args))
 
     return run
 
@@ -179,7 +188,7 @@ def _save_mock(workspace: Workspace, tool: str) -> None:
     def save() -> None:
         workspace.set_tool_mock(tool, _mock_from_widgets(tool))
 
-    _act(save)
+    _act(LoopKeys.MOCK_ERROR, save)
 
 
 def _fill_mock_widgets(tool: str, mock: ToolMock | None) -> None:
@@ -204,6 +213,7 @@ def tool_answers(workspace: Workspace) -> None:
         st.caption(f"Python tools are on: each call runs in its own process under {md_text(isolation.sentence)}.")
     else:
         st.caption(md_text(isolation.sentence) + " Mocks or typed results answer the calls.")
+    _show_error(LoopKeys.MOCK_ERROR)
     for sandbox in sandboxes:
         name = sandbox.name
         with st.expander(f"Answers of {md_code(name)} · {md_text(_answer_label(sandbox.mock, sandbox.code))}"):
@@ -244,7 +254,10 @@ def tool_answers(workspace: Workspace) -> None:
                     "Save code",
                     key=LoopKeys.save_code(name),
                     on_click=_callback(
-                        workspace.set_tool_code, name, lambda name=name: widget_value(LoopKeys.code(name))
+                        LoopKeys.MOCK_ERROR,
+                        workspace.set_tool_code,
+                        name,
+                        lambda name=name: widget_value(LoopKeys.code(name)),
                     ),
                 )
 
@@ -258,7 +271,7 @@ def _answer_label(mock: ToolMock | None, code: str | None) -> str:
 
 # --- running ------------------------------------------------------------------------------------
 def _start(workspace: Workspace) -> None:
-    if _act(workspace.start_tool_loop):
+    if _act(LoopKeys.RUN_ERROR, workspace.start_tool_loop):
         set_widget_value(LoopKeys.AUTO_CONTINUE, True)
 
 
@@ -267,7 +280,7 @@ def _continue(workspace: Workspace) -> None:
 
 
 def _edit_result(workspace: Workspace, call_id: str) -> None:
-    if _act(workspace.set_tool_result, call_id, widget_value(LoopKeys.result(call_id), "")):
+    if _act(LoopKeys.RUN_ERROR, workspace.set_tool_result, call_id, widget_value(LoopKeys.result(call_id), "")):
         set_widget_value(LoopKeys.AUTO_CONTINUE, True)  # editing a result re-runs from there
 
 
@@ -276,7 +289,7 @@ def _send_typed(workspace: Workspace, call_ids: list[str]) -> None:
         for call_id in call_ids:
             workspace.set_tool_result(call_id, widget_value(LoopKeys.result(call_id), ""))
 
-    if _act(send):
+    if _act(LoopKeys.RUN_ERROR, send):
         set_widget_value(LoopKeys.AUTO_CONTINUE, True)
 
 
@@ -291,14 +304,17 @@ def _options(workspace: Workspace) -> None:
         max_value=50,
         step=1,
         key=LoopKeys.MAX_STEPS,
-        on_change=_callback(lambda: workspace.set_loop_options(max_steps=int(widget_value(LoopKeys.MAX_STEPS)))),
+        on_change=_callback(
+            LoopKeys.RUN_ERROR, lambda: workspace.set_loop_options(max_steps=int(widget_value(LoopKeys.MAX_STEPS)))
+        ),
         help="The guard: at most this many model requests per run.",
     )
     pause.toggle(
         "Pause before each step",
         key=LoopKeys.PAUSE,
         on_change=_callback(
-            lambda: workspace.set_loop_options(pause_before_each_step=bool(widget_value(LoopKeys.PAUSE)))
+            LoopKeys.RUN_ERROR,
+            lambda: workspace.set_loop_options(pause_before_each_step=bool(widget_value(LoopKeys.PAUSE))),
         ),
         help="Stop after the calls are answered, so you can edit a result before the model sees it.",
     )
@@ -318,7 +334,7 @@ def _run(workspace: Workspace) -> None:
         text = message.content or ", ".join(call.name for call in message.tool_calls)
         partial.caption(f"Step in progress: {md_text(text[-300:])} ▌")
 
-    _act(lambda: workspace.run_tool_loop(on_update=redraw, on_progress=stream))
+    _act(LoopKeys.RUN_ERROR, lambda: workspace.run_tool_loop(on_update=redraw, on_progress=stream))
     clear_widgets(LoopKeys.RESULT_PREFIX)  # the result boxes show this run's results, not a previous run's
     st.rerun()
 
@@ -365,8 +381,7 @@ def loop_controls(workspace: Workspace) -> None:
             disabled=not resumable,
         )
         st.button("Clear run", key=LoopKeys.CLEAR, icon=":material/delete:", on_click=workspace.clear_tool_loop_run)
-    if message := widget_value(LoopKeys.ERROR):
-        st.error(md_text(message), icon=":material/error:")
+    _show_error(LoopKeys.RUN_ERROR)
     if pop_widget_value(LoopKeys.AUTO_CONTINUE, False):
         _run(workspace)
 
@@ -472,7 +487,17 @@ def _save_scenario(workspace: Workspace, name: str) -> None:
             ) from None
         workspace.set_scenario(MockScenario(name=name, mocks=mocks))
 
-    _act(save)
+    _act(LoopKeys.SCENARIO_ERROR, save)
+
+
+def _add_scenario(workspace: Workspace) -> None:
+    name = str(widget_value(LoopKeys.NEW_SCENARIO, "")).strip()
+    if not name:
+        set_widget_value(LoopKeys.SCENARIO_ERROR, "Name the scenario first.")
+    elif any(scenario.name == name for scenario in workspace.tool_loop.scenarios):
+        set_widget_value(LoopKeys.SCENARIO_ERROR, f"There is already a scenario named {name!r}.")
+    elif _act(LoopKeys.SCENARIO_ERROR, workspace.set_scenario, MockScenario(name=name)):
+        set_widget_value(LoopKeys.NEW_SCENARIO, "")
 
 
 def _compare(workspace: Workspace) -> None:
@@ -484,7 +509,7 @@ def _compare(workspace: Workspace) -> None:
         done = len(workspace.tool_loop.comparison)
         progress.caption(f"Running scenario {done + 1}… {md_text((message.content or '')[-120:])} ▌")
 
-    _act(lambda: workspace.compare_scenarios(on_progress=stream))
+    _act(LoopKeys.SCENARIO_ERROR, lambda: workspace.compare_scenarios(on_progress=stream))
     st.rerun()
 
 
@@ -510,7 +535,7 @@ def scenarios_view(workspace: Workspace) -> None:
             "Add the standard scenarios",
             key=LoopKeys.ADD_FAULTS,
             icon=":material/playlist_add:",
-            on_click=_callback(workspace.add_fault_scenarios),
+            on_click=_callback(LoopKeys.SCENARIO_ERROR, workspace.add_fault_scenarios),
             disabled=not workspace.tools,
         )
         compare = st.button(
@@ -520,6 +545,10 @@ def scenarios_view(workspace: Workspace) -> None:
             icon=":material/compare:",
             disabled=not workspace.tool_loop.scenarios,
         )
+    name_col, add_col = st.columns([3, 1], vertical_alignment="bottom")
+    name_col.text_input("New scenario", key=LoopKeys.NEW_SCENARIO, placeholder="Order service is down")
+    add_col.button("Add", key=LoopKeys.ADD_SCENARIO, on_click=_add_scenario, args=(workspace,), width="stretch")
+    _show_error(LoopKeys.SCENARIO_ERROR)
     for scenario in workspace.tool_loop.scenarios:
         with st.expander(f"{md_text(scenario.name)} · overrides {md_text(', '.join(scenario.mocks) or 'nothing')}"):
             key = LoopKeys.scenario(scenario.name)

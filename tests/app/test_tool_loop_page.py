@@ -244,3 +244,45 @@ def test_python_code_is_off_by_default(app_factory, monkeypatch):
     click(app, ToolKeys.ADD_TEMPLATE)
     assert any("Python tools are off" in caption.value for caption in app.caption)
     assert not [area for area in app.text_area if area.key == LoopKeys.code("get_weather")]
+
+
+def test_a_named_scenario_with_its_own_mock(app_factory, fake):
+    app = tools_page(app_factory)
+    run_to_the_end(app, fake)
+    app.text_input(key=LoopKeys.NEW_SCENARIO).input("Snow in Tokyo").run()
+    click(app, LoopKeys.ADD_SCENARIO)
+    mocks = {
+        "get_weather": {
+            "kind": "canned",
+            "cases": [{"match": {"location": "Tokyo"}, "output": "snow"}],
+            "default": "sun",
+        }
+    }
+    app.text_area(key=LoopKeys.scenario("Snow in Tokyo")).input(json.dumps(mocks)).run()
+    click(app, LoopKeys.save_scenario("Snow in Tokyo"))
+    app.text_area(key=LoopKeys.scenario("Snow in Tokyo")).input('{"get_weather": {"kind": "nope"}}').run()
+    click(app, LoopKeys.save_scenario("Snow in Tokyo"))
+    assert any("Scenario Snow in Tokyo" in error.value for error in app.error)  # refused, the saved one kept
+    fake.enqueue(PARALLEL_CALLS, FINAL, PARALLEL_CALLS, FINAL)
+    click(app, LoopKeys.COMPARE)
+    baseline, snow = workspace(app).tool_loop.comparison
+    assert snow.scenario == "Snow in Tokyo" and snow.final_answer == "Tool results: sun | snow"
+    click(app, LoopKeys.remove_scenario("Snow in Tokyo"))
+    assert workspace(app).tool_loop.scenarios == []
+
+
+def test_a_broken_canned_mock_is_refused_with_a_message_and_the_saved_one_kept(app_factory):
+    app = tools_page(app_factory)
+    click(app, ToolKeys.ADD_TEMPLATE)
+    app.radio(key=LoopKeys.mock_kind("get_weather")).set_value("canned").run()
+    app.text_area(key=LoopKeys.mock_text("get_weather")).input('[{"match": 3}]').run()
+    click(app, LoopKeys.save_mock("get_weather"))
+    assert [e.value for e in app.error if "canned cases of get_weather must be a JSON list" in e.value]
+    assert workspace(app).tool_loop.setup.tool_named("get_weather").mock.kind == "template"
+    app.text_area(key=LoopKeys.mock_text("get_weather")).input(
+        '[{"match": {"location": "Oslo"}, "output": "-3"}]'
+    ).run()
+    app.text_input(key=LoopKeys.mock_default("get_weather")).input("{}").run()
+    click(app, LoopKeys.save_mock("get_weather"))
+    mock = workspace(app).tool_loop.setup.tool_named("get_weather").mock
+    assert mock.kind == "canned" and mock.produce({"location": "Oslo"}) == "-3" and mock.produce({}) == "{}"
