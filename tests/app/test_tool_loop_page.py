@@ -266,6 +266,7 @@ def test_a_named_scenario_with_its_own_mock(app_factory, fake):
     fake.enqueue(PARALLEL_CALLS, FINAL, PARALLEL_CALLS, FINAL)
     click(app, LoopKeys.COMPARE)
     baseline, snow = workspace(app).tool_loop.comparison
+    assert baseline.final_answer is not None and "light rain" in baseline.final_answer
     assert snow.scenario == "Snow in Tokyo" and snow.final_answer == "Tool results: sun | snow"
     click(app, LoopKeys.remove_scenario("Snow in Tokyo"))
     assert workspace(app).tool_loop.scenarios == []
