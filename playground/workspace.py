@@ -434,6 +434,8 @@ class Workspace:
                 function.pop("strict", None)
         renamed = new_name is not None and new_name != name
         if renamed:
+            if not new_name:
+                raise PlaygroundError(ErrorKind.INVALID_INPUT, "A tool needs a name.")
             if any(tool["function"]["name"] == new_name for tool in self.tools):
                 raise PlaygroundError(ErrorKind.INVALID_INPUT, f"There is already a tool named {new_name!r}.")
             function["name"] = new_name
