@@ -56,7 +56,9 @@ _SCENARIO_MOCKS = TypeAdapter(dict[str, ToolMock])
 
 
 class LoopKeys:
-    """Widget keys of the loop panel."""
+    """Widget keys of the loop panel (all under :attr:`PREFIX`)."""
+
+    PREFIX = "loop."
 
     PROMPT = "loop.prompt"
     MAX_STEPS = "loop.max_steps"

@@ -23,7 +23,6 @@ from playground.errors import PlaygroundError
 from playground.schema import load_json_text
 from playground.schema.document import ResponseSchema
 from playground.toolloop import import_tools, load_templates
-from playground.toolloop.mocks import MockError
 from playground.tools import argument_errors, parse_tools, tool_problems, unanswered_calls
 from playground.workspace import Workspace
 
@@ -55,6 +54,7 @@ class ToolKeys:
     EDITING = "tools.editing"
     NEW = "tools.new"
     FORM_PREFIX = "tools.form."
+    PARAMETERS_PREFIX = "tools.params."
 
     @staticmethod
     def output(call_id: str) -> str:
@@ -68,7 +68,7 @@ class ToolKeys:
     @staticmethod
     def parameters_prefix(tool: str) -> str:
         """The prefix of the field editor's widget keys for ``tool``'s parameters."""
-        return f"tools.params.{tool}."
+        return f"{ToolKeys.PARAMETERS_PREFIX}{tool}."
 
 
 def _tool_names(workspace: Workspace) -> list[str]:
@@ -234,7 +234,7 @@ def _parameters_editor(workspace: Workspace, name: str, function: dict[str, Any]
     panel = get_store().tools_panel
     document = ResponseSchema(name=name, schema=function.get("parameters"), strict=bool(function.get("strict")))
     if panel.needs_sync(document):  # changed elsewhere (JSON, import, another tool): fresh inputs
-        clear_widgets("tools.params.")
+        clear_widgets(ToolKeys.PARAMETERS_PREFIX)
     st.markdown("**Parameters**")
     try:
         fields = document.fields()
@@ -339,18 +339,6 @@ def _send_outputs(workspace: Workspace, call_ids: list[str]) -> None:
     workspace.answer_tool_calls({call_id: widget_value(ToolKeys.output(call_id), "") for call_id in call_ids})
 
 
-def _suggested_output(workspace: Workspace, name: str, arguments: str) -> str:
-    """What the tool's mock answers these arguments with ("{}" without a usable mock)."""
-    sandbox = workspace.tool_loop.setup.tool_named(name)
-    try:
-        parsed = json.loads(arguments or "{}")
-        if sandbox is not None and sandbox.mock is not None and isinstance(parsed, dict):
-            return sandbox.mock.produce(parsed)
-    except (json.JSONDecodeError, MockError):
-        pass
-    return "{}"
-
-
 @contained("the tool calls waiting for their output", "Delete the assistant message that made the calls.")
 def pending_calls_form(workspace: Workspace) -> None:
     """The model's unanswered calls: arguments checked against the schema, outputs to send back."""
@@ -370,7 +358,7 @@ def pending_calls_form(workspace: Workspace) -> None:
                 st.error(f"Arguments do not match the schema: {md_text(problem)}")
             st.text_area(
                 f"Output of {md_code(call.name)}",
-                value=_suggested_output(workspace, call.name, call.arguments),
+                value=workspace.mock_output(call.name, call.arguments) or "{}",
                 key=ToolKeys.output(call.id),
             )
         st.button(

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from components.chat_view import chat_box, render_conversation, stream_pending_reply
+from components.chat_view import chat_box, conversation_controls, render_conversation, stream_pending_reply
 from components.contain import contained
 from components.meter import request_gate
 from components.state import get_workspace
 from components.tool_loop import loop_controls, scenarios_view, timeline_view, tool_answers
 from components.tools_view import ToolKeys, tool_definitions
+from components.view_code import view_code
 
 st.title("Functions")
 st.caption(
@@ -38,7 +39,9 @@ with scenarios_tab, contained("the scenarios", "Remove the scenario that fails."
     scenarios_view(workspace)
 
 st.subheader("Chat with the tools by hand")
+conversation_controls(workspace)
 render_conversation(workspace, spec)
+view_code(workspace)
 
 chat_box(workspace, ToolKeys.CHAT_INPUT, "Ask something that needs a tool")
 

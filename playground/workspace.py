@@ -8,12 +8,14 @@ two sessions never share a client or a key.
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from playground.chat import stream_reply
+from playground.chat import DEFAULT_REFRESH_S, stream_reply
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
 from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats, Status
@@ -44,6 +46,7 @@ from playground.schema.document import ResponseSchema
 from playground.toolloop import (
     CancelToken,
     LoopSetup,
+    MockError,
     MockScenario,
     SandboxTool,
     StreamingModel,
@@ -62,6 +65,8 @@ from playground.toolloop.timeline import LoopStatus
 from playground.tools import answer_calls, unanswered_calls
 
 if TYPE_CHECKING:
+    from playground.demo.recording import RecordedTurn
+    from playground.demo.replay import Clock
     from playground.schema_run import StructuredResult
 
 #: The response schema's settings the schema panel edits directly (the schema itself is edited
@@ -327,6 +332,26 @@ class Workspace:
             run_structured(self.client(), result, price_of=self.reply_price), [result.reply]
         )
 
+    def replay_turn(
+        self,
+        turn: RecordedTurn,
+        *,
+        resume: bool = False,
+        clock: Clock | None = None,
+        refresh_interval_s: float = DEFAULT_REFRESH_S,
+    ) -> Iterator[Message]:
+        """Play a recorded turn into the conversation at its recorded pace; nothing is sent or billed.
+
+        ``resume``: the turn's user message is the conversation's last one (its live attempt failed):
+        that attempt is dropped (its usage stays in the session's cost) and the recording follows.
+        See ``playground.demo.replay_turn``.
+        """
+        from playground.demo.replay import replay_turn  # demos load when one plays, not with every page
+
+        self.awaiting_reply = False
+        self.record_usage()
+        return replay_turn(self.conversation, turn, resume=resume, clock=clock, refresh_interval_s=refresh_interval_s)
+
     def _recorded_when_done(self, updates: Iterator[Update], replies: list[Message]) -> Iterator[Update]:
         try:
             yield from updates
@@ -495,6 +520,18 @@ class Workspace:
         parallel = self.provider().parallel_tool_calls(self.tools, self.parallel_tool_calls)
         return setup.model_copy(update={"tool_choice": self._tool_choice_payload(), "parallel_tool_calls": parallel})
 
+    def mock_output(self, name: str, arguments: str) -> str | None:
+        """What ``name``'s mock answers ``arguments`` (JSON text) with; None when it has no mock or
+        the mock cannot answer them (a typed result is needed then). Changes nothing."""
+        sandbox = self.tool_loop.setup.tool_named(name)
+        if sandbox is None or sandbox.mock is None:
+            return None
+        try:
+            parsed = json.loads(arguments or "{}")
+            return sandbox.mock.produce(parsed) if isinstance(parsed, dict) else None
+        except (json.JSONDecodeError, MockError):
+            return None
+
     def set_tool_mock(self, name: str, mock: ToolMock | None) -> None:
         """The mock that answers ``name``'s calls on auto-run (None: none)."""
         self._sandbox(name).mock = mock
@@ -630,6 +667,55 @@ class Workspace:
     def remove_pending_image(self, image_id: str) -> None:
         """Take an image off the next message (nothing happens if it is already gone)."""
         self.pending_images = [image for image in self.pending_images if image.id != image_id]
+
+    # --- whole setups and sessions (the prompt library, session files) -----------------------------
+    def restore_setup(self, setup: Workspace) -> None:
+        """Take ``setup``'s prompt setup: system prompt, conversation, parameters, tools and their
+        mocks, schema, and model (with the deployment). Where requests go, the key, the price tier
+        and the images queued for the next message stay this session's; replies dropped from the
+        conversation stay in its cost."""
+        self.record_usage()
+        model = {"model": setup.connection.model}
+        if not self.connection.locked and setup.connection.provider == self.connection.provider:
+            model["deployment"] = setup.connection.deployment
+        self.connection = self.connection.model_copy(update=model)
+        self.conversation = Conversation(list(setup.conversation.messages))
+        self.system_prompt = setup.system_prompt
+        self.params = setup.params.model_copy(deep=True)
+        self.tools = [dict(tool) for tool in setup.tools]
+        self.tool_choice = setup.tool_choice
+        self.parallel_tool_calls = setup.parallel_tool_calls
+        # The tools' mocks, code and scenarios come along; a run and a comparison are the source's own.
+        self.tool_loop = setup.tool_loop.model_copy(deep=True, update={"timeline": None, "comparison": []})
+        self._sync_loop_setup()
+        self.response_schema = replace(setup.response_schema, schema=copy.deepcopy(setup.response_schema.schema))
+        self.awaiting_reply = False
+
+    def open_session(self, other: Workspace) -> None:
+        """Become ``other`` (a session opened from a file): its connection choice, conversation,
+        setup, queued images, prices and paid usage replace this session's. This session's client
+        (and so what it learnt about its server) is rebuilt if the connection changed."""
+        for name in _SESSION_FIELDS:
+            setattr(self, name, getattr(other, name))
+        self.awaiting_reply = False
+
+
+#: What a saved session holds (see Workspace.open_session); the rest is this process's (client, caches).
+_SESSION_FIELDS = (
+    "connection",
+    "conversation",
+    "system_prompt",
+    "params",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "tool_loop",
+    "response_schema",
+    "pending_images",
+    "price_tier",
+    "price_overrides",
+    "usage_ledger",
+)
 
 
 def _checked_when_complete(updates: Iterator[Message], reply: Message, schema: dict[str, Any]) -> Iterator[Message]:
