@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from components.format import md_code, md_text
 from components.state import Keys, clear_widgets, pop_widget_value, set_widget_value, widget_value
+from components.tool_loop import LoopKeys
 from components.tools_view import ToolKeys
 from playground.errors import ErrorKind, PlaygroundError
 from playground.store import (
@@ -68,7 +69,7 @@ SETUP_WIDGET_KEYS = (
     ToolKeys.PARALLEL,
 )
 # (The schema panel refills its editors itself when the schema changes; drafts are kept.)
-SETUP_WIDGET_PREFIXES = (ToolKeys.mock(""), ToolKeys.output(""))
+SETUP_WIDGET_PREFIXES = (ToolKeys.FORM_PREFIX, ToolKeys.PARAMETERS_PREFIX, ToolKeys.output(""), LoopKeys.PREFIX)
 
 
 class LibraryKeys:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import streamlit as st
@@ -68,6 +69,60 @@ RESULT_VIEWS = ("Tree", "Table")
 _MISSING = object()  # a widget value not set yet (None is a value: an empty number input)
 
 
+@dataclass(frozen=True)
+class FieldTarget:
+    """What the field builder edits: one schema document, reached through ``edit`` (which runs one
+    :class:`ResponseSchema` method on it and stores the result), with widget keys under ``prefix``.
+
+    The schema panel edits the response schema (:func:`response_schema_target`); the Functions panel
+    edits a tool's ``parameters`` (``Workspace.edit_tool_parameters``) with the same inputs.
+    """
+
+    edit: Callable[[Callable[[ResponseSchema], Any]], Any]
+    prefix: str = "schema."
+
+    @property
+    def field_prefix(self) -> str:
+        return f"{self.prefix}field."
+
+    @property
+    def add_prefix(self) -> str:
+        return f"{self.prefix}add."
+
+    @property
+    def add_parent_key(self) -> str:
+        return f"{self.prefix}add_parent"
+
+    @property
+    def add_button_key(self) -> str:
+        return f"{self.prefix}add_field"
+
+    def field_key(self, path: Sequence[str], attr: str) -> str:
+        """The input for attribute ``attr`` of the field at ``path``."""
+        # JSON, not a joined string: "a/b" at the top and "b" inside "a" must not share a key.
+        return f"{self.field_prefix}{json.dumps(list(path))}.{attr}"
+
+    def action_key(self, path: Sequence[str], action: str) -> str:
+        """The "up", "down" or "delete" button of the field at ``path``."""
+        return f"{self.prefix}action.{json.dumps(list(path))}.{action}"
+
+    def add_key(self, attr: str) -> str:
+        """An input of the "Add a field" form (``attr`` is a SchemaField attribute)."""
+        return f"{self.add_prefix}{attr}"
+
+
+def response_schema_target(workspace: Workspace) -> FieldTarget:
+    """The schema panel's target: the shared response schema, under the ``schema.`` keys."""
+
+    def edit(change: Callable[[ResponseSchema], Any]) -> Any:
+        return change(workspace.response_schema)
+
+    return FieldTarget(edit=edit)
+
+
+_SCHEMA_FIELDS = FieldTarget(edit=lambda change: None)  # only its keys: SchemaKeys below
+
+
 class SchemaKeys:
     """Widget keys of the Schema builder panel, named once so the page and tests agree."""
 
@@ -91,11 +146,10 @@ class SchemaKeys:
     DOWNLOAD_SCHEMA = "schema.download_schema"
     DOWNLOAD_PYDANTIC = "schema.download_pydantic"
 
-    ADD_PARENT = "schema.add_parent"
-    ADD_PREFIX = "schema.add."
-    ADD = "schema.add_field"
-    FIELD_PREFIX = "schema.field."
-    ACTION_PREFIX = "schema.action."
+    ADD_PARENT = _SCHEMA_FIELDS.add_parent_key
+    ADD_PREFIX = _SCHEMA_FIELDS.add_prefix
+    ADD = _SCHEMA_FIELDS.add_button_key
+    FIELD_PREFIX = _SCHEMA_FIELDS.field_prefix
     VERDICT = "schema.verdict"
 
     TEST_INPUT = "schema.test_input"
@@ -107,18 +161,17 @@ class SchemaKeys:
     @staticmethod
     def add(attr: str) -> str:
         """An input of the "Add a field" form (``attr`` is a SchemaField attribute)."""
-        return f"{SchemaKeys.ADD_PREFIX}{attr}"
+        return _SCHEMA_FIELDS.add_key(attr)
 
     @staticmethod
     def field(path: Sequence[str], attr: str) -> str:
         """The input for attribute ``attr`` of the field at ``path``."""
-        # JSON, not a joined string: "a/b" at the top and "b" inside "a" must not share a key.
-        return f"{SchemaKeys.FIELD_PREFIX}{json.dumps(list(path))}.{attr}"
+        return _SCHEMA_FIELDS.field_key(path, attr)
 
     @staticmethod
     def action(path: Sequence[str], action: str) -> str:
         """The "up", "down" or "delete" button of the field at ``path``."""
-        return f"{SchemaKeys.ACTION_PREFIX}{json.dumps(list(path))}.{action}"
+        return _SCHEMA_FIELDS.action_key(path, action)
 
 
 # --- state and actions ---------------------------------------------------------------------------
@@ -197,34 +250,34 @@ def _fix(workspace: Workspace, panel: SchemaPanel, provider: str) -> None:
     _act(panel, "fix", fix)
 
 
-def _on_attribute(workspace: Workspace, panel: SchemaPanel, path: tuple[str, ...], attr: str) -> None:
-    raw = widget_value(SchemaKeys.field(path, attr))
-    if _act(panel, "builder", workspace.response_schema.set_field_attribute, path, attr, raw):
+def _on_attribute(target: FieldTarget, panel: SchemaPanel, path: tuple[str, ...], attr: str) -> None:
+    raw = widget_value(target.field_key(path, attr))
+    if _act(panel, "builder", target.edit, lambda document: document.set_field_attribute(path, attr, raw)):
         panel.focus = (*path[:-1], str(raw).strip()) if attr == "name" else path
     else:
-        clear_widgets(SchemaKeys.FIELD_PREFIX)  # show the schema's values again, not the rejected input
+        clear_widgets(target.field_prefix)  # show the schema's values again, not the rejected input
 
 
-def _on_move(workspace: Workspace, panel: SchemaPanel, path: tuple[str, ...], step: int) -> None:
-    if _act(panel, "builder", workspace.response_schema.shift_field, path, step):
+def _on_move(target: FieldTarget, panel: SchemaPanel, path: tuple[str, ...], step: int) -> None:
+    if _act(panel, "builder", target.edit, lambda document: document.shift_field(path, step)):
         panel.focus = path
 
 
-def _on_delete(workspace: Workspace, panel: SchemaPanel, path: tuple[str, ...]) -> None:
-    if _act(panel, "builder", workspace.response_schema.delete_field, path):
+def _on_delete(target: FieldTarget, panel: SchemaPanel, path: tuple[str, ...]) -> None:
+    if _act(panel, "builder", target.edit, lambda document: document.delete_field(path)):
         panel.focus = path[:-1]
 
 
-def _on_add(workspace: Workspace, panel: SchemaPanel) -> None:
-    drawn = {attr: widget_value(SchemaKeys.add(attr), _MISSING) for attr in ADD_FORM_ATTRIBUTES}
+def _on_add(target: FieldTarget, panel: SchemaPanel) -> None:
+    drawn = {attr: widget_value(target.add_key(attr), _MISSING) for attr in ADD_FORM_ATTRIBUTES}
     values = {attr: value for attr, value in drawn.items() if value is not _MISSING}
-    parent = widget_value(SchemaKeys.ADD_PARENT) or ()
+    parent = widget_value(target.add_parent_key) or ()
 
-    def add() -> None:
-        panel.focus = workspace.response_schema.add_field(values, parent)
+    def add(document: ResponseSchema) -> None:
+        panel.focus = document.add_field(values, parent)
 
-    if _act(panel, "add", add):
-        clear_widgets(SchemaKeys.ADD_PREFIX)
+    if _act(panel, "add", target.edit, add):
+        clear_widgets(target.add_prefix)
 
 
 # --- header -------------------------------------------------------------------------------------
@@ -338,39 +391,39 @@ def _attribute_inputs(f: SchemaField, key: Callable[[str], str], on_change: Call
         high.number_input("Max items", min_value=0, step=1, **widget("max_items", f.max_items))
 
 
-def _field_actions(workspace: Workspace, panel: SchemaPanel, path: tuple[str, ...], index: int, count: int) -> None:
+def _field_actions(target: FieldTarget, panel: SchemaPanel, path: tuple[str, ...], index: int, count: int) -> None:
     with st.container(horizontal=True, gap="small"):
         st.button(
             "Up",
-            key=SchemaKeys.action(path, "up"),
+            key=target.action_key(path, "up"),
             icon=":material/arrow_upward:",
             disabled=index == 0,
             on_click=_on_move,
-            args=(workspace, panel, path, -1),
+            args=(target, panel, path, -1),
         )
         st.button(
             "Down",
-            key=SchemaKeys.action(path, "down"),
+            key=target.action_key(path, "down"),
             icon=":material/arrow_downward:",
             disabled=index == count - 1,
             on_click=_on_move,
-            args=(workspace, panel, path, 1),
+            args=(target, panel, path, 1),
         )
         st.button(
             "Delete",
-            key=SchemaKeys.action(path, "delete"),
+            key=target.action_key(path, "delete"),
             icon=":material/delete:",
             on_click=_on_delete,
-            args=(workspace, panel, path),
+            args=(target, panel, path),
         )
 
 
-def _field_list(workspace: Workspace, panel: SchemaPanel, fields: list[SchemaField], parent: tuple[str, ...]) -> None:
+def field_list(target: FieldTarget, panel: SchemaPanel, fields: list[SchemaField], parent: tuple[str, ...]) -> None:
     """One expander per field; sub-fields of objects and arrays of objects in nested expanders."""
     for index, f in enumerate(fields):
         path = (*parent, f.name)
         with st.expander(f"{md_code(f.name)} · {_type_label(f)}", expanded=panel.focus[: len(path)] == path):
-            _field_actions(workspace, panel, path, index, len(fields))
+            _field_actions(target, panel, path, index, len(fields))
             if f.read_only:
                 st.caption(
                     "Read-only here (a $ref, a union or another construct the builder cannot edit): "
@@ -380,38 +433,39 @@ def _field_list(workspace: Workspace, panel: SchemaPanel, fields: list[SchemaFie
                 continue
 
             def on_change(attr: str, path: tuple[str, ...] = path) -> dict[str, Any]:
-                return {"on_change": _on_attribute, "args": (workspace, panel, path, attr)}
+                return {"on_change": _on_attribute, "args": (target, panel, path, attr)}
 
             def key(attr: str, path: tuple[str, ...] = path) -> str:
-                return SchemaKeys.field(path, attr)
+                return target.field_key(path, attr)
 
             _attribute_inputs(f, key, on_change)
             if f.type == "object":
                 st.caption(f"Fields of {md_code(f.name)}")
-                _field_list(workspace, panel, f.children, path)
+                field_list(target, panel, f.children, path)
             elif f.type == "array" and f.item_type == "object":
                 st.caption(f"Fields of each {md_code(f.name)} item")
-                _field_list(workspace, panel, f.item_fields, path)
+                field_list(target, panel, f.item_fields, path)
 
 
 def _parent_label(path: tuple[str, ...]) -> str:
     return " › ".join(path) if path else "(top level)"
 
 
-def _add_field_form(workspace: Workspace, panel: SchemaPanel, fields: list[SchemaField]) -> None:
+def add_field_form(target: FieldTarget, panel: SchemaPanel, fields: list[SchemaField]) -> None:
+    """The "Add a field" form (to the top level or into any object field)."""
     with st.container(border=True):
         st.markdown("**Add a field**")
         parents = parent_paths(fields)
         if len(parents) > 1:
-            st.selectbox("Add to", parents, key=SchemaKeys.ADD_PARENT, format_func=_parent_label)
-        _attribute_inputs(SchemaField(name=""), SchemaKeys.add, lambda attr: {})
+            st.selectbox("Add to", parents, key=target.add_parent_key, format_func=_parent_label)
+        _attribute_inputs(SchemaField(name=""), target.add_key, lambda attr: {})
         st.button(
             "Add field",
-            key=SchemaKeys.ADD,
+            key=target.add_button_key,
             icon=":material/add:",
             type="primary",
             on_click=_on_add,
-            args=(workspace, panel),
+            args=(target, panel),
         )
         _show_error(panel, "add")
 
@@ -446,13 +500,14 @@ def field_builder(workspace: Workspace, panel: SchemaPanel) -> None:
     properties = [f for f in fields if not f.root_keyword]
     if not properties:
         st.caption("No fields yet: add one below, load a template, or import a schema.")
-    _field_list(workspace, panel, properties, ())
+    target_fields = response_schema_target(workspace)
+    field_list(target_fields, panel, properties, ())
     if root_keywords := [f for f in fields if f.root_keyword]:
         with st.expander(f"Root keywords ({md_text(', '.join(f.name for f in root_keywords))}) · read-only"):
             st.caption("Definitions and other root keywords are kept as they are; edit them in the JSON tab.")
             for f in root_keywords:
                 st.json({f.name: f.raw}, expanded=False)
-    _add_field_form(workspace, panel, fields)
+    add_field_form(target_fields, panel, fields)
 
 
 # --- linter -------------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ class SessionStore:
     workspace: Workspace
     schema_panel: SchemaPanel = field(default_factory=SchemaPanel)
     images_panel: ImagesPanel = field(default_factory=ImagesPanel)
+    # The Functions panel's parameters editor reuses the schema builder (its errors and focus).
+    tools_panel: SchemaPanel = field(default_factory=SchemaPanel)
 
 
 def get_store() -> SessionStore:

@@ -1,4 +1,4 @@
-"""Function-calling sandbox: define tools, let the model call them, answer with canned outputs."""
+"""Function-calling sandbox: define tools, run the loop against mocks (timeline, scenarios), or chat by hand."""
 
 import streamlit as st
 
@@ -6,16 +6,18 @@ from components.chat_view import chat_box, conversation_controls, render_convers
 from components.contain import contained
 from components.meter import request_gate
 from components.state import get_workspace
+from components.tool_loop import loop_controls, scenarios_view, timeline_view, tool_answers
 from components.tools_view import ToolKeys, tool_definitions
 from components.view_code import view_code
 
 st.title("Functions")
 st.caption(
-    "Define tools, let the model call them, and answer each call with a canned output to see the whole "
-    "function-calling loop without a backend."
+    "Define tools, give them mocks, and let the loop run: the model calls tools, mocks (or your typed "
+    "results) answer, the model goes on to its final answer. Or chat with the tools by hand below."
 )
 workspace = get_workspace()
 workspace.settle_interrupted()
+workspace.settle_tool_loop()
 spec = workspace.model_spec()
 
 with (
@@ -26,6 +28,17 @@ with (
 if not workspace.tools:
     st.info("Add a tool (start from a template), then ask something that needs it.")
 
+with contained("the tools' mocks and code", "Save the mock again or pick another kind."):
+    tool_answers(workspace)
+
+run_tab, scenarios_tab = st.tabs(["Auto-run", "Scenarios"])
+with run_tab, contained("the tool loop", "Clear the run and start again."):
+    loop_controls(workspace)
+    timeline_view(workspace)
+with scenarios_tab, contained("the scenarios", "Remove the scenario that fails."):
+    scenarios_view(workspace)
+
+st.subheader("Chat with the tools by hand")
 conversation_controls(workspace)
 render_conversation(workspace, spec)
 view_code(workspace)

@@ -1,16 +1,13 @@
 """The function-calling sandbox: tool definitions, their checks, and answering the model's calls.
 
-Tools are kept in Chat Completions format (what is sent and what the meter counts); the sandbox
-adds canned outputs per tool so a prompt can be demoed end to end without a backend.
+Tools are kept in Chat Completions format (what is sent and what the meter counts). Their
+templates, mocks and the loop that answers calls automatically are in :mod:`playground.toolloop`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -18,24 +15,6 @@ import jsonschema
 from playground.conversation import Conversation, Message, ToolCall
 from playground.errors import ErrorKind, PlaygroundError
 from playground.schema import lint_name, lint_strict, load_json_text
-
-TEMPLATES_PATH = Path(__file__).with_name("tool_templates.json")
-
-
-@dataclass(frozen=True)
-class ToolTemplate:
-    tool: dict[str, Any]
-    mock_output: str
-
-    @property
-    def name(self) -> str:
-        return self.tool["function"]["name"]
-
-
-@cache
-def load_tool_templates() -> dict[str, ToolTemplate]:
-    raw = json.loads(TEMPLATES_PATH.read_text())
-    return {key: ToolTemplate(tool=value["tool"], mock_output=value["mock_output"]) for key, value in raw.items()}
 
 
 def _as_tool(item: Any, position: int) -> dict[str, Any]:

@@ -9,7 +9,8 @@ two sessions never share a client or a key.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -42,6 +43,25 @@ from playground.registry import ModelSpec, Price, resolve_model
 from playground.request import ChatParams, ChatRequest, ensure_valid
 from playground.schema import validate_reply
 from playground.schema.document import ResponseSchema
+from playground.toolloop import (
+    CancelToken,
+    LoopSetup,
+    MockError,
+    MockScenario,
+    SandboxTool,
+    StreamingModel,
+    Timeline,
+    ToolLoopSession,
+    ToolMock,
+    detect_isolation,
+    discard_last_step,
+    fault_scenarios,
+    run_loop,
+    run_scenarios,
+    set_result,
+    start_timeline,
+)
+from playground.toolloop.timeline import LoopStatus
 from playground.tools import answer_calls, unanswered_calls
 
 if TYPE_CHECKING:
@@ -53,6 +73,7 @@ if TYPE_CHECKING:
 #: through the schema document's helpers).
 SchemaOption = Literal["name", "strict", "enabled"]
 Update = TypeVar("Update")
+Edited = TypeVar("Edited")
 
 
 @dataclass
@@ -64,7 +85,8 @@ class Workspace:
     tools: list[dict[str, Any]] = field(default_factory=list)
     tool_choice: str = "auto"  # "auto", "none", "required", or one tool's name
     parallel_tool_calls: bool = True
-    tool_mock_outputs: dict[str, str] = field(default_factory=dict)  # canned output per tool name
+    # The Functions panel's loop: its prompt, mocks and code per tool, scenarios, last run.
+    tool_loop: ToolLoopSession = field(default_factory=ToolLoopSession)
     response_schema: ResponseSchema = field(default_factory=ResponseSchema)
     pending_images: list[ImageAttachment] = field(default_factory=list)
     price_tier: str | None = None
@@ -77,6 +99,9 @@ class Workspace:
     message_counters: dict[str, MessageCounter] = field(default_factory=dict, repr=False)
     _client: PlaygroundClient | None = field(default=None, repr=False)
     _client_fingerprint: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        self._sync_loop_setup()  # a workspace built from parts (a loaded session) starts consistent
 
     # --- model, price, client -----------------------------------------------------------------
     def model_spec(self) -> ModelSpec:
@@ -395,25 +420,241 @@ class Workspace:
 
     def set_tools(self, tools: list[dict[str, Any]]) -> None:
         self.tools = list(tools)
+        self._sync_loop_setup()
 
-    def add_tool(self, tool: dict[str, Any], mock_output: str) -> None:
-        """Add ``tool`` (replacing one of the same name); its canned output is kept if it has one."""
+    def add_tool(self, tool: dict[str, Any], mock: ToolMock | None = None) -> None:
+        """Add ``tool`` (replacing one of the same name); ``mock`` answers it unless it has one."""
         name = tool["function"]["name"]
         self.tools = [*(existing for existing in self.tools if existing["function"]["name"] != name), tool]
-        self.tool_mock_outputs.setdefault(name, mock_output)
+        self._sync_loop_setup()
+        sandbox = self.tool_loop.setup.tool_named(name)
+        if sandbox is not None and sandbox.mock is None:
+            sandbox.mock = mock
 
     def clear_tools(self) -> None:
         self.tools = []
         self.tool_choice = "auto"
+        self._sync_loop_setup()
 
     def set_tool_choice(self, choice: str) -> None:
         self.tool_choice = choice
+        self._sync_loop_setup()
 
     def set_parallel_tool_calls(self, enabled: bool) -> None:
         self.parallel_tool_calls = enabled
+        self._sync_loop_setup()
 
-    def set_tool_mock_output(self, name: str, output: str) -> None:
-        self.tool_mock_outputs[name] = output
+    def update_tool(
+        self, name: str, *, new_name: str | None = None, description: str | None = None, strict: bool | None = None
+    ) -> None:
+        """Change a tool's name, description or ``strict`` flag; a rename carries its mock, code and
+        scenario overrides along (and a tool_choice that forced it)."""
+        function = dict(self._tool(name)["function"])
+        if description is not None:
+            function["description"] = description
+        if strict is not None:
+            if strict:
+                function["strict"] = True
+            else:
+                function.pop("strict", None)
+        renamed = new_name is not None and new_name != name
+        if renamed:
+            if not new_name:
+                raise PlaygroundError(ErrorKind.INVALID_INPUT, "A tool needs a name.")
+            if any(tool["function"]["name"] == new_name for tool in self.tools):
+                raise PlaygroundError(ErrorKind.INVALID_INPUT, f"There is already a tool named {new_name!r}.")
+            function["name"] = new_name
+        self._replace_tool(name, {"type": "function", "function": function})
+        if renamed and new_name is not None:
+            for sandbox in self.tool_loop.setup.tools:
+                if sandbox.name == name:
+                    sandbox.tool = {"type": "function", "function": function}
+            for scenario in self.tool_loop.scenarios:
+                if name in scenario.mocks:
+                    scenario.mocks[new_name] = scenario.mocks.pop(name)
+            if self.tool_choice == name:
+                self.tool_choice = new_name
+        self._sync_loop_setup()
+
+    def edit_tool_parameters(self, name: str, edit: Callable[[ResponseSchema], Edited]) -> Edited:
+        """Run one schema-builder edit (a :class:`ResponseSchema` method) on a tool's ``parameters``.
+
+        The builder edits a schema document; here the document is the tool's parameters, so the
+        same field editor builds response schemas and tool parameters. A failed edit changes nothing.
+        """
+        function = self._tool(name)["function"]
+        document = ResponseSchema(name=name, schema=function.get("parameters"), strict=bool(function.get("strict")))
+        result = edit(document)
+        self._replace_tool(name, {"type": "function", "function": {**function, "parameters": document.current()}})
+        self._sync_loop_setup()
+        return result
+
+    def _tool(self, name: str) -> dict[str, Any]:
+        for tool in self.tools:
+            if tool["function"]["name"] == name:
+                return tool
+        raise PlaygroundError(ErrorKind.INVALID_INPUT, f"There is no tool named {name!r}.")
+
+    def _replace_tool(self, name: str, tool: dict[str, Any]) -> None:
+        self.tools = [tool if existing["function"]["name"] == name else existing for existing in self.tools]
+
+    # --- the function-calling loop (the Functions panel) -----------------------------------------
+    def _sync_loop_setup(self) -> None:
+        """The loop runs exactly the tools and options the chat sends; mocks and code stay by name."""
+        setup = self.tool_loop.setup
+        kept = {sandbox.name: sandbox for sandbox in setup.tools}
+        setup.tools = [
+            SandboxTool(
+                tool=tool,
+                mock=kept[tool["function"]["name"]].mock if tool["function"]["name"] in kept else None,
+                code=kept[tool["function"]["name"]].code if tool["function"]["name"] in kept else None,
+            )
+            for tool in self.tools
+        ]
+        setup.tool_choice = self._tool_choice_payload()
+        setup.parallel_tool_calls = self.parallel_tool_calls
+
+    def loop_setup(self) -> LoopSetup:
+        """The setup a run uses: the saved one, with the parallel-calls flag the provider accepts."""
+        setup = self.tool_loop.setup
+        parallel = self.provider().parallel_tool_calls(self.tools, self.parallel_tool_calls)
+        return setup.model_copy(update={"tool_choice": self._tool_choice_payload(), "parallel_tool_calls": parallel})
+
+    def mock_output(self, name: str, arguments: str) -> str | None:
+        """What ``name``'s mock answers ``arguments`` (JSON text) with; None when it has no mock or
+        the mock cannot answer them (a typed result is needed then). Changes nothing."""
+        sandbox = self.tool_loop.setup.tool_named(name)
+        if sandbox is None or sandbox.mock is None:
+            return None
+        try:
+            parsed = json.loads(arguments or "{}")
+            return sandbox.mock.produce(parsed) if isinstance(parsed, dict) else None
+        except (json.JSONDecodeError, MockError):
+            return None
+
+    def set_tool_mock(self, name: str, mock: ToolMock | None) -> None:
+        """The mock that answers ``name``'s calls on auto-run (None: none)."""
+        self._sandbox(name).mock = mock
+
+    def set_tool_code(self, name: str, code: str | None) -> None:
+        """The Python implementation of ``name`` (runs only where the server enables tool code)."""
+        self._sandbox(name).code = code if code and code.strip() else None
+
+    def _sandbox(self, name: str) -> SandboxTool:
+        sandbox = self.tool_loop.setup.tool_named(name)
+        if sandbox is None:
+            raise PlaygroundError(ErrorKind.INVALID_INPUT, f"There is no tool named {name!r}.")
+        return sandbox
+
+    def set_loop_prompt(self, text: str) -> None:
+        self.tool_loop.prompt = text
+
+    def set_loop_options(self, *, max_steps: int | None = None, pause_before_each_step: bool | None = None) -> None:
+        """The max-steps guard and whether the loop pauses before each step (to edit results)."""
+        setup = self.tool_loop.setup
+        if max_steps is not None:
+            if max_steps < 1:
+                raise PlaygroundError(ErrorKind.INVALID_INPUT, "Max steps must be at least 1.")
+            setup.max_steps = max_steps
+        if pause_before_each_step is not None:
+            setup.pause_before_each_step = pause_before_each_step
+
+    def _loop_messages(self) -> list[dict[str, Any]]:
+        if not self.tool_loop.prompt.strip():
+            raise PlaygroundError(ErrorKind.INVALID_INPUT, "Write the prompt the loop starts from first.")
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt.strip() else []
+        return [*system, {"role": "user", "content": self.tool_loop.prompt}]
+
+    def _loop_model(self, on_progress: Callable[[Message], None] | None) -> StreamingModel:
+        ensure_valid(self.params, self.model_spec())
+        return StreamingModel(
+            self.client(),
+            self.connection.request_model,
+            params=self.params.model_copy(deep=True),
+            price_of=self.reply_price,
+            on_progress=on_progress,
+            on_reply=lambda reply: self.record_usage([reply]),  # every step is paid for, like a chat turn
+        )
+
+    def start_tool_loop(self) -> Timeline:
+        """A fresh run of the prompt (the last run's timeline is replaced)."""
+        self.tool_loop.timeline = start_timeline(self._loop_messages())
+        return self.tool_loop.timeline
+
+    def run_tool_loop(
+        self,
+        cancel: CancelToken | None = None,
+        *,
+        on_update: Callable[[Timeline], None] | None = None,
+        on_progress: Callable[[Message], None] | None = None,
+    ) -> Timeline:
+        """Advance the current run until it ends or needs the user (starting one if there is none).
+
+        The timeline is the session's own, changed in place step by step: a script stopped by a
+        click keeps every finished step. A stopped or failed last step is sent again.
+        """
+        timeline = self.tool_loop.timeline or self.start_tool_loop()
+        model = self._loop_model(on_progress)
+        discard_last_step(timeline)
+        return run_loop(
+            timeline, self.loop_setup(), model, cancel=cancel, isolation=detect_isolation(), on_update=on_update
+        )
+
+    def settle_tool_loop(self) -> None:
+        """A run left RUNNING by an interrupted script (Stop) is STOPPED; its finished steps stay."""
+        timeline = self.tool_loop.timeline
+        if timeline is not None and timeline.status is LoopStatus.RUNNING:
+            timeline.status = LoopStatus.STOPPED
+
+    def set_tool_result(self, call_id: str, content: str) -> None:
+        """Type or edit one call's result; steps after it are dropped, to be re-run from there."""
+        if self.tool_loop.timeline is None:
+            raise PlaygroundError(ErrorKind.INVALID_INPUT, "There is no run to edit: run the loop first.")
+        set_result(self.tool_loop.timeline, call_id, content)
+
+    def clear_tool_loop_run(self) -> None:
+        self.tool_loop.timeline = None
+
+    def add_fault_scenarios(self) -> None:
+        """Add the standard scenarios (every tool errors / times out / returns nothing / a huge payload)."""
+        standard = fault_scenarios([tool["function"]["name"] for tool in self.tools])
+        names = {scenario.name for scenario in standard}
+        self.tool_loop.scenarios = [s for s in self.tool_loop.scenarios if s.name not in names] + standard
+
+    def set_scenario(self, scenario: MockScenario, replacing: str | None = None) -> None:
+        """Save ``scenario`` (in place of the one named ``replacing``, or of its own name)."""
+        replaced = replacing or scenario.name
+        scenarios = self.tool_loop.scenarios
+        if scenario.name != replaced and any(s.name == scenario.name for s in scenarios):
+            raise PlaygroundError(ErrorKind.INVALID_INPUT, f"There is already a scenario named {scenario.name!r}.")
+        position = next((index for index, s in enumerate(scenarios) if s.name == replaced), len(scenarios))
+        self.tool_loop.scenarios = [*scenarios[:position], scenario, *scenarios[position + 1 :]]
+
+    def remove_scenario(self, name: str) -> None:
+        self.tool_loop.scenarios = [s for s in self.tool_loop.scenarios if s.name != name]
+
+    def compare_scenarios(
+        self,
+        cancel: CancelToken | None = None,
+        *,
+        include_baseline: bool = True,
+        on_progress: Callable[[Message], None] | None = None,
+    ) -> None:
+        """Run the prompt as saved and under every scenario; outcomes land in ``tool_loop.comparison``
+        one by one as each run ends (a Stop keeps those done)."""
+        messages = self._loop_messages()
+        model = self._loop_model(on_progress)
+        self.tool_loop.comparison = []
+        run_scenarios(
+            model,
+            self.loop_setup(),
+            messages,
+            self.tool_loop.scenarios,
+            include_baseline=include_baseline,
+            cancel=cancel,
+            isolation=detect_isolation(),
+            on_outcome=self.tool_loop.comparison.append,
+        )
 
     def set_schema_option(self, option: SchemaOption, value: str | bool) -> None:
         """Set the response schema's name (str), ``strict`` or ``enabled`` (bool)."""
@@ -444,7 +685,9 @@ class Workspace:
         self.tools = [dict(tool) for tool in setup.tools]
         self.tool_choice = setup.tool_choice
         self.parallel_tool_calls = setup.parallel_tool_calls
-        self.tool_mock_outputs = dict(setup.tool_mock_outputs)
+        # The tools' mocks, code and scenarios come along; a run and a comparison are the source's own.
+        self.tool_loop = setup.tool_loop.model_copy(deep=True, update={"timeline": None, "comparison": []})
+        self._sync_loop_setup()
         self.response_schema = replace(setup.response_schema, schema=copy.deepcopy(setup.response_schema.schema))
         self.awaiting_reply = False
 
@@ -466,7 +709,7 @@ _SESSION_FIELDS = (
     "tools",
     "tool_choice",
     "parallel_tool_calls",
-    "tool_mock_outputs",
+    "tool_loop",
     "response_schema",
     "pending_images",
     "price_tier",

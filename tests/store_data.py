@@ -45,12 +45,19 @@ def rich_workspace():
         tools=[{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}],
         tool_choice="required",
         parallel_tool_calls=False,
-        tool_mock_outputs={"weather": '{"temp": 21}'},
         response_schema=ResponseSchema(name="answer", schema={"type": "object", "properties": {}}, enabled=True),
         price_tier="azure_global",
         price_overrides={"gpt-4.1-mini": Price(input=0.5, output=2.0)},
     )
     workspace.pending_images = [ImageAttachment(name="next.png", url=png_data_url(9), width=4, height=4)]
+    from playground.toolloop import CannedCase, CannedMock
+
+    workspace.set_tool_mock(
+        "weather", CannedMock(cases=[CannedCase(match={"city": "Oslo"}, output="-3")], default='{"temp": 21}')
+    )
+    workspace.set_tool_code("weather", "def run(arguments):\n    return {'temp': 21}")
+    workspace.set_loop_prompt("Weather in Paris?")
+    workspace.add_fault_scenarios()
     first = workspace.conversation.add_user(
         "What is in this picture?",
         [

@@ -49,7 +49,8 @@ class DemoStage(Protocol):
     """Where a demo plays: the Workspace implements it (its methods are the only writers)."""
 
     conversation: Conversation
-    tool_mock_outputs: dict[str, str]
+
+    def mock_output(self, name: str, arguments: str) -> str | None: ...
 
     def attach_image(self, image: ImageAttachment) -> None: ...
 
@@ -174,8 +175,8 @@ class ScriptedDemo(BaseModel):
                 recorded = recorded_outputs.get(call.name)
                 if recorded:
                     outputs[call.id] = recorded.pop(0)
-                elif call.name in stage.tool_mock_outputs:
-                    outputs[call.id] = stage.tool_mock_outputs[call.name]
+                elif (mocked := stage.mock_output(call.name, call.arguments)) is not None:
+                    outputs[call.id] = mocked
                 else:
                     message = f"The model called {call.name}, which has no recorded or mock output to answer with."
                     self._fail(turn_number, ErrorInfo(ErrorKind.INVALID_INPUT, message), fallback=True)

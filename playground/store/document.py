@@ -34,6 +34,7 @@ from playground.errors import ErrorKind
 from playground.registry import Price
 from playground.request import ChatParams
 from playground.schema.reply import ReplyValidation
+from playground.toolloop import CannedMock, SandboxTool, ToolLoopSession
 from playground.workspace import ResponseSchema, Workspace
 
 
@@ -142,7 +143,16 @@ class SessionDocument(StrictModel):
     tools: list[dict[str, Any]] = Field(default_factory=list)
     tool_choice: str = "auto"
     parallel_tool_calls: bool = True
-    tool_mock_outputs: dict[str, str] = Field(default_factory=dict)
+    tool_mock_outputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="Legacy (before tool mocks): one canned output per tool name. Read as the default "
+        "of a canned mock for a tool that has no mock; written empty.",
+    )
+    tool_loop: ToolLoopSession = Field(
+        default_factory=ToolLoopSession,
+        description="The Functions panel: the loop's prompt, each tool's mock and code, options, "
+        "scenarios, the last run's timeline and the last scenario comparison.",
+    )
     response_schema: SchemaDoc = Field(default_factory=SchemaDoc)
     pending_images: list[ImageDoc] = Field(default_factory=list)
     price_tier: str | None = None
@@ -162,7 +172,16 @@ class SessionDocument(StrictModel):
         messages = [
             message.model_copy(update={"stats": None, "error": None, "schema_check": None}) for message in self.messages
         ]
-        return self.model_copy(update={"messages": messages, "usage_ledger": {}, "pending_images": [], "title": ""})
+        tool_loop = self.tool_loop.model_copy(update={"timeline": None, "comparison": []})
+        return self.model_copy(
+            update={
+                "messages": messages,
+                "usage_ledger": {},
+                "pending_images": [],
+                "title": "",
+                "tool_loop": tool_loop,
+            }
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,7 +333,8 @@ def header_record(workspace: Workspace, title: str, cache: ImageCache) -> tuple[
         "tools": workspace.tools,
         "tool_choice": workspace.tool_choice,
         "parallel_tool_calls": workspace.parallel_tool_calls,
-        "tool_mock_outputs": workspace.tool_mock_outputs,
+        "tool_mock_outputs": {},
+        "tool_loop": workspace.tool_loop.model_dump(mode="json"),
         "response_schema": {
             "name": schema.name,
             "schema": schema.schema,
@@ -436,6 +456,22 @@ def missing_images(document: SessionDocument) -> int:
     return sum(1 for image in document.images() if not image.url and inline_image_bytes(image) is None)
 
 
+def _tool_loop(document: SessionDocument) -> ToolLoopSession:
+    """The document's loop state; a legacy canned output becomes its tool's mock if it has none."""
+    tool_loop = document.tool_loop.model_copy(deep=True)
+    mocked = {sandbox.name for sandbox in tool_loop.setup.tools if sandbox.mock is not None}
+    legacy = {name: output for name, output in document.tool_mock_outputs.items() if name not in mocked}
+    if legacy:
+        kept = [sandbox for sandbox in tool_loop.setup.tools if sandbox.name not in legacy]
+        by_name = {tool["function"]["name"]: tool for tool in document.tools}
+        tool_loop.setup.tools = kept + [
+            SandboxTool(tool=by_name[name], mock=CannedMock(default=output))
+            for name, output in legacy.items()
+            if name in by_name
+        ]
+    return tool_loop
+
+
 def apply_session_document(document: SessionDocument, base: ConnectionSettings | None = None) -> Workspace:
     """A Workspace holding ``document``, its images' bytes inline (see ``with_image_data``).
 
@@ -458,7 +494,7 @@ def apply_session_document(document: SessionDocument, base: ConnectionSettings |
         tools=[dict(tool) for tool in document.tools],
         tool_choice=document.tool_choice,
         parallel_tool_calls=document.parallel_tool_calls,
-        tool_mock_outputs=dict(document.tool_mock_outputs),
+        tool_loop=_tool_loop(document),
         response_schema=ResponseSchema(
             name=schema.name, schema=schema.schema_, strict=schema.strict, enabled=schema.enabled
         ),

@@ -157,7 +157,7 @@ def _settings(setup: SessionDocument) -> dict[str, Any]:
         "tools": setup.tools,
         "tool_choice": setup.tool_choice,
         "parallel_tool_calls": setup.parallel_tool_calls,
-        "tool_mock_outputs": setup.tool_mock_outputs,
+        "tool_loop": setup.tool_loop.model_dump(mode="json", exclude={"timeline", "comparison"}),
         "response_schema": setup.response_schema.model_dump(mode="json"),
     }
 

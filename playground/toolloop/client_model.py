@@ -23,7 +23,9 @@ from playground.toolloop.timeline import StepStats
 class StreamingModel:
     """Sends each loop step through ``client`` with ``params``, priced by ``price_of``
     (the Workspace's ``reply_price``). ``on_progress`` gets the partial assistant message at every
-    redraw (at most once per ``refresh_interval_s``), for a live view of the streaming step."""
+    redraw (at most once per ``refresh_interval_s``), for a live view of the streaming step.
+    ``on_reply`` gets each step's reply once its stream ended, however it ended (complete, failed,
+    stopped, or the caller interrupted): the Workspace records its usage, since it was paid for."""
 
     def __init__(
         self,
@@ -34,6 +36,7 @@ class StreamingModel:
         price_of: Callable[[ReplyStats], Price | None] | None = None,
         refresh_interval_s: float = 0.05,
         on_progress: Callable[[Message], None] | None = None,
+        on_reply: Callable[[Message], None] | None = None,
     ) -> None:
         self.client = client
         self.model = model
@@ -41,6 +44,7 @@ class StreamingModel:
         self.price_of = price_of
         self.refresh_interval_s = refresh_interval_s
         self.on_progress = on_progress
+        self.on_reply = on_reply
 
     def complete(self, request: StepRequest, cancel: CancelToken) -> AssistantReply:
         chat_request = ChatRequest(
@@ -60,12 +64,16 @@ class StreamingModel:
                 self.client, chat_request, reply, price_of=self.price_of, refresh_interval_s=self.refresh_interval_s
             ),
         )
-        with closing(updates):
-            for partial in updates:
-                if self.on_progress is not None:
-                    self.on_progress(partial)
-                if cancel.cancelled:
-                    break  # closing the generator closes the HTTP stream and marks the reply STOPPED
+        try:
+            with closing(updates):
+                for partial in updates:
+                    if self.on_progress is not None:
+                        self.on_progress(partial)
+                    if cancel.cancelled:
+                        break  # closing the generator closes the HTTP stream and marks the reply STOPPED
+        finally:
+            if self.on_reply is not None:
+                self.on_reply(reply)
         stats = reply.stats or ReplyStats(model=self.model)
         return AssistantReply(
             content=reply.content,

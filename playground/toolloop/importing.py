@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from playground.errors import ErrorKind, PlaygroundError
 from playground.toolloop.mocks import ToolMock
 
-TEMPLATES_PATH = Path(__file__).with_name("templates.json")
+TEMPLATES_PATH = Path(__file__).resolve().parent.parent / "tool_templates.json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _MAX_REF_DEPTH = 32
@@ -48,7 +48,7 @@ class ToolTemplate(BaseModel):
 
 @cache
 def load_templates() -> dict[str, ToolTemplate]:
-    """The bundled templates (playground/toolloop/templates.json), keyed by tool name."""
+    """The bundled templates (``playground/tool_templates.json``: each a tool and its mock), by tool name."""
     raw = json.loads(TEMPLATES_PATH.read_text(encoding="utf-8"))
     return {key: ToolTemplate.model_validate(value) for key, value in raw.items()}
 

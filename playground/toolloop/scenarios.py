@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -55,10 +56,12 @@ def run_scenarios(
     include_baseline: bool = True,
     cancel: CancelToken | None = None,
     isolation: Isolation | None = None,
+    on_outcome: Callable[[ScenarioOutcome], None] | None = None,
 ) -> list[ScenarioOutcome]:
     """Run the prompt once per scenario (auto-run, no pauses), plus once as saved if asked.
 
-    A stopped run stops the remaining scenarios too; their outcomes are left out.
+    A stopped run stops the remaining scenarios too; their outcomes are left out. ``on_outcome``
+    gets each outcome as soon as its run ends (so an interrupted comparison keeps those done).
     """
     cancel = cancel or CancelToken()
     runs = ([MockScenario(name=BASELINE)] if include_baseline else []) + scenarios
@@ -72,14 +75,15 @@ def run_scenarios(
         timeline = run_loop(
             start_timeline(messages, scenario=scenario.name), scenario_setup, model, cancel=cancel, isolation=isolation
         )
-        outcomes.append(
-            ScenarioOutcome(
-                scenario=scenario.name,
-                status=timeline.status,
-                final_answer=timeline.final_answer,
-                step_count=timeline.step_count,
-                cost_usd=timeline.total_cost_usd,
-                timeline=timeline,
-            )
+        outcome = ScenarioOutcome(
+            scenario=scenario.name,
+            status=timeline.status,
+            final_answer=timeline.final_answer,
+            step_count=timeline.step_count,
+            cost_usd=timeline.total_cost_usd,
+            timeline=timeline,
         )
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
     return outcomes

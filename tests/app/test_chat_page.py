@@ -131,13 +131,11 @@ def test_a_tool_call_in_the_chat_can_be_answered_there(app_factory, fake):
     import json
 
     from components.tools_view import ToolKeys
-    from playground.tools import load_tool_templates
+    from playground.toolloop import load_templates
 
     app = app_factory()
-    workspace(app).tools = [load_tool_templates()["get_weather"].tool]
-    fake.enqueue(
-        Scenario(tool_calls=[{"name": "get_weather", "arguments": json.dumps({"city": "Oslo", "unit": None})}])
-    )
+    workspace(app).tools = [load_templates()["get_weather"].tool]
+    fake.enqueue(Scenario(tool_calls=[{"name": "get_weather", "arguments": json.dumps({"location": "Oslo"})}]))
     send(app, "Weather in Oslo?")
     send(app, "Hello?")  # refused: the call is unanswered, and the API would reject this request
     assert any("waiting for the output of get_weather" in error.value for error in app.error)
@@ -253,10 +251,10 @@ def test_a_composer_image_that_cannot_be_used_keeps_the_text_and_sends_nothing(a
 
 
 def test_state_other_panels_set_is_shown_as_chips(app_factory):
-    from playground.tools import load_tool_templates
+    from playground.toolloop import load_templates
 
     app = app_factory()
-    templates = load_tool_templates()
+    templates = load_templates()
     workspace(app).tools = [templates["get_weather"].tool, *[t.tool for t in list(templates.values())[1:2]]]
     workspace(app).response_schema.schema = {"type": "object", "properties": {}, "additionalProperties": False}
     workspace(app).response_schema.enabled = True

@@ -8,7 +8,7 @@ from components.state import STATE_KEY, Keys
 from components.tools_view import ToolKeys
 from tests.fakes.server import Scenario
 
-WEATHER_CALL = {"name": "get_weather", "arguments": json.dumps({"city": "Paris", "unit": None})}
+WEATHER_CALL = {"name": "get_weather", "arguments": json.dumps({"location": "Paris", "unit": "celsius"})}
 
 
 def tools_page(app_factory):
@@ -47,9 +47,9 @@ def test_answering_the_call_sends_the_tool_output_and_shows_the_final_reply(app_
 def test_arguments_violating_the_schema_are_flagged(app_factory, fake):
     app = tools_page(app_factory)
     app.button(key=ToolKeys.ADD_TEMPLATE).click().run()
-    fake.enqueue(Scenario(tool_calls=[{"name": "get_weather", "arguments": '{"city": 42, "unit": null}'}]))
+    fake.enqueue(Scenario(tool_calls=[{"name": "get_weather", "arguments": '{"location": 42}'}]))
     app.chat_input(key=ToolKeys.CHAT_INPUT).set_value("Weather?").run()
-    assert any("city: 42 is not of type 'string'" in error.value for error in app.error)
+    assert any("location: 42 is not of type 'string'" in error.value for error in app.error)
 
 
 def test_malformed_definitions_keep_the_text_and_the_previous_tools(app_factory):

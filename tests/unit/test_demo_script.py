@@ -10,6 +10,7 @@ import pytest
 from playground.conversation import Conversation, Message, Status
 from playground.demo import DemoMode, ManualClock, ScriptedDemo, SessionRecording
 from playground.errors import ErrorKind, PlaygroundError
+from playground.toolloop import CannedMock
 from playground.workspace import Workspace
 from tests.fakes.server import Scenario
 
@@ -35,7 +36,8 @@ def record_live_session(fake, settings) -> Workspace:
         Scenario(echo_tool_results=True),
         Scenario(text="Goodbye!"),
     )
-    workspace = Workspace(connection=settings, tools=[WEATHER_TOOL], tool_mock_outputs={"get_weather": '{"temp": 21}'})
+    workspace = Workspace(connection=settings)
+    workspace.add_tool(WEATHER_TOOL, CannedMock(default='{"temp": 21}'))
     for text in ("Hi", "Weather in Paris?", "Bye"):
         workspace.submit(text)
         list(workspace.stream_next_reply())

@@ -40,7 +40,9 @@ def test_a_prompt_keeps_the_setup_but_not_costs_or_pending_attachments(store):
     setup = store.prompts.get("p").setup
     assert setup.usage_ledger == {} and setup.pending_images == []
     assert all(message.stats is None for message in setup.messages)
-    assert setup.tools and setup.tool_mock_outputs == {"weather": '{"temp": 21}'} and setup.response_schema.enabled
+    weather = setup.tool_loop.setup.tool_named("weather")
+    assert setup.tools and weather is not None and weather.mock is not None and weather.mock.default == '{"temp": 21}'
+    assert len(setup.tool_loop.scenarios) == 4 and setup.response_schema.enabled
     assert setup.messages[0].images[0].data  # the image travels with the version
 
 

@@ -332,3 +332,56 @@ def test_a_duplicated_or_imported_session_saves_nothing_until_it_changes(store):
     for session_id in (copy, imported):
         repository = type(store.sessions)(store.engine)
         assert not repository.save(session_id, repository.load(session_id)).wrote_anything
+
+
+def test_the_tool_loop_survives_a_round_trip(store):
+    """Mocks, code, scenarios, the prompt, the last run's timeline and the comparison are saved."""
+    from playground.toolloop import CallRecord, CallVerdict, ResultSource, Step, StepStats, Timeline, ToolResult
+    from playground.toolloop.scenarios import ScenarioOutcome
+    from playground.toolloop.timeline import LoopStatus
+
+    workspace = rich_workspace()
+    call = CallRecord(
+        id="call_1",
+        name="weather",
+        arguments='{"city": "Paris"}',
+        verdict=CallVerdict(valid=True),
+        result=ToolResult(content='{"temp": 21}', source=ResultSource.MOCK, duration_s=0.002, detail="canned"),
+    )
+    timeline = Timeline(
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
+        steps=[
+            Step(number=1, calls=[call], stats=StepStats(prompt_tokens=40, completion_tokens=9, cost_usd=0.0001)),
+            Step(number=2, content="21 degrees.", stats=StepStats(prompt_tokens=60, finish_reason="stop")),
+        ],
+        status=LoopStatus.FINISHED,
+        final_answer="21 degrees.",
+    )
+    workspace.tool_loop.timeline = timeline
+    workspace.tool_loop.comparison = [
+        ScenarioOutcome(
+            scenario="Tool errors",
+            status=LoopStatus.FINISHED,
+            final_answer="Sorry",
+            step_count=2,
+            cost_usd=None,
+            timeline=timeline,
+        )
+    ]
+    session_id = store.sessions.create(workspace, title="Loop")
+    loaded = type(store.sessions)(store.engine).load(session_id).tool_loop
+    assert loaded == workspace.tool_loop
+    weather = loaded.setup.tool_named("weather")
+    assert weather is not None and weather.code and weather.mock is not None and weather.mock.kind == "canned"
+    assert loaded.timeline is not None and loaded.timeline.steps[0].calls[0].result.source is ResultSource.MOCK
+    assert [s.name for s in loaded.scenarios][:1] == ["Tool errors"] and loaded.prompt == "Weather in Paris?"
+    store.close()
+
+
+def test_a_legacy_canned_output_becomes_the_tools_mock():
+    from playground.store.document import SessionDocument, apply_session_document
+
+    tool = {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}
+    document = SessionDocument(tools=[tool], tool_mock_outputs={"weather": '{"temp": 21}'})
+    sandbox = apply_session_document(document).tool_loop.setup.tool_named("weather")
+    assert sandbox is not None and sandbox.mock is not None and sandbox.mock.produce({}) == '{"temp": 21}'

@@ -147,6 +147,12 @@ def test_every_template_mock_answers_a_valid_call_with_json() -> None:
             "window_end": "2026-12-02T17:00:00Z",
             "duration_minutes": 30,
         },
+        "create_calendar_event": {
+            "title": "Sync",
+            "start": "2026-12-02T09:00:00Z",
+            "duration_minutes": 30,
+            "attendees": ["a@example.com"],
+        },
     }
     templates = load_templates()
     assert set(templates) == set(examples)

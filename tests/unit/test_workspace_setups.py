@@ -8,6 +8,7 @@ from pydantic import SecretStr
 from playground.connection import ConnectionSettings
 from playground.conversation import ImageAttachment, ReplyStats
 from playground.store import apply_session_document, session_document_from_workspace
+from playground.toolloop import CannedMock
 from playground.workspace import Workspace
 
 PIXEL = (
@@ -22,7 +23,9 @@ def setup() -> Workspace:
         system_prompt="Saved prompt.",
     )
     source.set_params(source.params.model_copy(update={"temperature": 0.3}))
-    source.add_tool({"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}, "{}")
+    source.add_tool(
+        {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}, CannedMock(default="{}")
+    )
     source.set_tool_choice("required")
     source.set_parallel_tool_calls(False)
     source.response_schema.load_template("feedback_analysis")
@@ -47,7 +50,7 @@ def test_restore_takes_the_setup_and_keeps_where_requests_go_the_key_and_the_que
     assert workspace.system_prompt == "Saved prompt." and workspace.params.temperature == 0.3
     assert [m.content for m in workspace.conversation.messages] == ["Saved question"]
     assert workspace.tools == source.tools and workspace.tool_choice == "required"
-    assert workspace.parallel_tool_calls is False and workspace.tool_mock_outputs == {"lookup": "{}"}
+    assert workspace.parallel_tool_calls is False and workspace.mock_output("lookup", "{}") == "{}"
     assert workspace.response_schema == source.response_schema and workspace.response_schema.enabled
     assert workspace.connection.model == "llama3"
     assert workspace.connection.base_url == "http://mine/v1" and workspace.connection.key == "sk-mine"
