@@ -215,9 +215,13 @@ def state_chips(workspace: Workspace) -> list[str]:
     """What other panels set that the next request carries, in a few words each."""
     chips = []
     if tools := len(workspace.tools):
-        chips.append(f"{tools} tool{'s' if tools > 1 else ''}")
+        parallel = "on" if workspace.parallel_tool_calls else "off"
+        chips.append(
+            f"{tools} tool{'s' if tools > 1 else ''} (tool_choice {fmt.md_code(workspace.tool_choice)}, "
+            f"parallel calls {parallel})"
+        )
     if workspace.response_schema.response_format() is not None:
-        chips.append(f"schema on ({workspace.response_schema.name})")
+        chips.append(f"schema on ({fmt.md_text(workspace.response_schema.name)})")
     elif workspace.params.response_format == "json_object":
         chips.append("JSON mode")
     if images := len(workspace.pending_images):

@@ -282,15 +282,6 @@ def _import_tab(workspace: Workspace) -> None:
         st.info("\n".join(f"- {md_text(note)}" for note in notes), icon=":material/check:")
 
 
-def tool_choice_caption(workspace: Workspace) -> str:
-    """tool_choice and parallel_tool_calls in one line, for every page that sends the tools."""
-    parallel = "on" if workspace.parallel_tool_calls else "off"
-    return (
-        f":material/build: {len(workspace.tools)} tool(s) sent · tool_choice {md_code(workspace.tool_choice)} · "
-        f"parallel tool calls {parallel} (set on the Functions page)"
-    )
-
-
 def tool_definitions(workspace: Workspace) -> None:
     """Templates, tool_choice and parallel calls, per-tool checks, then the form / JSON / import tabs."""
     _sync_json_editor(workspace)

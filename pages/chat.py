@@ -18,7 +18,6 @@ from components.chat_view import (
 )
 from components.meter import request_gate
 from components.state import Keys, get_workspace, pop_widget_value, set_widget_value, widget_value
-from components.tools_view import tool_choice_caption
 from components.view_code import view_code
 from playground.registry import ModelSpec
 from playground.workspace import Workspace
@@ -66,8 +65,6 @@ if settings_open:
         pop_widget_value(ChatKeys.FULL_RUN)
 view_code(workspace)  # above the conversation: a streaming reply grows where it will stay
 
-if workspace.tools:
-    st.caption(tool_choice_caption(workspace))
 if not workspace.conversation.messages and not workspace.awaiting_reply:
     landing(workspace)
 render_conversation(workspace, spec)

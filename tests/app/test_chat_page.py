@@ -259,7 +259,7 @@ def test_state_other_panels_set_is_shown_as_chips(app_factory):
     workspace(app).response_schema.schema = {"type": "object", "properties": {}, "additionalProperties": False}
     workspace(app).response_schema.enabled = True
     app.run()
-    assert any("2 tools · schema on (response)" in c for c in captions(app))
+    assert any("2 tools (tool_choice `auto`, parallel calls on) · schema on (response)" in c for c in captions(app))
 
 
 def test_the_response_format_control_and_use_in_chat_are_one_setting(app_factory, fake):
