@@ -49,7 +49,7 @@ def _actions(workspace: Workspace, message: Message, is_last: bool) -> None:
     with st.container(horizontal=True, gap="small"):
         if message.role == "user":
             _edit_popover(workspace, message)
-        elif is_last and message.role == "assistant" and message.status is not Status.FAILED:
+        elif is_last and message.role == "assistant" and message.status not in (Status.FAILED, Status.INTERRUPTED):
             st.button(
                 "Regenerate",
                 key=_key("regenerate", message),
@@ -84,6 +84,11 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
             st.code(f"{call.name}({call.arguments})", language="json")
         if message.status is Status.STOPPED:
             st.caption(":material/stop_circle: Stopped: partial reply, incomplete.")
+        if message.status is Status.INTERRUPTED:
+            st.badge("Interrupted", icon=":material/power_off:", color="orange")
+            st.caption("The server stopped while this reply was streaming: the partial reply is kept, incomplete.")
+            if is_last:
+                st.button("Retry", key=_key("retry", message), icon=":material/replay:", on_click=workspace.retry)
         if message.error is not None:
             request_id = f" (request id: {message.error.request_id})" if message.error.request_id else ""
             partial = " The partial reply above is kept, marked incomplete." if message.content else ""
@@ -197,6 +202,7 @@ def stream_pending_reply(workspace: Workspace) -> None:
 
 
 def _submit_from_box(workspace: Workspace, key: str) -> None:
+    st.session_state[f"{key}.handled"] = True
     text = st.session_state[key]
     try:
         workspace.submit(text)
@@ -208,6 +214,16 @@ def _submit_from_box(workspace: Workspace, key: str) -> None:
 def chat_box(workspace: Workspace, key: str, placeholder: str) -> None:
     """The chat input. Its message joins the conversation before the page draws (a callback);
     a message the workspace refuses goes back into the box, with the reason."""
-    st.chat_input(placeholder, key=key, submit_mode="disable", on_submit=_submit_from_box, args=(workspace, key))
+    if restored := st.session_state.pop(f"{key}.restored", None):
+        st.session_state[key] = restored
+    sent = st.chat_input(placeholder, key=key, submit_mode="disable", on_submit=_submit_from_box, args=(workspace, key))
+    if sent is not None and not st.session_state.pop(f"{key}.handled", False):
+        # Sent to a server process that never drew this box (it restarted), so the callback did not
+        # run: the session came back from the database, and the message joins it now.
+        try:
+            workspace.submit(sent)
+        except PlaygroundError as error:
+            st.session_state[f"{key}.refused"], st.session_state[f"{key}.restored"] = str(error), sent
+        st.rerun()
     if refused := st.session_state.pop(f"{key}.refused", None):
         st.error(f"{refused} Your message is back in the box.", icon=":material/edit_note:")

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from components.contain import contained
 from components.meter import live_meter
+from components.sessions import sessions_panel
 from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
 from playground.connection import PROVIDER_LABELS, ConnectionSettings, exposure_warning
@@ -227,6 +228,7 @@ def render_sidebar() -> None:
     _warn_operator_once(str(st.get_option("server.address") or ""))
     workspace = get_workspace()
     with st.sidebar:
+        sessions_panel()
         with st.expander("Connection", expanded=bool(workspace.connection.missing())):
             workspace.set_connection(connection_form())
             _connection_checks()

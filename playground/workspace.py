@@ -8,7 +8,7 @@ two sessions never share a client or a key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -74,6 +74,8 @@ class Workspace:
     message_counters: dict[str, MessageCounter] = field(default_factory=dict, repr=False)
     _client: PlaygroundClient | None = field(default=None, repr=False)
     _client_fingerprint: str = field(default="", repr=False)
+    # Called after every streamed update (an autosave: see set_progress_hook).
+    _progress_hook: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     # --- model, price, client -----------------------------------------------------------------
     def model_spec(self) -> ModelSpec:
@@ -304,9 +306,17 @@ class Workspace:
             run_structured(self.client(), result, price_of=self.reply_price), [result.reply]
         )
 
+    def set_progress_hook(self, hook: Callable[[], None] | None) -> None:
+        """Call ``hook`` after every update of a streaming reply (chat and schema runs), so a reply
+        that is streaming when the process dies can be found saved; None: no hook."""
+        self._progress_hook = hook
+
     def _recorded_when_done(self, updates: Iterator[Update], replies: list[Message]) -> Iterator[Update]:
         try:
-            yield from updates
+            for update in updates:
+                yield update
+                if self._progress_hook is not None:
+                    self._progress_hook()
         finally:  # also when the consumer stops early: a stopped reply may carry usage
             self.record_usage(replies)
 

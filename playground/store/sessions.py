@@ -347,8 +347,8 @@ class SessionRepository:
         return session_id
 
     # --- the sessions list --------------------------------------------------------------------
-    def list_all(self) -> list[SessionSummary]:
-        """This owner's sessions, most recently changed first."""
+    def list_all(self, limit: int | None = None) -> list[SessionSummary]:
+        """This owner's sessions, most recently changed first (the ``limit`` latest, if given)."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(
@@ -360,6 +360,7 @@ class SessionRepository:
                 )
                 .where(SessionRow.owner == self.owner)
                 .order_by(SessionRow.updated_at.desc(), SessionRow.id)
+                .limit(limit)
             )
             return [SessionSummary(*row) for row in rows]
 

@@ -1,0 +1,208 @@
+"""Sessions that survive reload and restart (AppTest): saved as they change, reopened through
+``?session=<id>``, an unknown id, a database that is down, and the sidebar's Sessions list."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.sessions import SessionKeys
+from components.state import STATE_KEY, Keys
+from playground.conversation import Status
+from playground.store import autosave as autosave_timing
+from playground.store import open_store
+from tests.app.conftest import APP_PATH
+from tests.fakes.server import Scenario
+
+
+def send(app: AppTest, text: str) -> AppTest:
+    app.chat_input(key=Keys.CHAT_INPUT).set_value(text).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def workspace(app: AppTest):
+    return app.session_state[STATE_KEY].workspace
+
+
+def reopen(session_id: str | None) -> AppTest:
+    """What a reload, a second tab or a restarted server does: a new browser session on the URL."""
+    app = AppTest.from_file(APP_PATH, default_timeout=30)
+    if session_id is not None:
+        app.query_params["session"] = session_id
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def texts(app: AppTest) -> list[str]:
+    return [message.markdown[0].value for message in app.chat_message]
+
+
+@pytest.fixture
+def database(throwaway_database):
+    store = open_store(throwaway_database)
+    yield store
+    store.close()
+
+
+def test_a_first_visit_saves_nothing_until_there_is_something_then_the_url_names_it(app_factory, database):
+    app = app_factory()
+    app.run()
+    assert "session" not in app.query_params
+    assert database.sessions.list_all() == []
+    send(app, "Remember me")
+    session_id = app.query_params["session"]
+    (summary,) = database.sessions.list_all()
+    assert summary.id == session_id and summary.message_count == 2
+
+
+def test_reload_reopens_everything_but_the_key(app_factory, database, fake):
+    fake.enqueue(Scenario(text="Paris is the capital.", cached_tokens=3))
+    app = app_factory()
+    app.text_area(key=Keys.SYSTEM_PROMPT).input("Answer briefly.").run()
+    app.slider(key=Keys.TEMPERATURE).set_value(0.3).run()
+    send(app, "Capital of France?")
+    before = workspace(app)
+    before.add_tool(
+        {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}, '{"t": 21}'
+    )
+    before.set_schema_option("enabled", False)
+    app.run()  # the change is saved at the end of the run
+    session_id = app.query_params["session"]
+
+    again = reopen(session_id)
+    after = workspace(again)
+    assert texts(again) == ["Capital of France?", "Paris is the capital."]
+    assert "(3 cached)" in again.chat_message[1].caption[0].value
+    assert after.system_prompt == "Answer briefly." and after.params.temperature == 0.3
+    assert after.tools == before.tools and after.tool_mock_outputs == {"weather": '{"t": 21}'}
+    assert after.usage_ledger.keys() == before.usage_ledger.keys() and after.session_cost() == before.session_cost()
+    assert after.connection.base_url == fake.base_url
+    # The key is the server's, from its environment: never from the database.
+    assert after.connection.api_key is not None and after.connection.api_key.get_secret_value() == "sk-server-side-key"
+    assert "sk-server-side-key" not in Path(database.engine.url.database or "").read_bytes().decode("latin-1")
+    assert again.query_params["session"] == session_id
+
+
+def test_an_unknown_session_says_so_and_starts_a_new_one(app_factory, database):
+    app_factory()  # the environment (the fake server's connection)
+    app = reopen("no-such-session")
+    assert any("There is no saved session `no-such-session`" in info.value for info in app.info)
+    assert "session" not in app.query_params
+    assert texts(app) == []
+    send(app, "A new start")
+    assert app.query_params["session"] != "no-such-session"
+    assert [summary.message_count for summary in database.sessions.list_all()] == [2]
+
+
+def test_database_down_says_work_is_not_saved_keeps_working_and_saves_once_it_is_back(
+    app_factory, clean_env, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database's folder should be")
+    clean_env.setenv("PLAYGROUND_DATABASE_URL", f"sqlite:///{blocker / 'playground.db'}")
+    monkeypatch.setattr(autosave_timing, "RETRY_AFTER_S", 0.0)  # retried on the very next run
+    app = app_factory()
+    send(app, "Do not lose this")
+    warning = " ".join(w.value for w in app.warning)
+    assert "Work is not being saved" in warning and "Cannot open the database" in warning
+    assert texts(app) == ["Do not lose this", "Echo: Do not lose this"]  # the page still works
+    assert "session" not in app.query_params
+
+    blocker.unlink()  # the database is back
+    app.run()
+    assert not [w for w in app.warning if "not being saved" in w.value]
+    session_id = app.query_params["session"]
+    assert texts(reopen(session_id)) == ["Do not lose this", "Echo: Do not lose this"]
+
+
+def test_a_locked_database_is_reported_and_the_message_kept(app_factory, database, monkeypatch):
+    app = app_factory()
+    send(app, "First")
+    path = database.engine.url.database
+    assert path is not None
+    monkeypatch.setattr(autosave_timing, "RETRY_AFTER_S", 0.0)
+    locker = sqlite3.connect(path, timeout=0.1)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        send(app, "Second, while locked")
+        assert any("database is locked" in w.value for w in app.warning), [w.value for w in app.warning]
+        assert texts(app)[-2:] == ["Second, while locked", "Echo: Second, while locked"]
+    finally:
+        locker.rollback()
+        locker.close()
+    app.run()
+    assert texts(reopen(app.query_params["session"]))[-1] == "Echo: Second, while locked"
+
+
+def test_a_reply_that_was_streaming_reopens_interrupted_with_retry(app_factory, database, fake):
+    app = app_factory()
+    send(app, "Tell me more")
+    session_id = app.query_params["session"]
+    reply = workspace(app).conversation.messages[-1]
+    reply.status = Status.STREAMING  # as the once-a-second save left it when the process died
+    reply.content = "Half of"
+    database.sessions.save(session_id, workspace(app))
+
+    again = reopen(session_id)
+    assert workspace(again).conversation.messages[-1].status is Status.INTERRUPTED
+    assert again.chat_message[1].markdown[0].value == "Half of"
+    assert "Interrupted" in again.chat_message[1].markdown[1].value  # the badge
+    assert "kept, incomplete" in again.chat_message[1].caption[0].value
+    retry = next(button for button in again.chat_message[1].button if button.label == "Retry")
+    retry.click().run()
+    assert texts(again) == ["Tell me more", "Echo: Tell me more"]
+
+
+def test_the_stream_saves_while_it_runs(app_factory, database, fake, monkeypatch):
+    saved_during_stream = []
+    original = database.sessions.__class__.save
+
+    def spy(self, session_id, workspace, title=None):
+        if workspace.conversation.messages and workspace.conversation.messages[-1].status is Status.STREAMING:
+            saved_during_stream.append(workspace.conversation.messages[-1].content)
+        return original(self, session_id, workspace, title)
+
+    monkeypatch.setattr(database.sessions.__class__, "save", spy)
+    monkeypatch.setattr(autosave_timing, "STREAM_SAVE_INTERVAL_S", 0.0)
+    fake.enqueue(Scenario(text="one two three four", chunk_delay=0.02))
+    send(app_factory(), "Count")
+    assert saved_during_stream and saved_during_stream[0] != "one two three four"
+
+
+# --- the sessions list ----------------------------------------------------------------------------
+def sidebar_button(app: AppTest, key: str):
+    return app.sidebar.button(key=key)
+
+
+def test_sessions_list_new_open_rename_duplicate_delete(app_factory, database):
+    app = app_factory()
+    send(app, "First session")
+    first = app.query_params["session"]
+    app.sidebar.text_input(key=SessionKeys.TITLE).input("Trip planning").run()
+    assert database.sessions.list_all()[0].title == "Trip planning"
+
+    sidebar_button(app, SessionKeys.NEW).click().run()
+    assert texts(app) == [] and "session" not in app.query_params
+    send(app, "Second session")
+    second = app.query_params["session"]
+    assert second != first
+
+    app.sidebar.selectbox(key=SessionKeys.OPEN).select(first).run()
+    assert texts(app) == ["First session", "Echo: First session"]
+    assert app.query_params["session"] == first
+    assert app.sidebar.text_input(key=SessionKeys.TITLE).value == "Trip planning"
+
+    sidebar_button(app, SessionKeys.DUPLICATE).click().run()
+    copy = app.query_params["session"]
+    assert copy not in (first, second) and texts(app) == ["First session", "Echo: First session"]
+    assert {summary.title for summary in database.sessions.list_all()} == {"Trip planning", "Trip planning (copy)", ""}
+
+    sidebar_button(app, SessionKeys.CONFIRM_DELETE).click().run()
+    assert not database.sessions.exists(copy) and texts(app) == []
+    assert any("deleted" in info.value for info in app.info)
+    assert {summary.id for summary in database.sessions.list_all()} == {first, second}
