@@ -94,7 +94,7 @@ def _delete() -> None:
 
 def sessions_panel() -> None:
     """The "Sessions" expander (in the sidebar)."""
-    with st.expander("Sessions", icon=":material/history:"):
+    with st.expander("Sessions"):
         st.button("New session", key=SessionKeys.NEW, icon=":material/add:", on_click=_new, width="stretch")
         try:
             summaries = persistence.sessions().list_all(limit=LIST_LIMIT)

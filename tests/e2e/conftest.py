@@ -9,6 +9,11 @@ Fixtures
   autouse, so it is reset before every e2e test. Request it to enqueue scenarios and read requests.
 - ``app_url`` (session): ``http://127.0.0.1:<port>`` of the running app. Its log is written to
   ``<tmp>/streamlit.log``; its tail is printed when it fails to start and when a test fails.
+- ``own_app`` (function): an :class:`AppProcess` of the test's own, started (cold), for tests
+  that need a cold server or restart it; ``.url``, ``.restart()``.
+  ``.kill()`` ends it with SIGKILL (a crash; ``.start()`` again). Every app process saves its
+  sessions in a throwaway SQLite database in its work folder (``.database_path``), which a
+  restart keeps: the restarted server reopens the same sessions.
 - ``browser`` (package scope: shared by all of tests/e2e, closed after it; its docstring says
   why not session): Chromium (``$CHROMIUM_PATH``, default ``/usr/bin/chromium``). A missing
   executable FAILS the tests (it is not a skip: CI installs Chromium).
@@ -126,64 +131,109 @@ def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def app_url(fake_server: FakeOpenAIServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start ``streamlit run serve.py`` against the fake server; yield its URL; stop it at the end."""
-    global _app_log
-    workdir = tmp_path_factory.mktemp("streamlit")
-    log_path = workdir / "streamlit.log"
-    _app_log = log_path
-    # An empty secrets file: a developer's (git-ignored) .streamlit/secrets.toml or
-    # ~/.streamlit/secrets.toml would take precedence over the environment below.
-    secrets = workdir / "secrets.toml"
-    secrets.write_text("")
-    env = {name: value for name, value in os.environ.items() if not _SCRUBBED_ENV.match(name)}
-    env.update(OPENAI_BASE_URL=fake_server.base_url, OPENAI_API_KEY="test-key", PYTHONUNBUFFERED="1")
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "serve.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        # Other engineers edit the tree while tests run: no file watching, no "source changed" reruns.
-        "--server.fileWatcherType",
-        "none",
-        "--secrets.files",
-        str(secrets),
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
+class AppProcess:
+    """One ``streamlit run serve.py`` process against the fake server, on its own port and log.
+
+    ``start()`` waits for ``/_stcore/health``; ``stop()`` ends it; ``restart()`` is both, on the same
+    port (what a server restart looks like to an open tab).
+    """
+
+    def __init__(self, fake_server: FakeOpenAIServer, workdir: Path) -> None:
+        self.log_path = workdir / "streamlit.log"
+        # An empty secrets file: a developer's (git-ignored) .streamlit/secrets.toml or
+        # ~/.streamlit/secrets.toml would take precedence over the environment below.
+        self.secrets = workdir / "secrets.toml"
+        self.secrets.write_text("")
+        self.env = {name: value for name, value in os.environ.items() if not _SCRUBBED_ENV.match(name)}
+        self.env.update(OPENAI_BASE_URL=fake_server.base_url, OPENAI_API_KEY="test-key", PYTHONUNBUFFERED="1")
+        # A throwaway database of its own, kept across restart() (never the project's data/).
+        self.database_path = workdir / "playground.db"
+        self.env.update(PLAYGROUND_DATABASE_URL=f"sqlite:///{self.database_path}", PLAYGROUND_RETENTION_DAYS="")
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> AppProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "serve.py",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            # Other engineers edit the tree while tests run: no file watching, no "source changed" reruns.
+            "--server.fileWatcherType",
+            "none",
+            "--secrets.files",
+            str(self.secrets),
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + APP_START_TIMEOUT_S
-        while not _healthy(url):
-            if process.poll() is not None:
+        while not _healthy(self.url):
+            if self.process.poll() is not None:
                 pytest.fail(
-                    f"streamlit exited with code {process.returncode} before answering "
-                    f"/_stcore/health.\n--- {log_path} ---\n{_log_tail(log_path)}",
+                    f"streamlit exited with code {self.process.returncode} before answering "
+                    f"/_stcore/health.\n--- {self.log_path} ---\n{_log_tail(self.log_path)}",
                     pytrace=False,
                 )
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"streamlit did not answer {url}/_stcore/health within {APP_START_TIMEOUT_S:g} s."
-                    f"\n--- {log_path} ---\n{_log_tail(log_path)}",
+                    f"streamlit did not answer {self.url}/_stcore/health within {APP_START_TIMEOUT_S:g} s."
+                    f"\n--- {self.log_path} ---\n{_log_tail(self.log_path)}",
                     pytrace=False,
                 )
             time.sleep(0.2)
-        yield url
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_process_group(self.process)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def kill(self) -> None:
+        """End the process at once (SIGKILL), as a crash or a power cut would: nothing runs on the way out."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def app_url(fake_server: FakeOpenAIServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start ``streamlit run serve.py`` against the fake server; yield its URL; stop it at the end."""
+    global _app_log
+    app = AppProcess(fake_server, tmp_path_factory.mktemp("streamlit"))
+    _app_log = app.log_path
+    try:
+        yield app.start().url
     finally:
-        _stop_process_group(process)
+        app.stop()
+
+
+@pytest.fixture
+def own_app(fake_server: FakeOpenAIServer, tmp_path: Path) -> Iterator[AppProcess]:
+    """A freshly started app process of this test's own (for cold starts and restarts)."""
+    global _app_log
+    app = AppProcess(fake_server, tmp_path)
+    shared_log, _app_log = _app_log, app.log_path
+    try:
+        yield app.start()
+    finally:
+        app.stop()
+        _app_log = shared_log
 
 
 # --- the browser --------------------------------------------------------------------------------
