@@ -13,6 +13,7 @@ being saved, everything goes on in memory, and saving is retried on later runs.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,12 +29,15 @@ from playground.store.autosave import Autosave
 from playground.store.sessions import SessionRepository
 from playground.workspace import Workspace
 
+LOGGER = logging.getLogger("playground.persistence")
 SESSION_PARAM = "session"
 #: A SQLite write waits this long for another writer before the save is reported as failed
 #: (the page waits with it; the store's own default suits the command line).
 BUSY_TIMEOUT_S = 2.0
 NOTICE_KEY = "persistence.notice"
 STATUS_KEY = "persistence.status"
+KEEP_KEY = "persistence.keep"
+REOPEN_KEY = "persistence.reopen"
 
 
 class _Database:
@@ -105,7 +109,8 @@ def open_session(session_id: str) -> SessionStore:
     """Make the saved session ``session_id`` this browser session's; when it cannot be (unknown,
     deleted, or the database is down) a new session is started and the reason said."""
     try:
-        workspace = sessions().load(session_id, server_defaults())
+        repository = sessions()
+        workspace = repository.load(session_id, server_defaults())
     except PlaygroundError as error:
         store = new_session()
         assert store.autosave is not None
@@ -119,7 +124,7 @@ def open_session(session_id: str) -> SessionStore:
             store.autosave.pending_open = session_id
             st.query_params[SESSION_PARAM] = session_id  # kept: it opens once the database answers
         return store
-    store = start_session(workspace, Autosave.opened(session_id))
+    store = start_session(workspace, Autosave.opened(session_id, repository.revision(session_id)))
     if st.query_params.get(SESSION_PARAM) != session_id:
         st.query_params[SESSION_PARAM] = session_id
     return _attached(store)
@@ -134,8 +139,12 @@ def _attached(store: SessionStore) -> SessionStore:
 
 def _stream_saver(workspace: Workspace, autosave: Autosave) -> Callable[[], None]:
     def save() -> None:
-        if autosave.save_while_streaming(sessions, workspace):
-            _sync_url(autosave)
+        try:
+            if autosave.save_while_streaming(sessions, workspace):
+                _sync_url(autosave)
+        except Exception as error:  # a saving bug must not end the reply being streamed
+            LOGGER.exception("Saving a streaming reply failed")
+            autosave.failed(PlaygroundError(ErrorKind.CONFIGURATION, f"Saving failed ({type(error).__name__})."))
 
     return save
 
@@ -173,12 +182,15 @@ def _status(slot: DeltaGenerator, autosave: Autosave) -> bool:
 
 
 def _status_lines(autosave: Autosave) -> None:
-    if autosave.gone:
+    if autosave.stopped:
         st.warning(
             f"{autosave.error} Your work is still on this page.",
             icon=":material/cloud_off:",
         )
-        st.button("Keep this work as a new session", key="persistence.keep", on_click=_keep_as_new)
+        with st.container(horizontal=True, gap="small"):
+            st.button("Keep this work as a new session", key=KEEP_KEY, on_click=_keep_as_new)
+            if autosave.error is not None and autosave.error.kind is not ErrorKind.NOT_FOUND:
+                st.button("Reopen the saved session", key=REOPEN_KEY, on_click=_reopen)
     elif autosave.error is not None:
         st.warning(
             f"**Work is not being saved.** {autosave.error} Everything stays on this page (a reload "
@@ -193,6 +205,12 @@ def _keep_as_new() -> None:
     store.autosave.start_over(store.workspace)
     _forget_url()
     save_now(store)
+
+
+def _reopen() -> None:
+    store = get_store()
+    assert store.autosave is not None
+    open_session(store.autosave.session_id)
 
 
 def save_now(store: SessionStore | None = None) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from playground.errors import ErrorKind, PlaygroundError
 from playground.store.database import unavailable
 from playground.store.document import ImageCache, header_record
-from playground.store.sessions import SessionRepository, digest, new_session_id, to_json
+from playground.store.sessions import SessionConflict, SessionRepository, digest, new_session_id, to_json
 from playground.workspace import Workspace
 
 #: How long after a failed save the next one is tried (a locked or unreachable database costs
@@ -38,13 +38,16 @@ class Autosave:
     """The saved session one browser session works on.
 
     ``persisted``: its row exists (loaded, or written once). ``error``: why the last save or open
-    failed (None when it went well); ``gone``: the session was deleted elsewhere, so saving stopped.
+    failed (None when it went well); ``stopped``: the session was deleted elsewhere, or another tab
+    saved it since, so saving stopped. ``revision``: the repository's revision of the session this
+    browser session last loaded or wrote.
     """
 
     session_id: str = field(default_factory=new_session_id)
     persisted: bool = False
     error: PlaygroundError | None = None
-    gone: bool = False
+    stopped: bool = False
+    revision: int = 0
     retry_at: float = 0.0
     last_save_at: float = 0.0
     # The header of an untouched session on this connection: until the workspace differs from it
@@ -61,9 +64,9 @@ class Autosave:
         return cls(pristine_header=_header_digest(workspace))
 
     @classmethod
-    def opened(cls, session_id: str) -> Autosave:
-        """The session ``session_id``, just loaded from the database."""
-        return cls(session_id=session_id, persisted=True)
+    def opened(cls, session_id: str, revision: int) -> Autosave:
+        """The session ``session_id``, just loaded from the database at ``revision``."""
+        return cls(session_id=session_id, persisted=True, revision=revision)
 
     def has_content(self, workspace: Workspace) -> bool:
         """Is there anything to keep? (Anything changed from an untouched session.)"""
@@ -77,8 +80,8 @@ class Autosave:
         self.retry_at = self.clock() + RETRY_AFTER_S
 
     def due(self) -> bool:
-        """May a save be tried now? (Not while waiting to retry a failure, not once the session is gone.)"""
-        return not self.gone and (self.error is None or self.clock() >= self.retry_at)
+        """May a save be tried now? (Not while waiting to retry a failure, not once saving stopped.)"""
+        return not self.stopped and (self.error is None or self.clock() >= self.retry_at)
 
     def save(self, sessions: Callable[[], SessionRepository], workspace: Workspace) -> bool:
         """Write what changed (creating the row once there is content) to the repository
@@ -91,14 +94,15 @@ class Autosave:
         created = not self.persisted
         try:
             repository = sessions()
-            repository.save(self.session_id, workspace)
+            repository.save(self.session_id, workspace, revision=self.revision)
         except SQLAlchemyError as exc:
             self.failed(unavailable(repository.engine, exc))
             return False
         except PlaygroundError as error:
             self.failed(error)
-            self.gone = error.kind is ErrorKind.NOT_FOUND
+            self.stopped = isinstance(error, SessionConflict) or error.kind is ErrorKind.NOT_FOUND
             return False
+        self.revision = repository.revision(self.session_id)
         self.persisted, self.error, self.last_save_at = True, None, self.clock()
         return created
 
@@ -111,5 +115,6 @@ class Autosave:
 
     def start_over(self, workspace: Workspace) -> None:
         """Keep the work under a new id (the saved session was deleted elsewhere)."""
-        self.session_id, self.persisted, self.gone, self.error = new_session_id(), False, False, None
+        self.session_id, self.persisted, self.stopped, self.error = new_session_id(), False, False, None
+        self.revision = 0
         self.pristine_header = _header_digest(Workspace(connection=workspace.connection))

@@ -71,6 +71,10 @@ def retention_days(env: Mapping[str, str] | None = None) -> int | None:
     return int(raw) or None
 
 
+class SessionConflict(PlaygroundError):
+    """Another writer (a second tab on the same session) saved the session since this one did."""
+
+
 @dataclass(frozen=True)
 class SessionSummary:
     id: str
@@ -210,6 +214,7 @@ class SessionRepository:
         self.engine = engine
         self.owner = owner
         self._saved: dict[str, _Saved] = {}
+        self._revisions: dict[str, int] = {}
         self._images = ImageCache()
         # One repository serves every browser session of the process (Streamlit runs them on threads).
         self._lock = threading.RLock()
@@ -233,16 +238,24 @@ class SessionRepository:
         workspace = Workspace(connection=base or ConnectionSettings())
         return self.create(workspace), workspace
 
-    def save(self, session_id: str, workspace: Workspace, title: str | None = None) -> SaveResult:
+    def save(
+        self, session_id: str, workspace: Workspace, title: str | None = None, *, revision: int | None = None
+    ) -> SaveResult:
         """Write what changed in ``workspace`` since the last save (creating the session if new).
 
         ``title`` None keeps the saved title. A save with nothing changed touches no database.
-        Two tabs saving one session: the last save wins, whole.
+        ``revision``: the :meth:`revision` the caller last saw; when another writer of this process
+        (a second tab) wrote the session since, SessionConflict is raised and nothing is written.
+        Without it, the last save wins, whole.
         """
         with self._lock:
-            return self._save(session_id, workspace, title)
+            return self._save(session_id, workspace, title, revision)
 
-    def _save(self, session_id: str, workspace: Workspace, title: str | None) -> SaveResult:
+    def revision(self, session_id: str) -> int:
+        """How many saves of this process wrote the session (a save that writes nothing counts not)."""
+        return self._revisions.get(session_id, 0)
+
+    def _save(self, session_id: str, workspace: Workspace, title: str | None, revision: int | None) -> SaveResult:
         saved = self._saved.get(session_id)
         if saved is None:
             with self.engine.connect() as connection:
@@ -267,6 +280,13 @@ class SessionRepository:
         header_changed = header_hash != state.header_hash
         session_written = header_changed or order != state.order
         if changed or removed or session_written:
+            if revision is not None and revision != self.revision(session_id):
+                raise SessionConflict(
+                    ErrorKind.INVALID_INPUT,
+                    "This session was changed in another tab since this one last saved it: the change made "
+                    "here is not saved (it would undo the other tab's). Reopen the session to see the latest, "
+                    "or keep this tab's work as a new session.",
+                )
             values: dict[str, Any] = {"updated_at": utc_now()}
             if session_written:
                 values |= {
@@ -297,6 +317,7 @@ class SessionRepository:
                     refs_dropped |= self._replace_refs(connection, session_id, PENDING_PART, header_blobs)
                 if refs_dropped:
                     delete_unreferenced_blobs(connection)
+            self._revisions[session_id] = self.revision(session_id) + 1
         state.title, state.header_hash, state.order, state.fingerprints = title, header_hash, order, fingerprints
         for row in changed:
             state.message_hashes[row.id] = row.body_hash

@@ -162,10 +162,10 @@ def test_the_stream_saves_while_it_runs(app_factory, database, fake, monkeypatch
     saved_during_stream = []
     original = database.sessions.__class__.save
 
-    def spy(self, session_id, workspace, title=None):
+    def spy(self, session_id, workspace, title=None, **options):
         if workspace.conversation.messages and workspace.conversation.messages[-1].status is Status.STREAMING:
             saved_during_stream.append(workspace.conversation.messages[-1].content)
-        return original(self, session_id, workspace, title)
+        return original(self, session_id, workspace, title, **options)
 
     monkeypatch.setattr(database.sessions.__class__, "save", spy)
     monkeypatch.setattr(autosave_timing, "STREAM_SAVE_INTERVAL_S", 0.0)
@@ -206,3 +206,55 @@ def test_sessions_list_new_open_rename_duplicate_delete(app_factory, database):
     assert not database.sessions.exists(copy) and texts(app) == []
     assert any("deleted" in info.value for info in app.info)
     assert {summary.id for summary in database.sessions.list_all()} == {first, second}
+
+
+def test_a_second_tab_that_is_behind_does_not_undo_the_first_tabs_work(app_factory, database):
+    first = app_factory()
+    send(first, "One")
+    session_id = first.query_params["session"]
+    second = reopen(session_id)  # a second tab on the same session
+    send(first, "Two")  # the first tab goes on
+
+    send(second, "From the stale tab")
+    warning = " ".join(w.value for w in second.warning)
+    assert "changed in another tab" in warning
+    saved = database.sessions.load(session_id)
+    assert [m.content for m in saved.conversation.messages if m.role == "user"] == ["One", "Two"]
+
+    second.button(key="persistence.reopen").click().run()
+    assert [t for t in texts(second) if not t.startswith("Echo")] == ["One", "Two"]
+    assert not [w for w in second.warning if "another tab" in w.value]
+
+
+def test_a_session_deleted_elsewhere_is_said_and_its_work_can_be_kept_as_a_new_session(app_factory, database):
+    app = app_factory()
+    send(app, "Keep me")
+    session_id = app.query_params["session"]
+    database.sessions.delete(session_id)  # another tab, or the retention setting
+    send(app, "And me")
+    assert any("deleted meanwhile" in w.value for w in app.warning)
+    assert not database.sessions.exists(session_id)
+
+    app.button(key="persistence.keep").click().run()
+    new_id = app.query_params["session"]
+    assert new_id != session_id
+    reopened = database.sessions.load(new_id)
+    assert [m.content for m in reopened.conversation.messages if m.role == "user"] == ["Keep me", "And me"]
+
+
+def test_retention_purges_old_sessions_at_start(app_factory, database, clean_env):
+    old_id = database.sessions.create(title="old")
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from playground.store.models import SessionRow, utc_now
+
+    with database.engine.begin() as connection:
+        connection.execute(
+            update(SessionRow).where(SessionRow.id == old_id).values(updated_at=utc_now() - timedelta(days=40))
+        )
+    recent_id = database.sessions.create(title="recent")
+    clean_env.setenv("PLAYGROUND_RETENTION_DAYS", "30")
+    app_factory()
+    assert {summary.id for summary in database.sessions.list_all()} == {recent_id}
