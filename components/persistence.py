@@ -37,6 +37,8 @@ BUSY_TIMEOUT_S = 2.0
 NOTICE_KEY = "persistence.notice"
 STATUS_KEY = "persistence.status"
 KEEP_KEY = "persistence.keep"
+#: The sidebar's Sessions expander: it stays open across the session switches made from it.
+SESSIONS_PANEL_KEY = "sessions.panel"
 REOPEN_KEY = "persistence.reopen"
 
 
@@ -102,7 +104,7 @@ def new_session() -> SessionStore:
     """Start a new, empty session (saved once there is something in it)."""
     workspace = Workspace(connection=server_defaults())
     _forget_url()
-    return _attached(start_session(workspace, Autosave.fresh(workspace)))
+    return _attached(start_session(workspace, Autosave.fresh(workspace), (SESSIONS_PANEL_KEY,)))
 
 
 def open_session(session_id: str) -> SessionStore:
@@ -124,10 +126,24 @@ def open_session(session_id: str) -> SessionStore:
             store.autosave.pending_open = session_id
             st.query_params[SESSION_PARAM] = session_id  # kept: it opens once the database answers
         return store
-    store = start_session(workspace, Autosave.opened(session_id, repository.revision(session_id)))
+    store = start_session(
+        workspace, Autosave.opened(session_id, repository.revision(session_id)), (SESSIONS_PANEL_KEY,)
+    )
     if st.query_params.get(SESSION_PARAM) != session_id:
         st.query_params[SESSION_PARAM] = session_id
     return _attached(store)
+
+
+def _first_visit() -> SessionStore:
+    """A new session, on a database opened now: the schema is created or upgraded and the retention
+    setting applied when the app starts, and a database that cannot be used is said at once."""
+    store = new_session()
+    assert store.autosave is not None
+    try:
+        database()
+    except PlaygroundError as error:
+        store.autosave.failed(error)
+    return store
 
 
 def _attached(store: SessionStore) -> SessionStore:
@@ -156,7 +172,7 @@ def attach_session() -> None:
     requested = st.query_params.get(SESSION_PARAM)
     autosave = store.autosave
     if autosave is None:  # this browser session's first run (a first visit, a reload, a restart)
-        store = open_session(requested) if requested else new_session()
+        store = open_session(requested) if requested else _first_visit()
     elif autosave.pending_open and autosave.due():
         if autosave.has_content(store.workspace):
             autosave.pending_open = None  # work was done meanwhile: it is saved as a new session

@@ -20,6 +20,7 @@ LIST_LIMIT = 50
 
 
 class SessionKeys:
+    PANEL = persistence.SESSIONS_PANEL_KEY  # the expander: whether it is open
     NEW = "sessions.new"
     OPEN = "sessions.open"
     TITLE = "sessions.title"
@@ -93,43 +94,50 @@ def _delete() -> None:
 
 
 def sessions_panel() -> None:
-    """The "Sessions" expander (in the sidebar)."""
-    with st.expander("Sessions"):
-        st.button("New session", key=SessionKeys.NEW, icon=":material/add:", on_click=_new, width="stretch")
-        try:
-            summaries = persistence.sessions().list_all(limit=LIST_LIMIT)
-        except PlaygroundError as error:
-            st.caption(f"The saved sessions cannot be listed: {error}")
-            return
-        current = _current_id()
-        if not summaries:
-            st.caption("Nothing saved yet: a session is saved as soon as there is something in it.")
-            return
-        labels = {summary.id: session_label(summary) for summary in summaries}
-        ids = list(labels)
-        st.selectbox(
-            "Open a saved session",
-            ids,
-            index=ids.index(current) if current in labels else None,
-            format_func=labels.__getitem__,
-            placeholder="Choose a session",
-            key=SessionKeys.OPEN,
-            on_change=_open,
-        )
-        if current is None:
-            st.caption("This session is saved as soon as there is something in it.")
-            return
-        title = next((summary.title for summary in summaries if summary.id == current), "")
-        st.text_input(
-            "Name of this session",
-            value=title,
-            key=SessionKeys.TITLE,
-            on_change=_rename,
-            placeholder="Untitled",
-            max_chars=200,
-        )
-        with st.container(horizontal=True, gap="small"):
-            st.button("Duplicate", key=SessionKeys.DUPLICATE, icon=":material/content_copy:", on_click=_duplicate)
-            with st.popover("Delete", icon=":material/delete:"):
-                st.write("Delete this session, its messages and the images nothing else uses? This cannot be undone.")
-                st.button("Delete for good", key=SessionKeys.CONFIRM_DELETE, type="primary", on_click=_delete)
+    """The "Sessions" expander (in the sidebar). Its content (a database query and a dozen widgets)
+    is drawn only while it is open: a rerun with it closed pays nothing for it."""
+    panel = st.expander("Sessions", key=SessionKeys.PANEL, on_change="rerun")
+    if widget_value(SessionKeys.PANEL):
+        with panel:
+            _sessions_list()
+
+
+def _sessions_list() -> None:
+    st.button("New session", key=SessionKeys.NEW, icon=":material/add:", on_click=_new, width="stretch")
+    try:
+        summaries = persistence.sessions().list_all(limit=LIST_LIMIT)
+    except PlaygroundError as error:
+        st.caption(f"The saved sessions cannot be listed: {error}")
+        return
+    current = _current_id()
+    if not summaries:
+        st.caption("Nothing saved yet: a session is saved as soon as there is something in it.")
+        return
+    labels = {summary.id: session_label(summary) for summary in summaries}
+    ids = list(labels)
+    st.selectbox(
+        "Open a saved session",
+        ids,
+        index=ids.index(current) if current in labels else None,
+        format_func=labels.__getitem__,
+        placeholder="Choose a session",
+        key=SessionKeys.OPEN,
+        on_change=_open,
+    )
+    if current is None:
+        st.caption("This session is saved as soon as there is something in it.")
+        return
+    title = next((summary.title for summary in summaries if summary.id == current), "")
+    st.text_input(
+        "Name of this session",
+        value=title,
+        key=SessionKeys.TITLE,
+        on_change=_rename,
+        placeholder="Untitled",
+        max_chars=200,
+    )
+    with st.container(horizontal=True, gap="small"):
+        st.button("Duplicate", key=SessionKeys.DUPLICATE, icon=":material/content_copy:", on_click=_duplicate)
+        with st.popover("Delete", icon=":material/delete:"):
+            st.write("Delete this session, its messages and the images nothing else uses? This cannot be undone.")
+            st.button("Delete for good", key=SessionKeys.CONFIRM_DELETE, type="primary", on_click=_delete)

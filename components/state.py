@@ -11,7 +11,7 @@ session's connection on the server; they are never cached globally and never sen
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,11 +100,12 @@ def get_store() -> SessionStore:
     return store
 
 
-def start_session(workspace: Workspace, autosave: Autosave) -> SessionStore:
+def start_session(workspace: Workspace, autosave: Autosave, keep_widgets: Iterable[str] = ()) -> SessionStore:
     """Make ``workspace`` this browser session's (opening or starting a saved session): the panels
-    start afresh and every widget forgets its value, so none carries the previous session's text
-    into this one. Keys typed in the connection form are kept (they are never saved)."""
-    keep = {SERVER_DEFAULTS_KEY}
+    start afresh and every widget but ``keep_widgets`` forgets its value, so none carries the
+    previous session's text into this one. Keys typed in the connection form are kept (they are
+    never saved)."""
+    keep = {SERVER_DEFAULTS_KEY, *keep_widgets}
     for key in [k for k in st.session_state if k not in keep and not str(k).startswith(API_KEY_PREFIX)]:
         del st.session_state[key]
     st.session_state[STATE_KEY] = store = SessionStore(workspace=workspace, autosave=autosave)

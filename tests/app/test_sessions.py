@@ -179,8 +179,19 @@ def sidebar_button(app: AppTest, key: str):
     return app.sidebar.button(key=key)
 
 
+def test_the_sessions_list_is_drawn_only_while_open(app_factory, database):
+    app = app_factory()
+    send(app, "Saved")
+    assert app.sidebar.expander[0].label == "Sessions"
+    assert not [box for box in app.sidebar.selectbox if box.key == SessionKeys.OPEN]
+    app.session_state[SessionKeys.PANEL] = True  # what opening the expander reports
+    app.run()
+    assert app.sidebar.selectbox(key=SessionKeys.OPEN).options
+
+
 def test_sessions_list_new_open_rename_duplicate_delete(app_factory, database):
     app = app_factory()
+    app.session_state[SessionKeys.PANEL] = True  # the Sessions expander is open
     send(app, "First session")
     first = app.query_params["session"]
     app.sidebar.text_input(key=SessionKeys.TITLE).input("Trip planning").run()
