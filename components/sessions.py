@@ -17,6 +17,7 @@ from playground.errors import PlaygroundError
 from playground.store.sessions import SessionSummary
 
 LIST_LIMIT = 50
+LABEL_TITLE_LENGTH = 32  # the sidebar's select box shows about this much
 
 
 class SessionKeys:
@@ -30,13 +31,14 @@ class SessionKeys:
 
 
 def session_label(summary: SessionSummary, now: datetime | None = None) -> str:
-    """One line for a session: its title (or when it was started), messages, when it last changed."""
+    """One short line for a session: its title (cut), when it last changed, how many messages."""
     now = now or datetime.now().astimezone()
     changed = summary.updated_at.astimezone(now.tzinfo)
     when = changed.strftime("%H:%M") if changed.date() == now.date() else changed.strftime("%d %b %Y")
-    title = summary.title or f"Untitled · {summary.created_at.astimezone(now.tzinfo):%d %b %H:%M}"
-    count = f"{summary.message_count} message" + ("" if summary.message_count == 1 else "s")
-    return f"{title} · {count} · {when}"
+    title = summary.title or "Untitled"
+    if len(title) > LABEL_TITLE_LENGTH:
+        title = title[: LABEL_TITLE_LENGTH - 1].rstrip() + "…"
+    return f"{title} · {when} · {summary.message_count} msg"
 
 
 def _current_id() -> str | None:
@@ -137,7 +139,8 @@ def _sessions_list() -> None:
         max_chars=200,
     )
     with st.container(horizontal=True, gap="small"):
-        st.button("Duplicate", key=SessionKeys.DUPLICATE, icon=":material/content_copy:", on_click=_duplicate)
-        with st.popover("Delete", icon=":material/delete:"):
+        # No icons: with them the two do not fit side by side in the sidebar.
+        st.button("Duplicate", key=SessionKeys.DUPLICATE, on_click=_duplicate)
+        with st.popover("Delete"):
             st.write("Delete this session, its messages and the images nothing else uses? This cannot be undone.")
             st.button("Delete for good", key=SessionKeys.CONFIRM_DELETE, type="primary", on_click=_delete)

@@ -28,6 +28,15 @@ RETRY_AFTER_S = 10.0
 STREAM_SAVE_INTERVAL_S = 1.0
 
 
+TITLE_LENGTH = 60
+
+
+def first_message_title(workspace: Workspace) -> str:
+    """A new session's title: its first user message, on one line, cut to ``TITLE_LENGTH``."""
+    text = next((" ".join(m.content.split()) for m in workspace.conversation.messages if m.role == "user"), "")
+    return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
 def _header_digest(workspace: Workspace) -> str:
     header, _ = header_record(workspace, "", ImageCache())
     return digest(to_json(header))
@@ -94,7 +103,8 @@ class Autosave:
         created = not self.persisted
         try:
             repository = sessions()
-            repository.save(self.session_id, workspace, revision=self.revision)
+            title = first_message_title(workspace) if created else None
+            repository.save(self.session_id, workspace, title, revision=self.revision)
         except SQLAlchemyError as exc:
             self.failed(unavailable(repository.engine, exc))
             return False

@@ -58,6 +58,7 @@ def test_a_first_visit_saves_nothing_until_there_is_something_then_the_url_names
     session_id = app.query_params["session"]
     (summary,) = database.sessions.list_all()
     assert summary.id == session_id and summary.message_count == 2
+    assert summary.title == "Remember me"  # a new session is named after its first message
 
 
 def test_reload_reopens_everything_but_the_key(app_factory, database, fake):
@@ -211,7 +212,11 @@ def test_sessions_list_new_open_rename_duplicate_delete(app_factory, database):
     sidebar_button(app, SessionKeys.DUPLICATE).click().run()
     copy = app.query_params["session"]
     assert copy not in (first, second) and texts(app) == ["First session", "Echo: First session"]
-    assert {summary.title for summary in database.sessions.list_all()} == {"Trip planning", "Trip planning (copy)", ""}
+    assert {summary.title for summary in database.sessions.list_all()} == {
+        "Trip planning",
+        "Trip planning (copy)",
+        "Second session",
+    }
 
     sidebar_button(app, SessionKeys.CONFIRM_DELETE).click().run()
     assert not database.sessions.exists(copy) and texts(app) == []
@@ -269,3 +274,25 @@ def test_retention_purges_old_sessions_at_start(app_factory, database, clean_env
     clean_env.setenv("PLAYGROUND_RETENTION_DAYS", "30")
     app_factory()
     assert {summary.id for summary in database.sessions.list_all()} == {recent_id}
+
+
+def test_a_new_session_is_named_after_its_first_message_and_labelled_short() -> None:
+    from datetime import UTC, datetime
+
+    from components.sessions import session_label
+    from playground.store.autosave import TITLE_LENGTH, first_message_title
+    from playground.store.sessions import SessionSummary
+    from playground.workspace import Workspace
+
+    workspace = Workspace()
+    assert first_message_title(workspace) == ""
+    workspace.submit("Plan a   three-day\ntrip " + "to Lisbon " * 20)
+    title = first_message_title(workspace)
+    assert title.startswith("Plan a three-day trip to Lisbon") and len(title) == TITLE_LENGTH and title.endswith("…")
+    when = datetime(2026, 12, 1, 20, 38, tzinfo=UTC)
+    label = session_label(SessionSummary("id", title, 4, when, when), now=when)
+    assert label == "Plan a three-day trip to Lisbon… · 20:38 · 4 msg"
+    assert (
+        session_label(SessionSummary("id", "", 0, when, when), now=when.replace(day=3))
+        == "Untitled · 01 Dec 2026 · 0 msg"
+    )
