@@ -101,7 +101,7 @@ def render_message(workspace: Workspace, message: Message, spec: ModelSpec, is_l
                     on_click=workspace.retry,
                     type="primary",
                 )
-        if message.stats is not None and message.status is not Status.FAILED:
+        if message.stats is not None and message.status not in (Status.FAILED, Status.INTERRUPTED):
             st.caption(fmt.stats_line(message.stats, spec.is_estimate))
             if flag := FINISH_FLAGS.get(message.stats.finish_reason or ""):
                 st.warning(flag, icon=":material/warning:")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from components.format import md_code, md_text
 from components.state import SessionStore, get_store, pop_widget_value, server_defaults, set_widget_value, start_session
 from playground.errors import ErrorKind, PlaygroundError
 from playground.store import Store, database_url, open_store
@@ -118,7 +119,7 @@ def open_session(session_id: str) -> SessionStore:
         assert store.autosave is not None
         if error.kind is ErrorKind.NOT_FOUND:
             notify(
-                f"There is no saved session `{session_id}`: it was deleted, or the link is wrong. "
+                f"There is no saved session {md_code(session_id)}: it was deleted, or the link is wrong. "
                 "This is a new session; the sidebar's Sessions list has the saved ones."
             )
         else:
@@ -197,10 +198,16 @@ def _status(slot: DeltaGenerator, autosave: Autosave) -> bool:
     return True
 
 
+def _sentence(error: PlaygroundError | None) -> str:
+    """The error's text as a sentence, literal (a database path or URL may hold Markdown signs)."""
+    text = str(error).strip()
+    return md_text(text if text.endswith((".", "!", "?")) else f"{text}.")
+
+
 def _status_lines(autosave: Autosave) -> None:
     if autosave.stopped:
         st.warning(
-            f"{autosave.error} Your work is still on this page.",
+            f"{_sentence(autosave.error)} Your work is still on this page.",
             icon=":material/cloud_off:",
         )
         with st.container(horizontal=True, gap="small"):
@@ -209,7 +216,7 @@ def _status_lines(autosave: Autosave) -> None:
                 st.button("Reopen the saved session", key=REOPEN_KEY, on_click=_reopen)
     elif autosave.error is not None:
         st.warning(
-            f"**Work is not being saved.** {autosave.error} Everything stays on this page (a reload "
+            f"**Work is not being saved.** {_sentence(autosave.error)} Everything stays on this page (a reload "
             f"would lose it); saving is tried again every {autosave_timing.RETRY_AFTER_S:g} s.",
             icon=":material/cloud_off:",
         )

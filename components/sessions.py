@@ -12,6 +12,7 @@ from datetime import datetime
 import streamlit as st
 
 from components import persistence
+from components.format import md_text
 from components.state import get_store, widget_value
 from playground.errors import PlaygroundError
 from playground.store.sessions import SessionSummary
@@ -52,7 +53,7 @@ def _act(action: str, run: Callable[[], object]) -> None:
         persistence.save_now()
         run()
     except PlaygroundError as error:
-        persistence.notify(f"Could not {action}: {error}")
+        persistence.notify(f"Could not {action}: {md_text(error)}")
 
 
 def _new() -> None:

@@ -93,6 +93,8 @@ def test_an_unknown_session_says_so_and_starts_a_new_one(app_factory, database):
     app_factory()  # the environment (the fake server's connection)
     app = reopen("no-such-session")
     assert any("There is no saved session `no-such-session`" in info.value for info in app.info)
+    hostile = reopen("*bold*_[link](http://x)")  # an id from the URL is drawn literally
+    assert any("`*bold*_[link](http://x)`" in info.value for info in hostile.info)
     assert "session" not in app.query_params
     assert texts(app) == []
     send(app, "A new start")
