@@ -133,9 +133,9 @@ def rerun_figures(url: str, session_id: str) -> tuple[float, float, float, float
         return run
 
     os.environ["PLAYGROUND_DATABASE_URL"] = url
-    persistence.attach_session = timed(persistence.attach_session, spent)  # type: ignore[method-assign]
-    persistence.autosave = timed(persistence.autosave, spent)  # type: ignore[method-assign]
-    sidebar.sessions_panel = timed(sidebar.sessions_panel, listing)  # type: ignore[method-assign]
+    persistence.attach_session = timed(persistence.attach_session, spent)
+    persistence.autosave = timed(persistence.autosave, spent)
+    sidebar.sessions_panel = timed(sidebar.sessions_panel, listing)
     app = AppTest.from_file(APP_PATH, default_timeout=120)
     app.query_params["session"] = session_id
     app.run()
