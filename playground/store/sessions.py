@@ -43,8 +43,11 @@ PENDING_PART = "pending"
 
 
 def new_session_id() -> str:
-    """An unguessable id, fit for a URL (``?session=<id>``)."""
-    return secrets.token_urlsafe(16)
+    """An unguessable id, fit for a URL (``?session=<id>``) and a command line (it never starts
+    with "-", which would read as an option)."""
+    while (session_id := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return session_id
 
 
 def _pairs(rows: Iterable[Any]) -> dict[Any, Any]:

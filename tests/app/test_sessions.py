@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from components.sessions import SessionKeys
 from components.state import STATE_KEY, Keys
 from playground.conversation import Status
+from playground.registry import Price
 from playground.store import autosave as autosave_timing
 from playground.store import open_store
 from tests.app.conftest import APP_PATH
@@ -71,8 +72,10 @@ def test_reload_reopens_everything_but_the_key(app_factory, database, fake):
     before.add_tool(
         {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}, '{"t": 21}'
     )
-    before.set_schema_option("enabled", False)
-    app.run()  # the change is saved at the end of the run
+    before.set_schema_option("name", "answer")
+    before.set_price_override(Price(input=1.0, output=2.0))
+    before.set_price_tier("openai_batch")
+    app.run()  # the changes are saved at the end of the run
     session_id = app.query_params["session"]
 
     again = reopen(session_id)
@@ -82,10 +85,14 @@ def test_reload_reopens_everything_but_the_key(app_factory, database, fake):
     assert after.system_prompt == "Answer briefly." and after.params.temperature == 0.3
     assert after.tools == before.tools and after.tool_mock_outputs == {"weather": '{"t": 21}'}
     assert after.usage_ledger.keys() == before.usage_ledger.keys() and after.session_cost() == before.session_cost()
+    assert after.response_schema.name == "answer"
+    assert after.price_overrides == before.price_overrides and after.price_tier == "openai_batch"
     assert after.connection.base_url == fake.base_url
     # The key is the server's, from its environment: never from the database.
     assert after.connection.api_key is not None and after.connection.api_key.get_secret_value() == "sk-server-side-key"
-    assert "sk-server-side-key" not in Path(database.engine.url.database or "").read_bytes().decode("latin-1")
+    database_file = Path(database.engine.url.database or "")
+    files = list(database_file.parent.glob(database_file.name + "*"))  # the database and its WAL
+    assert database_file in files and not any(b"sk-server-side-key" in path.read_bytes() for path in files)
     assert again.query_params["session"] == session_id
 
 

@@ -87,3 +87,11 @@ def test_a_writer_that_is_behind_is_refused_and_stops(store: Store) -> None:
     assert [m.content for m in store.sessions.load(first.session_id).conversation.messages] == ["One", "Two"]
     with pytest.raises(SessionConflict):
         store.sessions.save(first.session_id, second_view, revision=0)
+
+
+def test_session_ids_never_read_as_a_command_line_option(monkeypatch) -> None:
+    from playground.store import sessions
+
+    drawn = iter(["-starts-with-a-dash", "fine-id"])
+    monkeypatch.setattr(sessions.secrets, "token_urlsafe", lambda _: next(drawn))
+    assert sessions.new_session_id() == "fine-id"
