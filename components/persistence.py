@@ -27,7 +27,7 @@ from playground.errors import ErrorKind, PlaygroundError
 from playground.store import Store, database_url, open_store
 from playground.store import autosave as autosave_timing
 from playground.store.autosave import Autosave
-from playground.store.sessions import SessionRepository
+from playground.store.sessions import SaveCache, SessionRepository
 from playground.workspace import Workspace
 
 LOGGER = logging.getLogger("playground.persistence")
@@ -111,9 +111,10 @@ def new_session() -> SessionStore:
 def open_session(session_id: str) -> SessionStore:
     """Make the saved session ``session_id`` this browser session's; when it cannot be (unknown,
     deleted, or the database is down) a new session is started and the reason said."""
+    cache = SaveCache()
     try:
         repository = sessions()
-        workspace = repository.load(session_id, server_defaults())
+        workspace = repository.load(session_id, server_defaults(), cache=cache)
     except PlaygroundError as error:
         store = new_session()
         assert store.autosave is not None
@@ -128,7 +129,7 @@ def open_session(session_id: str) -> SessionStore:
             st.query_params[SESSION_PARAM] = session_id  # kept: it opens once the database answers
         return store
     store = start_session(
-        workspace, Autosave.opened(session_id, repository.revision(session_id)), (SESSIONS_PANEL_KEY,)
+        workspace, Autosave.opened(session_id, repository.revision(session_id), cache), (SESSIONS_PANEL_KEY,)
     )
     if st.query_params.get(SESSION_PARAM) != session_id:
         st.query_params[SESSION_PARAM] = session_id

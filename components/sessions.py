@@ -70,7 +70,14 @@ def _rename() -> None:
     session_id = _current_id()
     if session_id is not None:
         title = str(widget_value(SessionKeys.TITLE, "")).strip()
-        _act("rename the session", lambda: persistence.sessions().rename(session_id, title))
+
+        def rename() -> None:
+            persistence.sessions().rename(session_id, title)
+            autosave = get_store().autosave
+            assert autosave is not None
+            autosave.forget_saved()  # the next save reads the new title, not the one it remembers
+
+        _act("rename the session", rename)
 
 
 def _duplicate() -> None:

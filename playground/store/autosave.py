@@ -17,7 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from playground.errors import ErrorKind, PlaygroundError
 from playground.store.database import unavailable
 from playground.store.document import ImageCache, header_record
-from playground.store.sessions import SessionConflict, SessionRepository, digest, new_session_id, to_json
+from playground.store.sessions import (
+    SaveCache,
+    SessionConflict,
+    SessionRepository,
+    digest,
+    new_session_id,
+    to_json,
+)
 from playground.workspace import Workspace
 
 #: How long after a failed save the next one is tried (a locked or unreachable database costs
@@ -65,6 +72,8 @@ class Autosave:
     # A session the URL named that could not be opened (the database was down): opened instead
     # once the database answers, if nothing was done here meanwhile.
     pending_open: str | None = None
+    # What this browser session last read or wrote (kept here, not in the process's repository).
+    cache: SaveCache = field(default_factory=SaveCache, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     @classmethod
@@ -73,9 +82,14 @@ class Autosave:
         return cls(pristine_header=_header_digest(workspace))
 
     @classmethod
-    def opened(cls, session_id: str, revision: int) -> Autosave:
-        """The session ``session_id``, just loaded from the database at ``revision``."""
-        return cls(session_id=session_id, persisted=True, revision=revision)
+    def opened(cls, session_id: str, revision: int, cache: SaveCache) -> Autosave:
+        """The session ``session_id``, just loaded from the database at ``revision`` (``cache``:
+        what the load read)."""
+        return cls(session_id=session_id, persisted=True, revision=revision, cache=cache)
+
+    def forget_saved(self) -> None:
+        """Read the session's row again before the next save (it was changed outside a save: renamed)."""
+        self.cache.saved = None
 
     def has_content(self, workspace: Workspace) -> bool:
         """Is there anything to keep? (Anything changed from an untouched session.)"""
@@ -104,7 +118,7 @@ class Autosave:
         try:
             repository = sessions()
             title = first_message_title(workspace) if created else None
-            repository.save(self.session_id, workspace, title, revision=self.revision)
+            repository.save(self.session_id, workspace, title, revision=self.revision, cache=self.cache)
         except SQLAlchemyError as exc:
             self.failed(unavailable(repository.engine, exc))
             return False
@@ -126,5 +140,5 @@ class Autosave:
     def start_over(self, workspace: Workspace) -> None:
         """Keep the work under a new id (the saved session was deleted elsewhere)."""
         self.session_id, self.persisted, self.stopped, self.error = new_session_id(), False, False, None
-        self.revision = 0
+        self.revision, self.cache = 0, SaveCache()
         self.pristine_header = _header_digest(Workspace(connection=workspace.connection))

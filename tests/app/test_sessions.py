@@ -62,6 +62,17 @@ def test_a_first_visit_saves_nothing_until_there_is_something_then_the_url_names
     assert summary.title == "Remember me"  # a new session is named after its first message
 
 
+def test_the_process_wide_store_keeps_no_user_text(app_factory):
+    from components.persistence import database
+
+    app = app_factory()
+    send(app, "A private question")
+    repository = database().sessions
+    # What a save remembers (texts by reference, image digests) lives with the browser session.
+    assert repository._saved == {} and not repository._images._by_id
+    assert app.session_state[STATE_KEY].autosave.cache.saved is not None
+
+
 def test_reload_reopens_everything_but_the_key(app_factory, database, fake):
     fake.enqueue(Scenario(text="Paris is the capital.", cached_tokens=3))
     app = app_factory()

@@ -11,7 +11,7 @@ from playground.errors import ErrorKind, PlaygroundError
 from playground.store import Store
 from playground.store import autosave as autosave_module
 from playground.store.autosave import Autosave
-from playground.store.sessions import SessionConflict
+from playground.store.sessions import SaveCache, SessionConflict
 from playground.workspace import Workspace
 
 pytest_plugins = ["tests.store_fixtures"]  # the database_url and store fixtures
@@ -77,7 +77,7 @@ def test_a_writer_that_is_behind_is_refused_and_stops(store: Store) -> None:
     first = Autosave()
     first.save(lambda: store.sessions, workspace)
     second_view = store.sessions.load(first.session_id)
-    second = Autosave.opened(first.session_id, store.sessions.revision(first.session_id))
+    second = Autosave.opened(first.session_id, store.sessions.revision(first.session_id), SaveCache())
     workspace.submit("Two")
     first.save(lambda: store.sessions, workspace)
 
