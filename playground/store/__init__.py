@@ -1,7 +1,9 @@
 """Keeping the work: sessions, the prompt library and session files in a real database.
 
 Open it once per process with :func:`open_store` (creates or upgrades the schema, applies the
-retention setting); ``store.sessions`` and ``store.prompts`` do the rest.
+retention setting); ``store.sessions`` and ``store.prompts`` do the rest. The app saves through an
+:class:`Autosave` per browser session (``playground.store.autosave``): it keeps that session's
+:class:`SaveCache`, so the process-wide store holds no user text.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from playground.errors import PlaygroundError
+from playground.store.autosave import Autosave
 from playground.store.database import (
     DATABASE_URL_VARIABLE,
     SQLITE_BUSY_TIMEOUT_S,
@@ -32,7 +35,14 @@ from playground.store.files import (
 )
 from playground.store.models import DEFAULT_OWNER
 from playground.store.prompts import PromptDiff, PromptLibrary, PromptSummary, PromptVersion, VersionInfo
-from playground.store.sessions import SaveResult, SessionRepository, SessionSummary, retention_days
+from playground.store.sessions import (
+    SaveCache,
+    SaveResult,
+    SessionConflict,
+    SessionRepository,
+    SessionSummary,
+    retention_days,
+)
 
 
 @dataclass
@@ -77,12 +87,15 @@ def open_store(
 __all__ = [
     "DATABASE_URL_VARIABLE",
     "DEFAULT_OWNER",
+    "Autosave",
     "ImportResult",
     "PromptDiff",
     "PromptLibrary",
     "PromptSummary",
     "PromptVersion",
+    "SaveCache",
     "SaveResult",
+    "SessionConflict",
     "SessionDocument",
     "SessionRepository",
     "SessionSummary",
