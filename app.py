@@ -5,7 +5,12 @@ import streamlit as st
 from components.persistence import attach_session, autosave
 from components.sidebar import render_sidebar
 
-st.set_page_config(page_title="GPT-4.1-mini playground", page_icon="🧪", layout="wide")
+st.set_page_config(
+    page_title="GPT-4.1-mini playground",
+    page_icon="🧪",  # an emoji: a material icon would be fetched from a font CDN (the CSP blocks it)
+    layout="wide",
+    initial_sidebar_state="auto",  # collapsed on narrow screens, where it would cover the chat
+)
 
 PAGES = [
     st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
@@ -13,6 +18,7 @@ PAGES = [
     st.Page("pages/tools.py", title="Functions", icon=":material/function:"),
     st.Page("pages/schema.py", title="Schema builder", icon=":material/data_object:"),
     st.Page("pages/meter.py", title="Cost & context", icon=":material/monitoring:"),
+    st.Page("pages/library.py", title="Prompt library", icon=":material/bookmarks:"),
 ]
 
 attach_session()

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from components.state import get_workspace
+from playground.errors import redact
 
 logger = logging.getLogger("playground.ui")
 
@@ -25,10 +26,7 @@ _SECRET_LIKE = re.compile(r"(sk-[A-Za-z0-9_\-*]{4,}|\b[A-Fa-f0-9]{32,}\b)")
 
 
 def _redacted(text: str) -> str:
-    key = get_workspace().connection.key
-    if key:
-        text = re.sub(re.escape(key), "[redacted]", text, flags=re.IGNORECASE)
-    return _SECRET_LIKE.sub("[redacted]", text)
+    return _SECRET_LIKE.sub("[redacted]", redact(text, [get_workspace().connection.key]))
 
 
 @contextmanager

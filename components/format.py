@@ -16,14 +16,6 @@ def tokens(count: int | None) -> str:
     return "?" if count is None else f"{count:,}"
 
 
-def usd(amount: float | None) -> str:
-    if amount is None:
-        return "n/a"
-    if amount == 0:
-        return "$0"
-    return f"${amount:,.6f}" if amount < 0.01 else f"${amount:,.4f}"
-
-
 def seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} s"
 
@@ -59,14 +51,36 @@ def percent(fraction: float) -> str:
     return f"{fraction:.1%}" if fraction < 0.0995 else f"{fraction:.0%}"
 
 
-def stats_line(stats: ReplyStats, estimated_price: bool) -> str:
-    """One reply's figures: tokens in (cached) and out, cost, first-token time, speed, finish reason."""
-    prompt = tokens(stats.prompt_tokens)
-    cached = f" ({stats.cached_tokens:,} cached)" if stats.cached_tokens else ""
-    cost = usd(stats.cost_usd) + (" est." if estimated_price and stats.cost_usd is not None else "")
+def model_label(stats: ReplyStats) -> str:
+    """Which model wrote a reply: the model the server reported, and the name it was asked by
+    (a deployment, or a local alias) when that differs."""
+    served, asked = stats.served_model, stats.model
+    if not served or served == asked:
+        return asked
+    if served.startswith(asked):  # a dated snapshot of the model asked for
+        return served
+    return f"{served} (asked as {asked})"
+
+
+def stats_line(stats: ReplyStats, estimated_price: bool, estimated_output: int | None = None) -> str:
+    """One reply's model, tokens, cost and speed. Figures the server did not report are our
+    estimate, marked as such (``estimated_output``: our count of a stopped reply's text)."""
+    usage_estimated = stats.usage_estimated
+    if stats.completion_tokens is None and estimated_output is not None:
+        prompt = f"≈{tokens(stats.estimated_prompt_tokens)}"
+        counts = f"in {prompt} · out ≈{estimated_output:,} (estimated: stopped before the server reported usage)"
+    else:
+        cached = f" ({stats.cached_tokens:,} cached)" if stats.cached_tokens else ""
+        mark = "≈" if usage_estimated else ""
+        counts = f"in {mark}{tokens(stats.prompt_tokens)}{cached} · out {mark}{tokens(stats.completion_tokens)}"
+        if usage_estimated:
+            counts += " (estimated: the server sent no usage)"
+    cost = money(stats.cost_usd) + (
+        " est." if (estimated_price or usage_estimated) and stats.cost_usd is not None else ""
+    )
     speed = f"{stats.tokens_per_second:,.0f} tok/s" if stats.tokens_per_second else "n/a tok/s"
     return (
-        f"in {prompt}{cached} · out {tokens(stats.completion_tokens)} · {cost} · "
+        f"{model_label(stats)} · {counts} · {cost} · "
         f"first token {seconds(stats.time_to_first_token_s)} · {speed} · finish: {stats.finish_reason or 'n/a'}"
     )
 
@@ -101,3 +115,8 @@ def md_code(text: object) -> str:
     fence = "`" * (max((len(run) for run in _BACKTICK_RUNS.findall(value)), default=0) + 1)
     pad = " " if value.startswith("`") or value.endswith("`") else ""
     return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def md_lines(text: object) -> str:
+    """``text`` as literal Markdown, its line breaks kept (a message someone typed, shown as typed)."""
+    return "  \n".join(md_text(line) if line.strip() else "" for line in str(text).split("\n"))

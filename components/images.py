@@ -32,7 +32,6 @@ from playground.conversation import ImageAttachment
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, Price
 from playground.vision.metadata import format_bytes
-from playground.vision.normalise import JPEG_QUALITY
 from playground.vision.tokens import DETAILS, estimate_image
 from playground.workspace import Workspace
 
@@ -204,6 +203,8 @@ def _preview_jpeg(
     attachment_id: str, model_id: str, detail: str, _attachment: ImageAttachment, _spec: ModelSpec
 ) -> bytes | None:
     """The grid preview as JPEG bytes, drawn once per image, model and detail (this session only)."""
+    from playground.vision.normalise import JPEG_QUALITY  # Pillow loads with the first image
+
     image = preview(_attachment, _spec, max_side=PREVIEW_MAX_SIDE)
     if image is None:
         return None
@@ -255,7 +256,7 @@ def _cost_table(attachment: ImageAttachment, spec: ModelSpec, price: Price | Non
     lines = [f"| detail | tokens{estimate} | input cost{estimate} |", "|---|--:|--:|"]
     for row in rows:
         chosen = " **◀ chosen**" if row.detail == attachment.detail else ""
-        lines.append(f"| {row.detail}{chosen} | {row.tokens:,} | {fmt.usd(row.cost_usd)} |")
+        lines.append(f"| {row.detail}{chosen} | {row.tokens:,} | {fmt.money(row.cost_usd)} |")
     st.markdown("\n".join(lines))
     if len({row.tokens for row in rows}) == 1:
         st.caption(f"{spec.label} counts every detail level the same: low is not cheaper for it.")
@@ -329,7 +330,7 @@ def attachment_card(workspace: Workspace, attachment: ImageAttachment, spec: Mod
 def _totals_text(workspace: Workspace, spec: ModelSpec, price: Price | None) -> str:
     totals = pending_totals(workspace, spec, price)
     estimate = " (estimate)" if spec.is_estimate else ""
-    text = f"{totals.count} image(s) · {totals.tokens:,} tokens · {fmt.usd(totals.cost_usd)} input{estimate}"
+    text = f"{totals.count} image(s) · {totals.tokens:,} tokens · {fmt.money(totals.cost_usd)} input{estimate}"
     if totals.unknown:
         text += f" · {totals.unknown} web address(es) with tokens unknown until the reply's usage arrives"
     return text
@@ -367,31 +368,3 @@ def send_with_message(workspace: Workspace) -> None:
             st.error(error.message)
         else:
             st.switch_page(CHAT_PAGE)
-
-
-# --- the chat page's view of the same list --------------------------------------------------
-def pending_images_strip(workspace: Workspace) -> None:
-    """Thumbnails of the images the next message will carry, each with its detail and Remove."""
-    if not workspace.pending_images:
-        return
-    spec, price = workspace.model_spec(), workspace.price()
-    with st.container(border=True):
-        st.caption(f":material/attach_file: With your next message: {_totals_text(workspace, spec, price)}")
-        with st.container(horizontal=True, gap="small"):
-            for image in workspace.pending_images:
-                with st.container(width=THUMBNAIL_WIDTH + 40):
-                    picture = thumbnail_png(image.id, image)
-                    if picture is None:  # a web address, never loaded in the browser either: a thumbnail-sized box
-                        st.container(height=THUMBNAIL_WIDTH, border=True).caption(f":material/link: {image.name}")
-                    else:
-                        st.image(picture, width=THUMBNAIL_WIDTH)
-                    tokens = image.estimated_tokens(spec.id)
-                    st.caption(f"{image.detail} · " + ("tokens unknown" if tokens is None else f"{tokens:,} tokens"))
-                    st.button(
-                        "Remove",
-                        key=ImageKeys.strip_remove(image.id),
-                        icon=":material/close:",
-                        on_click=remove_pending,
-                        args=(workspace, image.id),
-                    )
-        st.page_link(IMAGES_PAGE, label="Change detail or add images", icon=":material/image:")

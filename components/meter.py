@@ -1,5 +1,5 @@
-"""The cost and context meter's Streamlit pieces: the sidebar's live meter, the chat page's draft box
-and send gate, and the sections of the meter panel (tables and plotly charts).
+"""The cost and context meter's Streamlit pieces: the sidebar's live meter, the chat page's send
+gate, and the sections of the meter panel (tables and plotly charts).
 
 All arithmetic is in :mod:`playground.meter`; this module only draws it.
 """
@@ -7,16 +7,13 @@ All arithmetic is in :mod:`playground.meter`; this module only draws it.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from components import format as fmt
 from components.state import set_widget_value, widget_value
 from playground.costs import batch_tier_for, tier_prices
-from playground.errors import PlaygroundError
 from playground.meter import (
     DAYS_PER_MONTH,
     FILL_FULL,
@@ -36,13 +33,15 @@ from playground.meter import (
 from playground.registry import Price, price_tiers
 from playground.workspace import Workspace
 
+if TYPE_CHECKING:  # pandas and plotly load with the meter panel, not with every page's sidebar
+    import pandas as pd
+    import plotly.graph_objects as go
+
 
 class MeterKeys:
     """Widget and container keys of the meter, named once so pages and tests agree on them."""
 
     LIVE = "meter.live"
-    DRAFT = "meter.draft"
-    SEND_DRAFT = "meter.send_draft"
     BLOCKED = "meter.blocked"
     DROP_TURNS = "meter.drop_turns"
     DROP_IMAGES = "meter.drop_images"
@@ -116,8 +115,7 @@ def _level_text(breakdown: Breakdown) -> str:
 
 def live_meter(workspace: Workspace) -> None:
     """What the next request carries against the window, its cost, and the session's cost so far."""
-    draft = widget_value(MeterKeys.DRAFT) or ""
-    breakdown = workspace.breakdown(draft)
+    breakdown = workspace.breakdown()
     rows = workspace.usage_rows()
     approx = "≥" if breakdown.is_lower_bound else "≈" if breakdown.is_estimate else ""
     with st.container(key=MeterKeys.LIVE, gap="small"):
@@ -128,8 +126,8 @@ def live_meter(workspace: Workspace) -> None:
             f"Window: {fmt.tokens(breakdown.window)} tokens"
         )
         st.badge(_level_text(breakdown), color=LEVEL_COLOURS[breakdown.level], icon=LEVEL_ICONS[breakdown.level])
-        if draft_tokens := breakdown.tokens_of("draft"):
-            st.caption(f"Includes your draft: {draft_tokens:,} tokens")
+        if image_tokens := breakdown.tokens_of("draft"):
+            st.caption(f"Includes the pending images: {image_tokens:,} tokens")
         if breakdown.estimate_notes:
             st.caption("Estimate: " + "; ".join(breakdown.estimate_notes) + ".")
         price = workspace.price()
@@ -151,16 +149,7 @@ def live_meter(workspace: Workspace) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Chat page: the live draft box and the send gate
-
-
-def _send_draft(workspace: Workspace) -> None:
-    try:
-        workspace.submit(widget_value(MeterKeys.DRAFT) or "")
-    except PlaygroundError as error:
-        st.toast(str(error), icon=":material/info:")
-        return
-    set_widget_value(MeterKeys.DRAFT, "")
+# Chat page: the send gate
 
 
 def _make_room(workspace: Workspace, strategy: RoomStrategy) -> None:
@@ -200,24 +189,6 @@ def _blocked_panel(workspace: Workspace, breakdown: Breakdown) -> None:
             "Or make room yourself (shorten the system prompt, remove tool definitions or the schema, or lower Max "
             f"completion tokens: {breakdown.reserved_output:,} reserved), then resend your message with Edit → Resend."
         )
-
-
-def compose_box(workspace: Workspace) -> None:
-    """The chat page's draft box: what the live meter counts as the message being drafted.
-
-    ``st.chat_input`` does not report what is being typed, so this box (``live=True``: it commits
-    after a short typing pause) carries the draft; its Send goes through ``workspace.submit`` like
-    the chat input.
-    """
-    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
-        st.text_input(
-            "Compose (the meter counts it as you type)",
-            key=MeterKeys.DRAFT,
-            live=True,
-            persist_state="session",  # going to Images to attach a picture must not lose the draft
-            placeholder="Draft a message here to see its tokens and cost before sending",
-        )
-        st.button("Send", key=MeterKeys.SEND_DRAFT, icon=":material/send:", on_click=_send_draft, args=(workspace,))
 
 
 def request_gate(workspace: Workspace) -> bool:
@@ -264,6 +235,8 @@ def _apply_override(workspace: Workspace) -> None:
 
 def price_controls(workspace: Workspace) -> None:
     """Pick the price tier (registry data) or override prices for this session."""
+    import pandas as pd
+
     spec = workspace.model_spec()
     tiers = tier_prices(spec)
     ids = [tier for tier, _, _ in tiers]
@@ -331,6 +304,9 @@ def price_controls(workspace: Workspace) -> None:
 
 def current_context(workspace: Workspace, breakdown: Breakdown) -> None:
     """What takes the space in the next request: a chart by kind, and every part with a preview."""
+    import pandas as pd
+    import plotly.graph_objects as go
+
     st.subheader("Current context")
     # A wrapping row, not st.columns: at 800 px four columns would cut the labels and the figures.
     with st.container(horizontal=True, gap="large"):
@@ -375,6 +351,8 @@ def current_context(workspace: Workspace, breakdown: Breakdown) -> None:
 
 
 def _turns_frame(rows: list[TurnUsage]) -> pd.DataFrame:
+    import pandas as pd
+
     accuracy = running_accuracy(rows)
     return pd.DataFrame(
         {
@@ -399,6 +377,8 @@ def _turns_frame(rows: list[TurnUsage]) -> pd.DataFrame:
 def _turn_bars(
     title: str, turns: list[int], series: dict[str, tuple[list[int | None], str]], barmode: str
 ) -> go.Figure:
+    import plotly.graph_objects as go
+
     figure = go.Figure(
         [go.Bar(name=name, x=turns, y=values, marker_color=colour) for name, (values, colour) in series.items()]
     )
@@ -408,6 +388,8 @@ def _turn_bars(
 
 def turns_section(workspace: Workspace, rows: list[TurnUsage]) -> None:
     """The per-turn table, its charts, and the CSV export."""
+    import plotly.graph_objects as go
+
     st.subheader("Turns")
     prices = workspace.applied_price_label()
     if removed := workspace.paid_reply_count() - len(rows):
@@ -517,6 +499,8 @@ def estimate_summary(rows: list[TurnUsage]) -> None:
 
 def projection_section(workspace: Workspace, rows: list[TurnUsage], breakdown: Breakdown) -> None:
     """Costs at scale, what caching and the Batch API change, and turns left in the window."""
+    import pandas as pd
+
     st.subheader("Projection")
     left, right = st.columns([1, 2], gap="large")
     per_day = left.number_input("Replies a day", min_value=0, value=1_000, step=100, key=MeterKeys.REQUESTS_PER_DAY)

@@ -22,11 +22,13 @@ import streamlit as st
 from components.format import md_code, md_text, stats_line
 from components.state import clear_widgets, get_store, pop_widget_value, set_widget_value, widget_value
 from components.verdict import verdict_badge
+from components.view_code import code_view
 from playground.connection import PROVIDER_LABELS
 from playground.conversation import Status
 from playground.errors import PlaygroundError
 from playground.providers import provider_for
 from playground.registry import ModelSpec
+from playground.request import ChatRequest
 from playground.schema import (
     FieldType,
     SchemaField,
@@ -51,7 +53,6 @@ from playground.schema_run import (
     schema_json,
     schema_run_request,
 )
-from playground.snippets import curl_snippet, python_snippet
 from playground.workspace import SchemaOption, Workspace
 
 SCHEMA_PAGE = "pages/schema.py"
@@ -603,16 +604,11 @@ def _export_tab(workspace: Workspace) -> None:
 
 
 def _code_tab(workspace: Workspace) -> None:
-    test_input = widget_value(SchemaKeys.TEST_INPUT) or ""
-    try:
-        request = schema_run_request(workspace, test_input, widget_value(SchemaKeys.MODE, "json_schema"))
-    except PlaygroundError as error:
-        st.error(md_text(error))
-        return
-    st.caption("The exact request Run sends (the key is read from an environment variable).")
-    provider = provider_for(workspace.connection)
-    st.code(python_snippet(request, provider), language="python")
-    st.code(curl_snippet(request, provider), language="bash")
+    def run_request() -> ChatRequest:
+        test_input = widget_value(SchemaKeys.TEST_INPUT) or ""
+        return schema_run_request(workspace, test_input, widget_value(SchemaKeys.MODE, "json_schema"))
+
+    code_view(workspace, run_request, "Run sends")
 
 
 def schema_tabs(workspace: Workspace, panel: SchemaPanel) -> None:

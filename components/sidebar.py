@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 from pydantic import SecretStr
 
@@ -12,12 +10,10 @@ from components.meter import live_meter
 from components.sessions import sessions_panel
 from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
-from playground.connection import PROVIDER_LABELS, ConnectionSettings, exposure_warning
+from playground.connection import PROVIDER_LABELS, ConnectionSettings
 from playground.errors import PlaygroundError
 from playground.providers import Provider, may_use_server_key, provider_for
 from playground.registry import azure_deployment_types, model_ids
-
-LOGGER = logging.getLogger("playground")
 
 
 def _api_key_input(provider: str, server_key_applies: bool, label: str) -> SecretStr | None:
@@ -217,15 +213,7 @@ def _connection_checks() -> None:
             st.error(str(error))
 
 
-@st.cache_resource(show_spinner=False)
-def _warn_operator_once(listen_address: str) -> None:
-    """Log the exposure warning once per server process (cached for the process, holds no user data)."""
-    if warning := exposure_warning(server_defaults(), listen_address):
-        LOGGER.warning(warning)
-
-
 def render_sidebar() -> None:
-    _warn_operator_once(str(st.get_option("server.address") or ""))
     workspace = get_workspace()
     with st.sidebar:
         sessions_panel()

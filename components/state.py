@@ -74,10 +74,15 @@ def _secrets() -> Mapping[str, Any]:
         return {}
 
 
+def configured_connection() -> ConnectionSettings:
+    """The operator's connection: environment variables and secrets, as they are now."""
+    return settings_from_sources(os.environ, _secrets())
+
+
 def server_defaults() -> ConnectionSettings:
     """Connection settings from the environment and secrets (read once per session)."""
     if SERVER_DEFAULTS_KEY not in st.session_state:
-        st.session_state[SERVER_DEFAULTS_KEY] = settings_from_sources(os.environ, _secrets())
+        st.session_state[SERVER_DEFAULTS_KEY] = configured_connection()
     return st.session_state[SERVER_DEFAULTS_KEY]
 
 

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from components.chat_view import chat_box, render_conversation, stream_pending_reply
+from components.chat_view import chat_box, conversation_controls, render_conversation, stream_pending_reply
 from components.contain import contained
 from components.meter import request_gate
 from components.state import get_workspace
 from components.tools_view import ToolKeys, tool_definitions
+from components.view_code import view_code
 
 st.title("Functions")
 st.caption(
@@ -25,7 +26,9 @@ with (
 if not workspace.tools:
     st.info("Add a tool (start from a template), then ask something that needs it.")
 
+conversation_controls(workspace)
 render_conversation(workspace, spec)
+view_code(workspace)
 
 chat_box(workspace, ToolKeys.CHAT_INPUT, "Ask something that needs a tool")
 

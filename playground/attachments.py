@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from PIL import Image, ImageOps
 
 from playground.connection import PROVIDER_LABELS
 from playground.conversation import ImageAttachment
@@ -21,10 +20,11 @@ from playground.costs import request_cost
 from playground.errors import PlaygroundError
 from playground.registry import ModelSpec, Price, image_input_limits
 from playground.vision.metadata import format_bytes
-from playground.vision.normalise import format_list, normalise_image
-from playground.vision.preview import preview_with_grid
 from playground.vision.tokens import DETAILS, Detail, estimate_image
 from playground.workspace import Workspace
+
+if TYPE_CHECKING:  # Pillow loads when an image is handled, not with every page
+    from PIL import Image
 
 __all__ = [
     "DetailCost",
@@ -114,6 +114,8 @@ def upload_limits_text(provider: str, browser_limit_mb: int) -> str:
     ``browser_limit_mb`` is the uploader's own cap (Streamlit's ``server.maxUploadSize``): the browser
     refuses a bigger file before sending it, and only marks it in the box, so the page must say so.
     """
+    from playground.vision.normalise import format_list
+
     limits = image_input_limits()
     provider_limit = limits.providers[provider].max_bytes
     browser_limit = browser_limit_mb * 1_000_000
@@ -158,6 +160,8 @@ def attach_upload(workspace: Workspace, data: bytes, filename: str) -> tuple[Ima
     Raises PlaygroundError (INVALID_INPUT) with a message naming the file when it is not a usable
     image or the request would carry too many images; nothing is queued then.
     """
+    from playground.vision.normalise import normalise_image
+
     _ensure_room(workspace, f"“{filename}”")
     prepared = normalise_image(
         data, filename=filename, model=workspace.model_spec(), provider=workspace.connection.provider
@@ -243,6 +247,8 @@ def pending_totals(workspace: Workspace, spec: ModelSpec, price: Price | None) -
 
 
 def _decoded(attachment: ImageAttachment) -> Image.Image | None:
+    from PIL import Image
+
     payload = attachment.payload()
     if payload is None:
         return None
@@ -253,6 +259,8 @@ def _decoded(attachment: ImageAttachment) -> Image.Image | None:
 
 def preview(attachment: ImageAttachment, spec: ModelSpec, max_side: int = 768) -> Image.Image | None:
     """The attached image as ``spec``'s model sees it, grid drawn over it; None for a remote URL."""
+    from playground.vision.preview import preview_with_grid
+
     image = _decoded(attachment)
     return None if image is None else preview_with_grid(image, spec, detail=attachment.detail, max_side=max_side)
 
@@ -262,5 +270,7 @@ def thumbnail(attachment: ImageAttachment, side: int) -> Image.Image | None:
 
     Square thumbnails keep a row of them (and the buttons under them) aligned whatever their shapes.
     """
+    from PIL import ImageOps
+
     image = _decoded(attachment)
     return None if image is None else ImageOps.pad(image.convert("RGBA"), (side, side), color=(0, 0, 0, 0))

@@ -58,6 +58,8 @@ def stream_reply(
     text_parts = [reply.content] if reply.content else []
     last_yield = 0.0
     shown_output = False
+    started = time.perf_counter()
+    stats.pace_marks = []
     try:
         with closing(client.stream_chat(request)) as events:
             for event in events:
@@ -100,6 +102,7 @@ def stream_reply(
                     last_yield = now
                     shown_output = shown_output or first_output
                     reply.content = "".join(text_parts)
+                    _mark_pace(stats, now - started, reply)
                     yield reply
         reply.status = Status.COMPLETE
     except PlaygroundError as error:
@@ -113,6 +116,7 @@ def stream_reply(
         )
     finally:
         reply.content = "".join(text_parts)
+        _mark_pace(stats, time.perf_counter() - started, reply)
         if reply.status is Status.STREAMING:
             reply.status = Status.STOPPED
         if stats.prompt_tokens is None and (reply.content or reply.refusal or reply.tool_calls):
@@ -130,6 +134,18 @@ def _estimate_usage(reply: Message, stats: ReplyStats, price_of: Callable[[Reply
     stats.usage_estimated = True
     if price_of is not None and stats.prompt_tokens is not None and (price := price_of(stats)) is not None:
         stats.cost_usd = request_cost(price, stats.prompt_tokens, stats.completion_tokens, 0)
+
+
+def output_characters(reply: Message) -> int:
+    """How much output a reply shows: its text, refusal and tool-call arguments (a replay's measure)."""
+    return len(reply.content) + len(reply.refusal or "") + sum(len(call.arguments) for call in reply.tool_calls)
+
+
+def _mark_pace(stats: ReplyStats, elapsed_s: float, reply: Message) -> None:
+    """Note what the reply showed at this redraw (only at redraws: a few marks a second, not per token)."""
+    shown = output_characters(reply)
+    if shown > (stats.pace_marks[-1][1] if stats.pace_marks else 0):
+        stats.pace_marks.append((round(elapsed_s, 3), shown))
 
 
 def _join_tool_call(calls: dict[int, ToolCall], delta: ToolCallDelta) -> None:

@@ -17,20 +17,23 @@ tokens arrived.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-import openai
 from azure.core.exceptions import ClientAuthenticationError
 
 from playground.connection import ConnectionSettings
 from playground.errors import ErrorKind, PlaygroundError, redact
 from playground.providers import Provider, provider_for
 from playground.request import ChatRequest
+
+if TYPE_CHECKING:  # the SDK (about 0.3 s to import) loads at the first request, not with every page
+    import openai
 
 TIMEOUTS_SETTING = "Connection › Timeouts"
 MAX_BACKOFF_S = 8.0
@@ -138,8 +141,14 @@ def _server_message(exc: openai.APIError) -> str:
     return str(_error_body(exc).get("message") or exc.message or "")
 
 
-# What the SDK, the transport and the Entra ID token provider raise; map_error explains each.
-CLIENT_ERRORS = (openai.OpenAIError, httpx2.HTTPError, ClientAuthenticationError)
+def client_errors() -> tuple[type[Exception], ...]:
+    """What the SDK, the transport and the Entra ID token provider raise; map_error explains each.
+
+    A function, not a constant: the SDK loads when a request is made, not with the module.
+    """
+    import openai
+
+    return (openai.OpenAIError, httpx2.HTTPError, ClientAuthenticationError)
 
 
 def map_error(exc: Exception, provider: Provider, *, mid_stream: bool = False) -> PlaygroundError:
@@ -157,6 +166,8 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 
 
 def _map_error(exc: Exception, provider: Provider, *, mid_stream: bool) -> PlaygroundError:
+    import openai
+
     settings = provider.settings
     if isinstance(exc, ClientAuthenticationError):
         first_line = str(exc.message or exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -346,6 +357,8 @@ class PlaygroundClient:
         Returns the open stream, the request that was finally sent (a provider fallback may have
         replaced it) and sentences for the user about fallbacks.
         """
+        import openai
+
         settings = self.settings
         deadline = time.monotonic() + settings.first_byte_timeout_s
         notices: list[str] = []
@@ -358,7 +371,7 @@ class PlaygroundClient:
             try:
                 stream = self._sdk().chat.completions.create(**request.to_kwargs(), timeout=timeout)
                 return stream, request, notices
-            except CLIENT_ERRORS as exc:
+            except client_errors() as exc:
                 if isinstance(exc, openai.APIStatusError):
                     fallback, why = self.provider.refusal_fallback(request, exc.status_code, _server_message(exc))
                     if fallback is not None and why is not None and not fell_back:
@@ -446,7 +459,7 @@ class PlaygroundClient:
                         if choice.finish_reason:
                             finish_reason = choice.finish_reason
                             yield Finished(choice.finish_reason)
-        except CLIENT_ERRORS as exc:
+        except client_errors() as exc:
             error = self._fail(exc, mid_stream=True)
             error.request_id = error.request_id or request_id
             raise error from exc
@@ -476,15 +489,39 @@ class PlaygroundClient:
         return StreamMetrics(time_to_first_token_s=ttft, total_time_s=ended - started, tokens_per_second=speed)
 
     def list_models(self) -> list[str]:
-        """Model ids the server offers (``GET /models``), sorted; the provider reads what the
-        entries say the server supports."""
+        """Model ids the server offers (``GET /models``), sorted."""
+        return [model.id for model in self.list_model_info()]
+
+    def list_model_info(self) -> list[ServerModel]:
+        """The server's models (``GET /models``) with the ``shutdown_date`` it reports, sorted by id;
+        the provider reads what the entries say the server supports."""
         self.provider.check_address()
         try:
             entries = [model.model_dump() for model in self._sdk().models.list()]
-        except CLIENT_ERRORS as exc:
+        except client_errors() as exc:
             raise self._fail(exc) from exc
         self.provider.learn_from_models(entries)
-        return sorted(str(entry["id"]) for entry in entries)
+        return sorted(
+            (ServerModel(str(entry["id"]), _shutdown_date(entry.get("shutdown_date"))) for entry in entries),
+            key=lambda model: model.id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ServerModel:
+    """A model the server lists; ``shutdown_date`` when it reports one (it beats the registry's date)."""
+
+    id: str
+    shutdown_date: dt.date | None = None
+
+
+def _shutdown_date(raw: str | None) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

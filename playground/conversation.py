@@ -98,6 +98,9 @@ class ReplyStats:
     usage_estimated: bool = False
     # How the server handled the request, in words (a fallback, an ignored feature).
     server_notes: list[str] = field(default_factory=list)
+    # (seconds since the request was sent, characters of output so far) at each redraw of the live
+    # stream: what a replay follows to play the reply back at its own pace (playground.demo).
+    pace_marks: list[tuple[float, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -128,6 +131,8 @@ class Message:
     stats: ReplyStats | None = None
     # The reply checked against the json_schema it was asked to follow (None: no schema was asked).
     schema_check: ReplyValidation | None = None
+    # Played back from a recording (playground.demo), not asked of the model: nothing was sent or billed.
+    replayed: bool = False
     id: str = field(default_factory=new_id)
 
     @property

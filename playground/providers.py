@@ -21,15 +21,16 @@ import re
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote, urlparse
-
-import openai
 
 from playground.connection import OPENAI_HOST, PROVIDER_LABELS, ConnectionSettings
 from playground.errors import ErrorKind, PlaygroundError
 from playground.registry import ModelSpec, azure_deployment_types, default_tier
 from playground.request import ChatRequest
+
+if TYPE_CHECKING:  # the SDK loads at the first request (see playground.client), not with every page
+    import openai
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 OPENAI_URL = f"https://{OPENAI_HOST}/v1"
@@ -159,6 +160,8 @@ class Provider:
 
     def sdk_client(self, credential: Credential, **common: Any) -> openai.OpenAI:
         """The SDK client for these settings; ``common`` carries timeout, retries, http_client."""
+        import openai
+
         settings = self.settings
         return openai.OpenAI(
             api_key=credential,
@@ -492,6 +495,8 @@ class AzureDeploymentsProvider(_AzureProvider):
         )
 
     def sdk_client(self, credential: Credential, **common: Any) -> openai.OpenAI:
+        import openai
+
         auth = {"azure_ad_token_provider": credential} if callable(credential) else {"api_key": credential}
         return openai.AzureOpenAI(
             azure_endpoint=self.settings.azure_endpoint,
@@ -519,6 +524,8 @@ class AzureV1Provider(_AzureProvider):
     fields = SidebarFields(azure_resource=True, base_url=None, model=False)
 
     def sdk_client(self, credential: Credential, **common: Any) -> openai.OpenAI:
+        import openai
+
         return openai.OpenAI(base_url=self.base_url(), api_key=credential, **common)
 
     def code_target(self) -> CodeTarget:

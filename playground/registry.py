@@ -9,6 +9,7 @@ derived from the guess.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -18,6 +19,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 REGISTRY_PATH = Path(__file__).with_name("models.toml")
+#: The setting (environment variable) naming an operator's TOML file of extra ``[models.*]`` entries.
+MODELS_FILE_SETTING = "PLAYGROUND_MODELS_FILE"
 
 RETIREMENT_WARNING_DAYS = 90
 RETIREMENT_PLATFORMS = {"openai": "OpenAI", "azure": "Azure OpenAI"}
@@ -83,6 +86,14 @@ class Retirement(_Frozen):
     openai: dt.date | None = None
 
 
+class ParameterSupport(_Frozen):
+    """Which request parameters a model takes. Reasoning models reject the sampling ones
+    (``rejects = ["temperature", "top_p"]``) and take a ``reasoning_effort`` from their list."""
+
+    rejects: list[str] = []
+    reasoning_efforts: list[str] = []
+
+
 class ModelEntry(_Frozen):
     label: str
     snapshot: str
@@ -96,6 +107,7 @@ class ModelEntry(_Frozen):
     retirement: Retirement = Retirement()
     image: PatchImageRule | TileImageRule = Field(discriminator="method")
     prices: dict[str, Price]
+    parameters: ParameterSupport = ParameterSupport()
 
 
 class ImageProviderLimits(_Frozen):
@@ -184,14 +196,29 @@ class ModelSpec:
     def price(self, tier: str) -> Price | None:
         return self.entry.prices.get(tier)
 
+    def accepts(self, parameter: str) -> bool:
+        """Whether requests to this model may carry ``parameter`` (``reasoning_effort`` only when listed)."""
+        if parameter == "reasoning_effort":
+            return bool(self.entry.parameters.reasoning_efforts)
+        return parameter not in self.entry.parameters.rejects
+
     def with_context_cap(self, cap: int | None) -> ModelSpec:
         return replace(self, context_cap=cap)
 
-    def retirement_notice(self, platform: Literal["openai", "azure"], today: dt.date | None = None) -> str | None:
+    def retirement_notice(
+        self,
+        platform: Literal["openai", "azure"],
+        today: dt.date | None = None,
+        server_shutdown: dt.date | None = None,
+    ) -> str | None:
         """A warning when this model is within RETIREMENT_WARNING_DAYS of retirement on ``platform``
-        (which one applies is the connection's provider's call), or past it."""
+        (which one applies is the connection's provider's call), or past it.
+
+        ``server_shutdown`` is the ``shutdown_date`` the server's model list reports: it wins over
+        the registry's date (FACTS 8).
+        """
         today = today or dt.date.today()
-        retires: dt.date | None = getattr(self.entry.retirement, platform)
+        retires: dt.date | None = server_shutdown or getattr(self.entry.retirement, platform)
         if retires is None:
             return None
         days_left = (retires - today).days
@@ -203,11 +230,52 @@ class ModelSpec:
         return None
 
 
-@cache
 def load_registry(path: Path = REGISTRY_PATH) -> Registry:
-    """Parse and validate the registry file (cached: it is read once per process)."""
+    """The registry file plus the operator's models file (``PLAYGROUND_MODELS_FILE``), validated.
+
+    Cached: each pair of files is read once per process.
+    """
+    return _load_registry(path, os.environ.get(MODELS_FILE_SETTING, "").strip() or None)
+
+
+@cache
+def _load_registry(path: Path, operator_file: str | None) -> Registry:
     with path.open("rb") as handle:
-        return Registry.model_validate(tomllib.load(handle))
+        data = tomllib.load(handle)
+    if operator_file is not None:
+        extra = _operator_models(Path(operator_file))
+        for model_id, entry in extra.items():
+            if isinstance(entry, dict) and entry.get("token_rules") not in data["token_rules"]:
+                raise ValueError(
+                    f"{MODELS_FILE_SETTING}={operator_file}: model {model_id!r} names token_rules "
+                    f"{entry.get('token_rules')!r}; known: {sorted(data['token_rules'])}."
+                )
+            if isinstance(entry, dict) and (tiers := sorted(set(entry.get("prices", {})) - set(data["price_tiers"]))):
+                raise ValueError(
+                    f"{MODELS_FILE_SETTING}={operator_file}: model {model_id!r} prices unknown tiers {tiers}."
+                )
+        data["models"] = {**data["models"], **extra}
+    return Registry.model_validate(data)
+
+
+def _operator_models(path: Path) -> dict[str, object]:
+    """The ``[models.*]`` tables of an operator's file; an operator's entry replaces a built-in one."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ValueError(f"{MODELS_FILE_SETTING}={path}: cannot read the file ({exc.strerror}).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{MODELS_FILE_SETTING}={path}: not valid TOML ({exc}).") from None
+    if unknown := sorted(set(data) - {"models"}):
+        raise ValueError(f"{MODELS_FILE_SETTING}={path}: only [models.*] tables are allowed (found {unknown}).")
+    models = data.get("models", {})
+    for model_id, entry in models.items():
+        try:
+            ModelEntry.model_validate(entry)
+        except ValueError as exc:
+            raise ValueError(f"{MODELS_FILE_SETTING}={path}: model {model_id!r} is not valid: {exc}") from None
+    return dict(models)
 
 
 def parameter_bounds() -> ParameterBounds:

@@ -22,6 +22,8 @@ class ChatParams(BaseModel):
     stop: list[str] = Field(default_factory=list)
     seed: int | None = None
     response_format: Literal["text", "json_object"] = "text"
+    #: Reasoning models only (the registry lists which efforts a model takes); None = not sent.
+    reasoning_effort: str | None = None
 
 
 def validate_params(params: ChatParams, spec: ModelSpec) -> list[str]:
@@ -38,10 +40,32 @@ def validate_params(params: ChatParams, spec: ModelSpec) -> list[str]:
             f"max_completion_tokens must be between 1 and {spec.max_output_tokens:,} for {spec.label} "
             f"(it is {params.max_completion_tokens:,})."
         )
+    efforts = spec.entry.parameters.reasoning_efforts
+    if params.reasoning_effort is not None and params.reasoning_effort not in efforts:
+        accepted = f"it takes {', '.join(efforts)}" if efforts else "it takes none"
+        problems.append(f"{spec.label} does not take reasoning_effort {params.reasoning_effort!r} ({accepted}).")
     stops = [stop for stop in params.stop if stop]
     if len(stops) > bounds.max_stop_sequences:
         problems.append(f"At most {bounds.max_stop_sequences} stop sequences are allowed (there are {len(stops)}).")
     return problems
+
+
+def params_for_model(params: ChatParams, spec: ModelSpec) -> ChatParams:
+    """``params`` with what ``spec`` rejects put back to the API defaults (which are not sent):
+    e.g. temperature / top_p for reasoning models, reasoning_effort for the others."""
+    bounds = parameter_bounds()
+    changes: dict[str, Any] = {
+        name: getattr(bounds, name).default
+        for name in ("temperature", "top_p", "frequency_penalty", "presence_penalty")
+        if not spec.accepts(name)
+    }
+    if not spec.accepts("seed"):
+        changes["seed"] = None
+    if not spec.accepts("stop"):
+        changes["stop"] = []
+    if params.reasoning_effort is not None and params.reasoning_effort not in spec.entry.parameters.reasoning_efforts:
+        changes["reasoning_effort"] = None
+    return params.model_copy(update=changes)
 
 
 @dataclass
@@ -82,6 +106,8 @@ class ChatRequest:
             kwargs["stop"] = stops
         if self.params.seed is not None:
             kwargs["seed"] = self.params.seed
+        if self.params.reasoning_effort is not None:
+            kwargs["reasoning_effort"] = self.params.reasoning_effort
         if self.response_format is not None:
             kwargs["response_format"] = self.response_format
         elif self.params.response_format == "json_object":

@@ -6,6 +6,10 @@ only ever come from environment variables: a snippet never contains the user's k
 placeholder that looks like one, and any text of the key that reached a setting (a URL, a header)
 is replaced by the variable's name.
 
+Uploaded images travel as base64 data URLs. ``images="inline"`` writes them into the snippet as
+they are sent; ``images="file"`` writes a placeholder that reads each image from a file next to
+the script (``image-1.png``, ...), so the snippet stays short and the request stays the same.
+
 Pure Python: no Streamlit.
 """
 
@@ -14,13 +18,17 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from playground.errors import redact
 from playground.providers import AZURE_TOKEN_VARIABLE, ENTRA_SCOPE, Provider
 from playground.request import ChatRequest
 
 SNIPPET_LANGUAGES = {"Python": "python", "JavaScript": "javascript", "curl": "bash"}
+#: How uploaded images appear in a snippet: their base64 data inline, or read from files.
+ImageMode = Literal["inline", "file"]
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 
 
 def request_body(request: ChatRequest | Mapping[str, Any]) -> dict[str, Any]:
@@ -28,13 +36,64 @@ def request_body(request: ChatRequest | Mapping[str, Any]) -> dict[str, Any]:
     return request.to_kwargs() if isinstance(request, ChatRequest) else dict(request)
 
 
-def all_snippets(request: ChatRequest | Mapping[str, Any], provider: Provider) -> dict[str, str]:
+@dataclass(frozen=True)
+class ImageFile:
+    """An uploaded image a snippet reads from a file: ``token`` stands for its data URL in the body."""
+
+    token: str
+    file_name: str
+    media_type: str
+    message: int  # where its URL sits in the body: messages[message].content[part].image_url.url
+    part: int
+
+
+def image_files(body: dict[str, Any]) -> tuple[dict[str, Any], list[ImageFile]]:
+    """``body`` with every data-URL image replaced by a token, and the files those tokens stand for
+    (``image-1.png``, ... in order). Remote image URLs are left as they are."""
+    files: list[ImageFile] = []
+    messages = []
+    for index, message in enumerate(body.get("messages", [])):
+        content = message.get("content")
+        if not isinstance(content, list):
+            messages.append(message)
+            continue
+        parts = []
+        for position, part in enumerate(content):
+            url = (part.get("image_url") or {}).get("url", "") if part.get("type") == "image_url" else ""
+            if not url.startswith("data:") or ";base64," not in url:
+                parts.append(part)
+                continue
+            media_type = url[len("data:") : url.index(";")]
+            number = len(files) + 1
+            file = ImageFile(
+                f"@@IMAGE_{number}@@",
+                f"image-{number}.{_EXTENSIONS.get(media_type, 'bin')}",
+                media_type,
+                index,
+                position,
+            )
+            files.append(file)
+            parts.append({**part, "image_url": {**part["image_url"], "url": file.token}})
+        messages.append({**message, "content": parts})
+    return ({**body, "messages": messages} if files else body), files
+
+
+def all_snippets(
+    request: ChatRequest | Mapping[str, Any], provider: Provider, images: ImageMode = "inline"
+) -> dict[str, str]:
     """Every snippet for ``request``, by language label (keys of :data:`SNIPPET_LANGUAGES`)."""
     return {
-        "Python": python_snippet(request, provider),
-        "JavaScript": javascript_snippet(request, provider),
-        "curl": curl_snippet(request, provider),
+        "Python": python_snippet(request, provider, images),
+        "JavaScript": javascript_snippet(request, provider, images),
+        "curl": curl_snippet(request, provider, images),
     }
+
+
+def _body_and_files(
+    request: ChatRequest | Mapping[str, Any], images: ImageMode
+) -> tuple[dict[str, Any], list[ImageFile]]:
+    body = request_body(request)
+    return image_files(body) if images == "file" else (body, [])
 
 
 def _scrub(text: str, provider: Provider) -> str:
@@ -77,10 +136,25 @@ def _python_client(provider: Provider) -> list[str]:
     return [*lines, "", f"client = {target.sdk_class}(", *[f"    {arg}," for arg in args], ")"]
 
 
-def python_snippet(request: ChatRequest | Mapping[str, Any], provider: Provider) -> str:
+def python_snippet(request: ChatRequest | Mapping[str, Any], provider: Provider, images: ImageMode = "inline") -> str:
     """Python (openai SDK) code that sends exactly ``request``; the key comes from the environment."""
-    lines = ["import os", "", *_python_client(provider), "", "stream = client.chat.completions.create("]
-    lines += [f"    {name}={_py(value, 1)}," for name, value in request_body(request).items()]
+    body, files = _body_and_files(request, images)
+    lines = ["import base64", "import os"] if files else ["import os"]
+    lines += ["", *_python_client(provider)]
+    if files:
+        lines += [
+            "",
+            "",
+            "def data_url(path, media_type):",
+            '    with open(path, "rb") as image:',
+            '        return f"data:{media_type};base64," + base64.b64encode(image.read()).decode()',
+            "",
+        ]
+    lines += ["", "stream = client.chat.completions.create("]
+    arguments = "\n".join(f"    {name}={_py(value, 1)}," for name, value in body.items())
+    for file in files:
+        arguments = arguments.replace(repr(file.token), f"data_url({file.file_name!r}, {file.media_type!r})")
+    lines += [arguments]
     lines += [
         ")",
         "for chunk in stream:",
@@ -92,13 +166,18 @@ def python_snippet(request: ChatRequest | Mapping[str, Any], provider: Provider)
     return _scrub("\n".join(lines) + "\n", provider)
 
 
-def javascript_snippet(request: ChatRequest | Mapping[str, Any], provider: Provider) -> str:
+def javascript_snippet(
+    request: ChatRequest | Mapping[str, Any], provider: Provider, images: ImageMode = "inline"
+) -> str:
     """JavaScript (the ``openai`` npm package, an ES module) that sends exactly ``request``."""
     target = provider.code_target()
+    body_data, files = _body_and_files(request, images)
     names = {"base_url": "baseURL", "organization": "organization", "project": "project"}
     names |= {"azure_endpoint": "endpoint", "api_version": "apiVersion"}
     options = [f"  {names[name]}: {json.dumps(value)}," for name, value in target.client_args.items()]
     lines = [f'import {{ {target.sdk_class} }} from "openai";']
+    if files:
+        lines.insert(0, 'import { readFileSync } from "node:fs";')
     if target.entra_id:
         lines += [
             'import { DefaultAzureCredential, getBearerTokenProvider } from "@azure/identity";',
@@ -114,13 +193,25 @@ def javascript_snippet(request: ChatRequest | Mapping[str, Any], provider: Provi
         options.append(f'  apiKey: process.env.{target.key_variable} ?? "no-key-required",')
     else:
         options.append(f"  apiKey: process.env.{target.key_variable},")
-    body = json.dumps(request_body(request), indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    body = json.dumps(body_data, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    for file in files:
+        body = body.replace(
+            json.dumps(file.token), f"dataUrl({json.dumps(file.file_name)}, {json.dumps(file.media_type)})"
+        )
     lines += [
         "",
         f"const client = new {target.sdk_class}({{",
         *options,
         "});",
         "",
+    ]
+    if files:
+        lines += [
+            "const dataUrl = (path, mediaType) =>",
+            '  `data:${mediaType};base64,${readFileSync(path).toString("base64")}`;',
+            "",
+        ]
+    lines += [
         "const stream = await client.chat.completions.create(",
         f"  {body}",
         ");",
@@ -133,10 +224,12 @@ def javascript_snippet(request: ChatRequest | Mapping[str, Any], provider: Provi
     return _scrub("\n".join(lines) + "\n", provider)
 
 
-def curl_snippet(request: ChatRequest | Mapping[str, Any], provider: Provider) -> str:
+def curl_snippet(request: ChatRequest | Mapping[str, Any], provider: Provider, images: ImageMode = "inline") -> str:
     """A curl command that sends exactly ``request`` (body in a quoted here-document, so nothing in
-    it is expanded by the shell); the key is an environment variable reference."""
+    it is expanded by the shell); the key is an environment variable reference. With
+    ``images="file"``, jq puts each image file's base64 into the body before curl sends it."""
     target = provider.code_target()
+    body, files = _body_and_files(request, images)
     name, prefix = target.auth_header
     comments = []
     variable = target.key_variable
@@ -148,13 +241,25 @@ def curl_snippet(request: ChatRequest | Mapping[str, Any], provider: Provider) -
         )
     headers = [f'"{name}: {prefix}${variable}"']
     headers += [shlex.quote(f"{header}: {value}") for header, value in target.extra_headers.items()]
-    lines = [
-        *comments,
+    curl = [
         f"curl --no-buffer {shlex.quote(target.chat_url)} \\",
         '  -H "Content-Type: application/json" \\',
         *[f"  -H {header} \\" for header in headers],
-        "  -d @- <<'JSON'",
-        json.dumps(request_body(request), indent=2, ensure_ascii=False),
-        "JSON",
     ]
+    if files:
+        # The base64 goes through files, not arguments: an image can exceed the argument size limit.
+        jq = ["jq \\"]
+        jq += [
+            f"  --rawfile image_{n} <(base64 < {shlex.quote(f.file_name)} | tr -d '\\n') \\"
+            for n, f in enumerate(files, 1)
+        ]
+        updates = " | ".join(
+            f'.messages[{f.message}].content[{f.part}].image_url.url = "data:{f.media_type};base64," + $image_{n}'
+            for n, f in enumerate(files, 1)
+        )
+        jq.append(f"  {shlex.quote(updates)} <<'JSON' | \\")
+        lines = [*comments, f"# Reads {', '.join(f.file_name for f in files)} (needs jq and bash).", *jq, *curl]
+        lines += ["  -d @-", json.dumps(body, indent=2, ensure_ascii=False), "JSON"]
+    else:
+        lines = [*comments, *curl, "  -d @- <<'JSON'", json.dumps(body, indent=2, ensure_ascii=False), "JSON"]
     return _scrub("\n".join(lines) + "\n", provider)

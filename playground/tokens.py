@@ -77,7 +77,6 @@ class TokenCounter:
 
     def __init__(self, encoding_name: str = "o200k_base", max_entries: int = 50_000) -> None:
         self.encoding_name = encoding_name
-        self._encoding = get_encoding(encoding_name)
         self._counts: dict[str, int] = {}
         self._max_entries = max_entries
 
@@ -85,7 +84,9 @@ class TokenCounter:
         cached = self._counts.get(text)
         if cached is not None:
             return cached
-        counted = len(self._encoding.encode(text, disallowed_special=()))
+        # The encoding loads (about 0.2 s) at the first text counted, not when a counter is made:
+        # an empty chat's first page counts no text.
+        counted = len(get_encoding(self.encoding_name).encode(text, disallowed_special=()))
         if len(self._counts) >= self._max_entries:
             self._counts.clear()
         self._counts[text] = counted

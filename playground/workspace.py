@@ -8,12 +8,13 @@ two sessions never share a client or a key.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from playground.chat import stream_reply
+from playground.chat import DEFAULT_REFRESH_S, stream_reply
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
 from playground.conversation import Conversation, ImageAttachment, Message, ReplyStats, Status
@@ -44,6 +45,8 @@ from playground.schema.document import ResponseSchema
 from playground.tools import answer_calls, unanswered_calls
 
 if TYPE_CHECKING:
+    from playground.demo.recording import RecordedTurn
+    from playground.demo.replay import Clock
     from playground.schema_run import StructuredResult
 
 #: The response schema's settings the schema panel edits directly (the schema itself is edited
@@ -306,6 +309,26 @@ class Workspace:
             run_structured(self.client(), result, price_of=self.reply_price), [result.reply]
         )
 
+    def replay_turn(
+        self,
+        turn: RecordedTurn,
+        *,
+        resume: bool = False,
+        clock: Clock | None = None,
+        refresh_interval_s: float = DEFAULT_REFRESH_S,
+    ) -> Iterator[Message]:
+        """Play a recorded turn into the conversation at its recorded pace; nothing is sent or billed.
+
+        ``resume``: the turn's user message is the conversation's last one (its live attempt failed):
+        that attempt is dropped (its usage stays in the session's cost) and the recording follows.
+        See ``playground.demo.replay_turn``.
+        """
+        from playground.demo.replay import replay_turn  # demos load when one plays, not with every page
+
+        self.awaiting_reply = False
+        self.record_usage()
+        return replay_turn(self.conversation, turn, resume=resume, clock=clock, refresh_interval_s=refresh_interval_s)
+
     def set_progress_hook(self, hook: Callable[[], None] | None) -> None:
         """Call ``hook`` after every update of a streaming reply (chat and schema runs), so a reply
         that is streaming when the process dies can be found saved; None: no hook."""
@@ -413,6 +436,53 @@ class Workspace:
     def remove_pending_image(self, image_id: str) -> None:
         """Take an image off the next message (nothing happens if it is already gone)."""
         self.pending_images = [image for image in self.pending_images if image.id != image_id]
+
+    # --- whole setups and sessions (the prompt library, session files) -----------------------------
+    def restore_setup(self, setup: Workspace) -> None:
+        """Take ``setup``'s prompt setup: system prompt, conversation, parameters, tools and their
+        mocks, schema, and model (with the deployment). Where requests go, the key, the price tier
+        and the images queued for the next message stay this session's; replies dropped from the
+        conversation stay in its cost."""
+        self.record_usage()
+        model = {"model": setup.connection.model}
+        if not self.connection.locked and setup.connection.provider == self.connection.provider:
+            model["deployment"] = setup.connection.deployment
+        self.connection = self.connection.model_copy(update=model)
+        self.conversation = Conversation(list(setup.conversation.messages))
+        self.system_prompt = setup.system_prompt
+        self.params = setup.params.model_copy(deep=True)
+        self.tools = [dict(tool) for tool in setup.tools]
+        self.tool_choice = setup.tool_choice
+        self.parallel_tool_calls = setup.parallel_tool_calls
+        self.tool_mock_outputs = dict(setup.tool_mock_outputs)
+        self.response_schema = replace(setup.response_schema, schema=copy.deepcopy(setup.response_schema.schema))
+        self.awaiting_reply = False
+
+    def open_session(self, other: Workspace) -> None:
+        """Become ``other`` (a session opened from a file): its connection choice, conversation,
+        setup, queued images, prices and paid usage replace this session's. This session's client
+        (and so what it learnt about its server) is rebuilt if the connection changed."""
+        for name in _SESSION_FIELDS:
+            setattr(self, name, getattr(other, name))
+        self.awaiting_reply = False
+
+
+#: What a saved session holds (see Workspace.open_session); the rest is this process's (client, caches).
+_SESSION_FIELDS = (
+    "connection",
+    "conversation",
+    "system_prompt",
+    "params",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "tool_mock_outputs",
+    "response_schema",
+    "pending_images",
+    "price_tier",
+    "price_overrides",
+    "usage_ledger",
+)
 
 
 def _checked_when_complete(updates: Iterator[Message], reply: Message, schema: dict[str, Any]) -> Iterator[Message]:

@@ -66,9 +66,11 @@ class TurnUsage:
 
 
 def usage_of(message: Message) -> ReplyStats | None:
-    """A reply's stats, when the API reported its usage."""
+    """A reply's stats, when the API reported its usage (a replayed reply was not billed: None)."""
     stats = message.stats
-    return stats if message.role == "assistant" and stats is not None and stats.prompt_tokens is not None else None
+    if message.role != "assistant" or message.replayed or stats is None or stats.prompt_tokens is None:
+        return None
+    return stats
 
 
 def replies_with_usage(messages: Iterable[Message]) -> dict[str, ReplyStats]:

@@ -78,6 +78,7 @@ class StatsDoc(StrictModel):
     content_filter: dict[str, Any] = Field(default_factory=dict)
     usage_estimated: bool = False
     server_notes: list[str] = Field(default_factory=list)
+    pace_marks: list[tuple[float, int]] = Field(default_factory=list)
 
 
 class ErrorDoc(StrictModel):
@@ -100,6 +101,7 @@ class MessageDoc(StrictModel):
     error: ErrorDoc | None = None
     stats: StatsDoc | None = None
     schema_check: ReplyValidation | None = None
+    replayed: bool = False
 
 
 class ConnectionDoc(StrictModel):
@@ -265,12 +267,14 @@ def message_fingerprint(message: Message) -> tuple[Any, ...]:
         None if message.error is None else tuple(vars(message.error).values()),
         None if stats is None else _stats_fingerprint(stats),
         None if message.schema_check is None else message.schema_check.model_dump_json(),
+        message.replayed,
     )
 
 
 def _stats_fingerprint(stats: ReplyStats) -> tuple[Any, ...]:
-    # content_filter is the one mutable value: a copy of its text keeps the fingerprint frozen.
-    return (*(value for name, value in vars(stats).items() if name != "content_filter"), repr(stats.content_filter))
+    # The containers (content filter, notes, pace marks) change in place: a copy of their text keeps
+    # the fingerprint frozen.
+    return tuple(repr(value) if isinstance(value, dict | list) else value for value in vars(stats).values())
 
 
 def message_record(message: Message, cache: ImageCache) -> tuple[dict[str, Any], list[ImageBytes]]:
@@ -289,6 +293,7 @@ def message_record(message: Message, cache: ImageCache) -> tuple[dict[str, Any],
         "error": None if message.error is None else {**vars(message.error), "kind": message.error.kind.value},
         "stats": None if message.stats is None else stats_record(message.stats),
         "schema_check": None if message.schema_check is None else message.schema_check.model_dump(mode="json"),
+        "replayed": message.replayed,
     }
     return record, [blob for _, blob in images if blob is not None]
 
@@ -421,6 +426,7 @@ def _message(doc: MessageDoc) -> Message:
         error=None if doc.error is None else ErrorInfo(**doc.error.model_dump()),
         stats=None if doc.stats is None else _stats(doc.stats),
         schema_check=doc.schema_check,
+        replayed=doc.replayed,
         id=doc.id,
     )
 

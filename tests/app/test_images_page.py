@@ -44,8 +44,8 @@ def test_uploads_show_the_worked_example_token_counts(app_factory):
     small, large = workspace(app).pending_images
     assert (small.name, large.name) == ("small.png", "large.png")
     tables = cost_tables(app)
-    assert "| auto **◀ chosen** | 415 | $0.000166 |" in tables[0]
-    assert "| auto **◀ chosen** | 1,659 | $0.000664 |" in tables[1]
+    assert "| auto **◀ chosen** | 415 | $0.00017 |" in tables[0]
+    assert "| auto **◀ chosen** | 1,659 | $0.00066 |" in tables[1]
     assert any("2 image(s) · 2,074 tokens" in caption.value for caption in app.caption)
     assert any("low is not cheaper" in caption.value for caption in app.caption)
     # The uploader was cleared (new key) and a rerun does not attach the same files again.

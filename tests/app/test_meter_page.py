@@ -9,6 +9,7 @@ import io
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
+from components.chat_view import ChatKeys
 from components.meter import MeterKeys
 from components.state import STATE_KEY, Keys
 from playground.conversation import ImageAttachment, Message
@@ -156,6 +157,8 @@ def azure_standard(app_factory, clean_env, fake):
 
 def test_a_request_too_big_for_the_window_is_held_until_old_turns_are_dropped(azure_standard, fake):
     app = azure_standard
+    app.session_state[ChatKeys.SETTINGS_OPEN] = True  # open "System prompt & parameters"
+    app.run()
     app.number_input(key=Keys.MAX_TOKENS).set_value(32_768).run()  # the API must leave room for this
     conversation = workspace(app).conversation
     for turn in range(4):  # ~120,000 tokens of history + 32,768 reserved: over 128,000
@@ -186,6 +189,8 @@ def test_a_request_too_big_for_the_window_is_held_until_old_turns_are_dropped(az
 
 def test_dropping_images_makes_room(azure_standard, fake):
     app = azure_standard
+    app.session_state[ChatKeys.SETTINGS_OPEN] = True  # open "System prompt & parameters"
+    app.run()
     app.number_input(key=Keys.MAX_TOKENS).set_value(10_000).run()
     # The meter prices the recorded size (6,636 tokens each at 2048x2048); the chat draws the real pixel.
     photo = {
@@ -213,14 +218,6 @@ def test_the_override_form_shows_the_picked_tiers_prices(app_factory):
     assert app.number_input(key=MeterKeys.OVERRIDE_INPUT).value == 0.20
     assert app.number_input(key=MeterKeys.OVERRIDE_CACHED).value is None  # batch: no cache discount
     assert app.number_input(key=MeterKeys.OVERRIDE_OUTPUT).value == 0.80
-
-
-def test_the_compose_draft_survives_a_visit_to_another_page(app_factory):
-    app = app_factory()
-    app.text_input(key=MeterKeys.DRAFT).input("a draft about the chart").run()
-    app.switch_page("pages/images.py").run()
-    app.switch_page("pages/chat.py").run()
-    assert app.text_input(key=MeterKeys.DRAFT).value == "a draft about the chart"
 
 
 # --- reading the panel -----------------------------------------------------------------------------------

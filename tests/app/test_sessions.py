@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.chat_view import ChatKeys
 from components.sessions import SessionKeys
 from components.state import STATE_KEY, Keys
 from playground.conversation import Status
@@ -76,6 +77,8 @@ def test_the_process_wide_store_keeps_no_user_text(app_factory):
 def test_reload_reopens_everything_but_the_key(app_factory, database, fake):
     fake.enqueue(Scenario(text="Paris is the capital.", cached_tokens=3))
     app = app_factory()
+    app.session_state[ChatKeys.SETTINGS_OPEN] = True  # "System prompt & parameters" is open
+    app.run()
     app.text_area(key=Keys.SYSTEM_PROMPT).input("Answer briefly.").run()
     app.slider(key=Keys.TEMPERATURE).set_value(0.3).run()
     send(app, "Capital of France?")

@@ -146,7 +146,8 @@ class AppProcess:
         self.secrets.write_text("")
         self.env = {name: value for name, value in os.environ.items() if not _SCRUBBED_ENV.match(name)}
         self.env.update(OPENAI_BASE_URL=fake_server.base_url, OPENAI_API_KEY="test-key", PYTHONUNBUFFERED="1")
-        # A throwaway database of its own, kept across restart() (never the project's data/).
+        # A throwaway database: the app under test must never write the developer's data/playground.db.
+        # It is kept across restart(): the restarted server reopens the same sessions.
         self.database_path = workdir / "playground.db"
         self.env.update(PLAYGROUND_DATABASE_URL=f"sqlite:///{self.database_path}", PLAYGROUND_RETENTION_DAYS="")
         self.port = _free_port()

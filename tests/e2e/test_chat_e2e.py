@@ -6,6 +6,7 @@ see ``conftest.py`` for the fixtures and ``helpers.py`` for the waiting strategy
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import urllib.request
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from components.state import Keys
+from tests.e2e.conftest import REPO_ROOT
 from tests.e2e.helpers import (
     CHAT_INPUT,
     by_key,
@@ -260,3 +262,145 @@ def test_csp_blocks_remote_markdown_images(
     assert leak_server.hits == []
     assert image.evaluate("img => img.naturalWidth") == 0
     assert any("Content Security Policy" in error and "leak.png" in error for error in console_errors), console_errors
+
+
+# --- the one composer, the reply in place, a long reply's frames, cold starts and restarts ----------
+COMPOSER = "[data-testid=stChatInput]"
+
+
+def _offset_between(upper, lower) -> float:
+    """Vertical distance between the tops of two elements, measured in the same frame."""
+    return upper.evaluate(
+        "(a, b) => b.getBoundingClientRect().top - a.getBoundingClientRect().top", lower.element_handle()
+    )
+
+
+def test_composer_attaches_images_removes_chips_and_the_reply_streams_in_place(
+    page: Page, app_url: str, fake: FakeOpenAIServer
+) -> None:
+    from components.images import ImageKeys
+    from tests.fakes.images import one_pixel_png
+
+    open_app(page, app_url)
+    page.locator("[data-testid=stSidebarNav] a", has_text="Images").click()
+    wait_for_app_idle(page)
+    pixel = {"name": "waiting.png", "mimeType": "image/png", "buffer": one_pixel_png()}
+    by_key_prefix(page, ImageKeys.UPLOAD_PREFIX).locator("input[type=file]").set_input_files([pixel])
+    wait_for_app_idle(page, expect=by_key_prefix(page, ImageKeys.CARD_PREFIX))
+    page.locator("[data-testid=stSidebarNav] a", has_text="Chat").click()
+    chip = by_key_prefix(page, "images.strip_remove.").get_by_role("button")
+    wait_for_app_idle(page, expect=chip)
+    expect(chip).to_contain_text("waiting.png")
+    expect(page.get_by_text("1 image pending")).to_be_visible()
+    expect(page.locator(CAPTION, has_text="Next request:")).to_contain_text("+ 1 image")
+    chip.click()
+    wait_for_app_idle(page)
+    expect(chip).to_have_count(0)
+    expect(page.get_by_text("1 image pending")).to_have_count(0)
+
+    # Attach in the composer itself, type two lines, send: the reply streams where it stays.
+    composer_image = {"name": "in-composer.png", "mimeType": "image/png", "buffer": one_pixel_png()}
+    page.locator(f"{COMPOSER} input[type=file]").set_input_files([composer_image])
+    box = page.locator(CHAT_INPUT)
+    box.fill("First line")
+    box.press("Shift+Enter")
+    box.press_sequentially("second line")
+    words = " ".join(f"word{n:02d}" for n in range(60))
+    fake.enqueue(Scenario(text=words, chunk_delay=0.05))
+    box.press("Enter")
+    assistant = chat_messages(page, "assistant")
+    user = chat_messages(page, "user")
+    stop = by_key(assistant.last, Keys.STOP)
+    expect(stop).to_be_visible(timeout=15_000)
+    expect(assistant.last).to_contain_text("word05", timeout=15_000)
+    while_streaming = _offset_between(user.last, assistant.last)
+    wait_for_app_idle(page, expect=assistant.last.locator(CAPTION, has_text="finish: stop"))
+    assert abs(_offset_between(user.last, assistant.last) - while_streaming) < 2  # no jump
+    expect(assistant).to_have_count(1)
+
+    (request,) = fake.chat_requests()
+    parts = request.json["messages"][-1]["content"]
+    assert parts[0] == {"type": "text", "text": "First line\nsecond line"}
+    assert [part["type"] for part in parts] == ["text", "image_url"]
+    expect(user.last.locator("img")).to_have_count(1)
+    expect(user.last).to_contain_text("second line")
+    expect(box).to_have_value("")
+
+
+def test_a_long_reply_streams_in_frames_that_grow_with_the_new_text(
+    page: Page, app_url: str, fake: FakeOpenAIServer
+) -> None:
+    paragraph = " ".join(["streaming"] * 45)
+    text = "\n\n".join(f"Part {n}: {paragraph}" for n in range(300))  # ~140 KB in 300 paragraphs
+    fake.enqueue(Scenario(text=text, chunks=600, chunk_delay=0.005))  # ~3 s: dozens of redraws
+    received: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: received.append(len(frame))))
+    open_app(page, app_url)
+    received.clear()
+    send_chat_message(page, "A long answer, please")
+    assistant = chat_messages(page, "assistant")
+    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"), timeout=60_000)
+    expect(assistant.first).to_contain_text("Part 299: streaming")
+    # Redrawing the whole reply at each update would send it dozens of times; settled paragraphs
+    # are sent once while streaming, and once more in the final redraw of the finished message.
+    assert sum(received) < 4 * len(text), f"{sum(received):,} bytes of frames for a {len(text):,}-character reply"
+
+
+def test_a_cold_first_request_to_images_shows_the_sidebar_and_all_panels(page: Page, own_app) -> None:
+    """serve.py's workaround: without it, the first request of a fresh process to /images runs
+    pages/images.py alone (a legacy pages/ folder), with no sidebar and no navigation."""
+    panels = re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (REPO_ROOT / "app.py").read_text())
+    assert len(panels) >= 6  # chat, images, functions, schema builder, cost & context, prompt library...
+    open_app(page, own_app.url, "images")
+    nav = page.locator("[data-testid=stSidebarNav] a")
+    expect(nav).to_have_count(len(panels))
+    for link, label in zip(nav.all(), panels, strict=True):
+        expect(link).to_contain_text(label)
+    sidebar = page.locator("[data-testid=stSidebar]")
+    expect(sidebar.get_by_text("Connection", exact=True)).to_be_visible()
+    expect(sidebar.get_by_text("Session cost")).to_be_visible()
+    expect(page.locator("[data-testid=stFileUploader]").first).to_be_visible()  # the Images panel itself
+
+
+def test_parameters_rerun_alone_unless_the_meter_must_follow(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    from components.meter import MeterKeys
+
+    open_app(page, app_url)
+    send_chat_message(page, "Hello")
+    assistant = chat_messages(page, "assistant")
+    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
+    page.get_by_text("System prompt & parameters").click()
+    max_tokens = by_key(page, Keys.MAX_TOKENS).locator("input")
+    wait_for_app_idle(page, expect=max_tokens)
+
+    # A parameter the meter shows (the reserved reply): the whole app follows in the same click.
+    max_tokens.fill("1000")
+    max_tokens.press("Enter")
+    wait_for_app_idle(page, expect=by_key(page, MeterKeys.LIVE).get_by_text("Reply reserved: 1,000"))
+    expect(page.get_by_text("max tokens 1,000")).to_be_visible()
+
+    # A sampling parameter: only the fragment reruns, and the next request carries it.
+    seed = by_key(page, Keys.SEED).locator("input")
+    seed.fill("7")
+    seed.press("Enter")
+    wait_for_app_idle(page)
+    send_chat_message(page, "Again")
+    wait_for_app_idle(page, expect=assistant.nth(1).locator(CAPTION, has_text="finish: stop"))
+    body = fake.chat_requests()[-1].json
+    assert body["seed"] == 7 and body["max_completion_tokens"] == 1000
+
+
+def test_edit_and_resend_closes_the_popover(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    open_app(page, app_url)
+    send_chat_message(page, "Frist question")
+    assistant = chat_messages(page, "assistant")
+    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
+    by_key_prefix(page, "chat.edit.").get_by_role("button", name="Edit").click()
+    editor = page.get_by_label("Edit and resend from here")
+    wait_for_app_idle(page, expect=editor)
+    editor.fill("First question")
+    page.get_by_role("button", name="Resend").click()
+    wait_for_app_idle(page, expect=assistant.first.get_by_text("Echo: First question"))
+    expect(editor).to_have_count(0)  # the popover closed: the edit was sent
+    expect(page.get_by_role("button", name="Resend")).to_have_count(0)
+    assert fake.chat_requests()[-1].json["messages"] == [{"role": "user", "content": "First question"}]

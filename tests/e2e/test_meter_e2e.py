@@ -1,8 +1,8 @@
 """The live meter and the Cost & context panel in a real browser.
 
 The sidebar gauge shows the prompt and the reserved reply apart; costs read per reply and per
-1,000 replies. The first test types into the chat page's "Compose" box (a ``live`` text input: it
-commits after a short typing pause, which reruns the app), which the meter counts as the draft.
+1,000 replies. ``st.chat_input`` does not report keystrokes, and nothing is counted that will not be
+sent: the message joins the count when it is sent.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from components.meter import MeterKeys
 from playground.tokens import TokenCounter
-from tests.e2e.helpers import by_key, chat_messages, open_app, send_chat_message, wait_for_app_idle
+from tests.e2e.helpers import CHAT_INPUT, by_key, chat_messages, open_app, send_chat_message, wait_for_app_idle
 from tests.fakes.server import FakeOpenAIServer
 
 CAPTION = "[data-testid=stCaptionContainer]"
@@ -29,7 +29,7 @@ def prompt_line(tokens: int) -> str:
     return f"Prompt: {tokens:,} tokens (<0.1% of the window)"
 
 
-def test_meter_follows_the_draft_as_it_is_typed_and_the_reply(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+def test_meter_counts_the_message_when_sent_and_the_reply(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
     open_app(page, app_url)
     meter = by_key(page, MeterKeys.LIVE)
     expect(meter).to_contain_text(prompt_line(PRIMING))
@@ -37,21 +37,14 @@ def test_meter_follows_the_draft_as_it_is_typed_and_the_reply(page: Page, app_ur
     expect(meter).not_to_contain_text("3% of the window")  # nothing typed: the reserve is not the prompt
     expect(meter).to_contain_text("Session cost: $0")
 
-    draft = "How many tokens does this draft take on the meter?"
-    box = by_key(page, MeterKeys.DRAFT).locator("input")
+    draft = "How many tokens does this message take on the meter?"
+    box = page.locator(CHAT_INPUT)
     box.click()
-    box.press_sequentially(draft[:20], delay=30)
-    wait_for_app_idle(page, expect=meter.get_by_text("Includes your draft"))
-    partial = message_tokens(draft[:20])
-    expect(meter).to_contain_text(f"Includes your draft: {partial:,} tokens")
-    expect(meter).to_contain_text(prompt_line(PRIMING + partial))
+    box.press_sequentially(draft, delay=10)
+    page.wait_for_timeout(500)
+    expect(meter).to_contain_text(prompt_line(PRIMING))  # typing sends nothing, so it counts nothing
 
-    box.press_sequentially(draft[20:], delay=30)  # typing on: the meter follows
-    expect(meter).to_contain_text(f"Includes your draft: {message_tokens(draft):,} tokens")
-    expect(meter).to_contain_text(prompt_line(PRIMING + message_tokens(draft)))
-    wait_for_app_idle(page)
-
-    by_key(page, MeterKeys.SEND_DRAFT).get_by_role("button").click()
+    box.press("Enter")
     assistant = chat_messages(page, "assistant")
     wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
     expect(assistant.first).to_contain_text(f"Echo: {draft}")
@@ -59,8 +52,8 @@ def test_meter_follows_the_draft_as_it_is_typed_and_the_reply(page: Page, app_ur
 
     after_reply = PRIMING + message_tokens(draft) + message_tokens(f"Echo: {draft}")
     expect(meter).to_contain_text(prompt_line(after_reply))
-    expect(meter).not_to_contain_text("Includes your draft")
-    expect(meter.get_by_text(re.compile(r"Session cost: \$0\.0000\d\d?$"))).to_be_visible()  # 2 significant digits
+    expect(page.locator(CAPTION, has_text="Next request:")).to_contain_text(f"≈{after_reply:,} tokens")
+    expect(meter.get_by_text(re.compile(r"Session cost: \$0\.0000\d\d?$"))).to_be_visible()
     (request,) = fake.chat_requests()
     assert request.json["messages"] == [{"role": "user", "content": draft}]
 

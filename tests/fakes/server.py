@@ -11,6 +11,12 @@ Routes
 - ``POST /openai/deployments/{deployment}/chat/completions``      Azure legacy (needs ``?api-version=``)
 - ``POST /openai/v1/chat/completions``                            Azure v1 API
 - ``GET /v1/models``, ``GET /openai/v1/models``, ``GET /openai/models?api-version=``
+- Files and Batches (OpenAI ``/v1``, Azure ``/openai`` and ``/openai/v1``): ``POST /files`` (multipart,
+  ``purpose=batch``), ``GET /files/{id}``, ``GET /files/{id}/content``, ``POST /batches``,
+  ``GET /batches/{id}`` (each poll moves validating -> in_progress -> completed; on completion every
+  input line is answered like a non-streaming chat completion, taking the next :class:`Scenario`,
+  output lines in reverse order; a ``fault`` scenario puts the line in the error file),
+  ``POST /batches/{id}/cancel`` (cancelling, then cancelled on the next poll).
 - Control API (never needs auth): ``POST /_fake/scenarios`` (a JSON list of :class:`Scenario` dicts,
   or one dict), ``GET /_fake/requests``, ``POST /_fake/reset``, ``POST /_fake/models`` (a JSON list),
   ``POST /_fake/config`` (``{"mode": "openai" | "llama_cpp"}``; reset goes back to "openai").
@@ -345,6 +351,7 @@ class FakeOpenAIServer:
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
+        self.batch_api = _FilesAndBatches()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -422,6 +429,7 @@ class FakeOpenAIServer:
             self._requests.clear()
             self.default_scenario = Scenario()
             self.models = [dict(model) for model in DEFAULT_MODELS]
+            self.batch_api = _FilesAndBatches()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -607,7 +615,8 @@ class _Handler(BaseHTTPRequestHandler):
                 request_id=self.request_id,
             )
         )
-        if raw and body_text is not None and not path.startswith("/_fake/"):
+        multipart = headers.get("content-type", "").startswith("multipart/form-data")
+        if raw and body_text is not None and not path.startswith("/_fake/") and not multipart:
             self._error(
                 400,
                 "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
@@ -640,6 +649,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(404, "Resource not found", type_=None, code="404")
                 return
             self._send_json(200, {"object": "list", "data": fake.models})
+        elif _BATCH_ROUTE.match(path):
+            _files_and_batches(self, method, path, raw, headers, azure=azure)
         else:
             self._error(404, f"Invalid URL ({method} {path})")
 
@@ -1078,6 +1089,202 @@ class _Plan:
         if include_usage:
             chunk["usage"] = None
         return chunk
+
+
+# ---------------------------------------------------------------------------------------------
+# Files and Batches
+# ---------------------------------------------------------------------------------------------
+
+_BATCH_ROUTE = re.compile(r"^/(?:v1|openai|openai/v1)/(files|batches)(?:/([^/]+))?(?:/(content|cancel))?/?$")
+_BATCH_FAULT_STATUS = {"rate_limit": 429, "insufficient_quota": 429, "server_error": 500, "auth": 401}
+_BATCH_FAULT_STATUS.update(permission_denied=403, deployment_not_found=404, model_not_found=404)
+
+
+@dataclass
+class _FilesAndBatches:
+    """Uploaded files (id -> metadata and bytes) and batches (id -> the batch object)."""
+
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contents: dict[str, bytes] = field(default_factory=dict)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def add_file(self, filename: str, purpose: str, data: bytes) -> dict[str, Any]:
+        file_id = f"file-fake{next(self.counter):04d}"
+        info = {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
+        self.files[file_id] = info
+        self.contents[file_id] = data
+        return info
+
+
+def _multipart_fields(raw: bytes, content_type: str) -> dict[str, tuple[str | None, bytes]]:
+    """name -> (filename, bytes) of a multipart/form-data body."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str):
+            fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    return fields
+
+
+def _files_and_batches(
+    handler: _Handler, method: str, path: str, raw: bytes, headers: dict[str, str], *, azure: bool
+) -> None:
+    match = _BATCH_ROUTE.match(path)
+    assert match is not None
+    kind, item_id, action = match.groups()
+    fake = handler.fake
+    with fake._lock:
+        store = fake.batch_api
+    if kind == "files":
+        if method == "POST" and item_id is None:
+            fields = _multipart_fields(raw, headers.get("content-type", ""))
+            if "file" not in fields:
+                handler._error(400, "Missing required parameter: 'file'.", param="file")
+                return
+            purpose = fields.get("purpose", (None, b""))[1].decode()
+            if purpose != "batch":
+                handler._error(400, f"Invalid purpose {purpose!r}: this fake only takes 'batch'.", param="purpose")
+                return
+            filename, data = fields["file"]
+            with fake._lock:
+                info = store.add_file(filename or "upload.jsonl", purpose, data)
+            handler._send_json(200, info)
+        elif method == "GET" and item_id in store.files and action is None:
+            handler._send_json(200, store.files[item_id])
+        elif method == "GET" and item_id in store.files and action == "content":
+            data = store.contents[item_id]
+            handler._started = True
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/octet-stream")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.send_header("x-request-id", handler.request_id)
+            handler.end_headers()
+            handler._write(data)
+        else:
+            handler._error(404, f"No such File object: {item_id}", param="id")
+        return
+    # batches
+    if method == "POST" and item_id is None:
+        body = json.loads(raw or b"{}")
+        input_id = body.get("input_file_id") if isinstance(body, dict) else None
+        if input_id not in store.files:
+            handler._error(400, f"Invalid 'input_file_id': {input_id!r}.", param="input_file_id")
+            return
+        with fake._lock:
+            batch_id = f"batch_fake{next(store.counter):04d}"
+            lines = store.contents[input_id].decode().splitlines()
+            store.batches[batch_id] = {
+                "id": batch_id,
+                "object": "batch",
+                "endpoint": body.get("endpoint", "/v1/chat/completions"),
+                "input_file_id": input_id,
+                "completion_window": body.get("completion_window", "24h"),
+                "status": "validating",
+                "created_at": int(time.time()),
+                "output_file_id": None,
+                "error_file_id": None,
+                "metadata": body.get("metadata"),
+                "request_counts": {"total": len([line for line in lines if line.strip()]), "completed": 0, "failed": 0},
+            }
+            batch = dict(store.batches[batch_id])
+        handler._send_json(200, batch)
+        return
+    if item_id not in store.batches:
+        handler._error(404, f"No such batch: {item_id}", param="batch_id")
+        return
+    if method == "POST" and action == "cancel":
+        with fake._lock:
+            batch = store.batches[item_id]
+            if batch["status"] in ("validating", "in_progress", "finalizing"):
+                batch["status"] = "cancelling"
+            answer = dict(batch)
+        handler._send_json(200, answer)
+    elif method == "GET" and action is None:
+        with fake._lock:
+            batch = store.batches[item_id]
+            status = batch["status"]
+            if status == "cancelling":
+                batch["status"] = "cancelled"
+            elif status == "validating":
+                batch["status"] = "in_progress"
+            elif status == "in_progress":
+                batch["status"] = "finalizing"  # this poll answers the lines; a parallel poll sees finalizing
+            answer = dict(batch)
+        if status == "in_progress":
+            _complete_batch(fake, store, batch, azure=azure)
+            with fake._lock:
+                answer = dict(batch)
+        handler._send_json(200, answer)
+    else:
+        handler._error(404, f"Invalid URL ({method} {path})")
+
+
+def _complete_batch(fake: FakeOpenAIServer, store: _FilesAndBatches, batch: dict[str, Any], *, azure: bool) -> None:
+    """Answer every input line like a non-streaming chat completion, each taking the next scenario."""
+    outputs: list[str] = []
+    errors: list[str] = []
+    for line in store.contents[batch["input_file_id"]].decode().splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        body = item.get("body") or {}
+        request_id = fake._new_request_id()
+        scenario = fake._next_scenario()
+        record: dict[str, Any] = {"id": f"batch_req_{request_id}", "custom_id": item.get("custom_id"), "error": None}
+        if scenario.fault:
+            status = _BATCH_FAULT_STATUS.get(scenario.fault, 400)
+            message = scenario.error_message or f"fake {scenario.fault}"
+            record["response"] = {
+                "status_code": status,
+                "request_id": request_id,
+                "body": {"error": {"message": message, "type": scenario.fault, "param": None, "code": scenario.fault}},
+            }
+            errors.append(json.dumps(record))
+            continue
+        messages = body.get("messages") or []
+        model = scenario.model or str(body.get("model"))
+        plan = _Plan(
+            scenario,
+            messages,
+            azure=azure,
+            model=model,
+            prompt_tokens=estimate_prompt_tokens(messages),
+            request_id=request_id,
+        )
+        record["response"] = {"status_code": 200, "request_id": request_id, "body": plan.completion()}
+        outputs.append(json.dumps(record))
+    outputs.reverse()  # results come in any order: callers must join by custom_id
+    with fake._lock:
+        _finish_batch(store, batch, outputs, errors)
+
+
+def _finish_batch(store: _FilesAndBatches, batch: dict[str, Any], outputs: list[str], errors: list[str]) -> None:
+    counts = batch["request_counts"]
+    counts.update(completed=len(outputs), failed=len(errors))
+    if outputs:
+        batch["output_file_id"] = store.add_file(
+            "batch_output.jsonl", "batch_output", "\n".join(outputs).encode() + b"\n"
+        )["id"]
+    if errors:
+        batch["error_file_id"] = store.add_file(
+            "batch_errors.jsonl", "batch_output", "\n".join(errors).encode() + b"\n"
+        )["id"]
+    batch["status"] = "completed"
+    batch["completed_at"] = int(time.time())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from pydantic import SecretStr
 
 from playground.client import PlaygroundClient
 from playground.connection import ConnectionSettings
+from playground.conversation import ImageAttachment
 from playground.providers import provider_for
 from playground.request import ChatParams, ChatRequest
 from playground.schema_run import schema_run_request
@@ -168,3 +170,73 @@ def test_running_the_snippets_sends_what_the_client_sends(fake, kind):
         assert received.json == sent.json
         assert (received.path, received.query.get("api-version")) == (sent.path, sent.query.get("api-version"))
         assert "env-key-42" in received.headers.get("authorization", "") + received.headers.get("api-key", "")
+
+
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def image_request(settings: ConnectionSettings) -> ChatRequest:
+    workspace = Workspace(connection=settings, system_prompt="Describe images.")
+    url = "data:image/png;base64," + base64.b64encode(PIXEL_PNG).decode()
+    workspace.attach_image(ImageAttachment(name="dot.png", url=url))
+    workspace.attach_image(ImageAttachment(name="remote", url="https://example.com/cat.jpg"))
+    workspace.submit("What is in 'these' $HOME?")
+    return workspace.build_request()
+
+
+def test_file_images_are_placeholders_that_read_files_and_remote_urls_stay():
+    settings = SETTINGS["compatible"]
+    request = image_request(settings)
+    inline = all_snippets(request, provider_for(settings))
+    files = all_snippets(request, provider_for(settings), images="file")
+    data = base64.b64encode(PIXEL_PNG).decode()
+    assert all(data in text for text in inline.values())
+    assert all(data not in text and "image-1.png" in text for text in files.values())
+    assert all("https://example.com/cat.jpg" in text for text in files.values())
+    assert "data_url('image-1.png', 'image/png')" in files["Python"]
+    assert 'dataUrl("image-1.png", "image/png")' in files["JavaScript"]
+    assert "--rawfile image_1 <(base64 < image-1.png" in files["curl"]
+    compile(files["Python"], "snippet.py", "exec")
+    # Without data-URL images, the file mode writes the very same code as inline.
+    plain = schema_request(settings, "hi")
+    assert all_snippets(plain, provider_for(settings), images="file") == all_snippets(plain, provider_for(settings))
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_javascript_snippet_with_image_files_is_valid_module_syntax(tmp_path):
+    source = tmp_path / "snippet.mjs"
+    settings = SETTINGS["compatible"]
+    source.write_text(javascript_snippet(image_request(settings), provider_for(settings), images="file"))
+    done = subprocess.run(["node", "--check", str(source)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+def test_running_the_snippets_with_image_files_sends_what_the_client_sends(fake, tmp_path):
+    fake.api_key = "env-key-42"
+    settings = ConnectionSettings(provider="compatible", base_url=fake.base_url, api_key=SecretStr("env-key-42"))
+    request = image_request(settings)
+    list(PlaygroundClient(settings).stream_chat(request))
+    [sent] = fake.chat_requests()
+    (tmp_path / "image-1.png").write_bytes(PIXEL_PNG)
+    provider = provider_for(settings)
+    for command, snippet in (
+        ([sys.executable, "-"], python_snippet(request, provider, images="file")),
+        (["bash", "-s"], curl_snippet(request, provider, images="file")),
+    ):
+        before = len(fake.chat_requests())
+        done = subprocess.run(
+            command,
+            input=snippet,
+            cwd=tmp_path,
+            env={**os.environ, "OPENAI_API_KEY": "env-key-42"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert len(fake.chat_requests()) == before + 1
+        assert fake.chat_requests()[-1].json == sent.json
