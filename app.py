@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from components.persistence import attach_session, autosave
 from components.sidebar import render_sidebar
-from components.state import get_workspace
 
 st.set_page_config(
     page_title="GPT-4.1-mini playground",
@@ -21,7 +21,8 @@ PAGES = [
     st.Page("pages/library.py", title="Prompt library", icon=":material/bookmarks:"),
 ]
 
-get_workspace()
+attach_session()
 navigation = st.navigation(PAGES)
 render_sidebar()
 navigation.run()
+autosave()

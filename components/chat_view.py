@@ -44,10 +44,6 @@ SAMPLE_PROMPTS = {
     "Extract JSON": 'Extract the name, city and date as JSON: "Ana Souza flies to Lisbon on 3 May 2026."',
     "Rewrite": "Rewrite this for a status page, calm and clear: the database is down and we are on it.",
 }
-RESTART_NOTICE = (
-    "The server restarted, and this browser session's conversation is gone (the page still showed it). "
-    "Your message is back in the box: send it again to start a new conversation."
-)
 
 
 class ChatKeys:
@@ -59,7 +55,7 @@ class ChatKeys:
     SHOW_EARLIER = "chat.show_earlier"
     SAMPLE_PREFIX = "chat.sample."
     FULL_RUN = "chat.full_run"  # set while the whole page runs (a fragment-only rerun does not see it)
-    RESTORED_PREFIX = "chat.restored."  # a message to put back into a chat input on the next run
+    RESTORED_PREFIX = "chat.restored."  # a refused message to put back into a chat input on the next run
     HANDLED_PREFIX = "chat.handled."  # set by a chat input's callback: this run's value was taken
     REFUSED_PREFIX = "chat.refused."  # why the workspace refused a chat input's message
 
@@ -104,7 +100,7 @@ def _actions(workspace: Workspace, message: Message, is_last: bool) -> None:
     with st.container(horizontal=True, gap="small"):
         if message.role == "user":
             _edit_popover(workspace, message)
-        elif is_last and message.role == "assistant" and message.status is not Status.FAILED:
+        elif is_last and message.role == "assistant" and message.status not in (Status.FAILED, Status.INTERRUPTED):
             st.button(
                 "Regenerate",
                 key=message_key("regenerate", message),
@@ -156,6 +152,13 @@ def render_message(
             st.code(f"{call.name}({call.arguments})", language="json")
         if message.status is Status.STOPPED:
             st.caption(":material/stop_circle: Stopped: partial reply, incomplete.")
+        if message.status is Status.INTERRUPTED:
+            st.badge("Interrupted", icon=":material/power_off:", color="orange")
+            st.caption("The server stopped while this reply was streaming: the partial reply is kept, incomplete.")
+            if is_last:
+                st.button(
+                    "Retry", key=message_key("retry", message), icon=":material/replay:", on_click=workspace.retry
+                )
         if message.error is not None:
             st.error(_error_text(message), icon=":material/error:")
             if is_last:  # Retry resends the latest turn: under an older failure it would drop newer ones
@@ -166,7 +169,7 @@ def render_message(
                     on_click=workspace.retry,
                     type="primary",
                 )
-        if message.stats is not None and message.status is not Status.FAILED:
+        if message.stats is not None and message.status not in (Status.FAILED, Status.INTERRUPTED):
             estimated_output = _estimated_output_tokens(message, counter) if message.status is Status.STOPPED else None
             st.caption(fmt.stats_line(message.stats, spec.is_estimate, estimated_output))
             if flag := FINISH_FLAGS.get(message.stats.finish_reason or ""):
@@ -450,9 +453,8 @@ def _refuse(key: str, text: str, reason: str) -> None:
     set_widget_value(key, text)  # back into the box: a refused message is never lost
 
 
-def _submit_from_box(workspace: Workspace, key: str) -> None:
-    set_widget_value(f"{ChatKeys.HANDLED_PREFIX}{key}", True)
-    value = widget_value(key)
+def _send(workspace: Workspace, value: object) -> tuple[str, str | None]:
+    """Attach the submission's images and send its text; returns (the text, why it was refused or None)."""
     text = value if isinstance(value, str) else getattr(value, "text", "") or ""
     errors = []
     for upload in getattr(value, "files", None) or []:
@@ -461,12 +463,19 @@ def _submit_from_box(workspace: Workspace, key: str) -> None:
         except PlaygroundError as error:
             errors.append(error.message)
     if errors:  # nothing is sent with an image missing: the others wait as chips, the text in the box
-        _refuse(key, text, " ".join(errors) + " Nothing was sent.")
-        return
+        return text, " ".join(errors) + " Nothing was sent."
     try:
         workspace.submit(text)
     except PlaygroundError as error:
-        _refuse(key, text, str(error))
+        return text, str(error)
+    return text, None
+
+
+def _submit_from_box(workspace: Workspace, key: str) -> None:
+    set_widget_value(f"{ChatKeys.HANDLED_PREFIX}{key}", True)
+    text, refused = _send(workspace, widget_value(key))
+    if refused is not None:
+        _refuse(key, text, refused)
 
 
 def next_request_caption(workspace: Workspace) -> str:
@@ -516,12 +525,11 @@ def chat_box(workspace: Workspace, key: str, placeholder: str, *, accept_images:
     the chat input (multi-line; with ``accept_images``, images attach right there).
 
     Its message joins the conversation before the page draws (a callback); a message the workspace
-    refuses goes back into the box, with the reason. A message typed into a page the server no
-    longer has a session for (it restarted) is put back too, and the user is told.
+    refuses goes back into the box, with the reason. A message typed into the tab of a server that
+    restarted joins the session too: the session came back from the database.
     """
     if restored := pop_widget_value(f"{ChatKeys.RESTORED_PREFIX}{key}"):
         set_widget_value(key, restored)
-        st.warning(RESTART_NOTICE, icon=":material/restart_alt:")
     with st.bottom:
         pending_image_chips(workspace)
         with contained("the count of the next request", "Check the tool definitions on the Functions page."):
@@ -538,10 +546,12 @@ def chat_box(workspace: Workspace, key: str, placeholder: str, *, accept_images:
         )
     handled = pop_widget_value(f"{ChatKeys.HANDLED_PREFIX}{key}", False)
     if value is not None and not handled:
-        # A submission whose callback never ran: the browser sent it to a session this server
-        # process never drew the box for (a restart). Put the text back and say so.
-        text = value if isinstance(value, str) else value.text
-        set_widget_value(f"{ChatKeys.RESTORED_PREFIX}{key}", text or " ")
+        # A submission whose callback never ran: the browser sent it to a server process that never
+        # drew this box (it restarted). The session was reopened from the database: send it now.
+        text, refused = _send(workspace, value)
+        if refused is not None:  # back into the box on the next run (it is drawn already)
+            set_widget_value(f"{ChatKeys.RESTORED_PREFIX}{key}", text or " ")
+            set_widget_value(f"{ChatKeys.REFUSED_PREFIX}{key}", refused)
         st.rerun()
     if refused := pop_widget_value(f"{ChatKeys.REFUSED_PREFIX}{key}"):
         st.error(f"{refused} Your message is back in the box.", icon=":material/edit_note:")

@@ -17,6 +17,7 @@ from typing import Any, cast
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from components import persistence
 from components.format import md_code, md_text
 from components.state import Keys, clear_widgets, pop_widget_value, set_widget_value, widget_value
 from components.tool_loop import LoopKeys
@@ -29,7 +30,6 @@ from playground.store import (
     database_url,
     export_prompt,
     import_file,
-    open_store,
     session_document_from_workspace,
 )
 from playground.store.database import safe_url
@@ -102,20 +102,12 @@ class LibraryKeys:
 
 
 # --- the database ---------------------------------------------------------------------------------
-@st.cache_resource(show_spinner=False)
-def _open_library_store(url: str) -> Store:
-    return open_store(url)
-
-
 def library_store_db() -> Store | None:
-    """The process's store for the library panel (one per database URL), or None after drawing why
-    it cannot be opened. Opening is retried on the next rerun: a failure is not cached.
-
-    A stand-in beside the sessions panel's own accessor (components/persistence.py); one of them goes.
-    """
+    """The process's one store (components/persistence.py), or None after drawing why it cannot be
+    opened. Opening is retried on a later rerun: a failure is not cached."""
     url = database_url()
     try:
-        return _open_library_store(url)
+        return persistence.database()
     except PlaygroundError as error:
         st.error(md_text(error), icon=":material/database:")
     except SQLAlchemyError as error:
@@ -447,8 +439,9 @@ def open_file(store: Store, workspace: Workspace, file_name: str, data: bytes) -
         result = import_file(store.sessions, text)
     except PlaygroundError as error:
         raise PlaygroundError(ErrorKind.INVALID_INPUT, f"{file_name} was not imported. {error}") from None
-    workspace.open_session(store.sessions.load(result.session_id, workspace.connection))
-    forget_setup_widgets()
+    # The new session becomes this browser session's (its URL too): the one open so far stays saved.
+    persistence.save_now()
+    workspace = persistence.open_session(result.session_id).workspace
     missing = (
         f" {result.missing_images} image(s) were left out of the file and are not in this database either."
         if result.missing_images

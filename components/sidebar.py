@@ -7,6 +7,7 @@ from pydantic import SecretStr
 
 from components.contain import contained
 from components.meter import live_meter
+from components.sessions import sessions_panel
 from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
 from playground.connection import PROVIDER_LABELS, ConnectionSettings
@@ -215,6 +216,7 @@ def _connection_checks() -> None:
 def render_sidebar() -> None:
     workspace = get_workspace()
     with st.sidebar:
+        sessions_panel()
         with st.expander("Connection", expanded=bool(workspace.connection.missing())):
             workspace.set_connection(connection_form())
             _connection_checks()

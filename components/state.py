@@ -11,7 +11,7 @@ session's connection on the server; they are never cached globally and never sen
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +20,12 @@ import streamlit as st
 from playground.attachments import ImagesPanel
 from playground.connection import ConnectionSettings, settings_from_sources
 from playground.schema_run import SchemaPanel
+from playground.store.autosave import Autosave
 from playground.workspace import Workspace
 
 STATE_KEY = "playground.workspace"
 SERVER_DEFAULTS_KEY = "playground.server_defaults"
+API_KEY_PREFIX = "conn.api_key."
 
 
 class Keys:
@@ -60,7 +62,7 @@ class Keys:
 
     @staticmethod
     def api_key(provider: str) -> str:
-        return f"conn.api_key.{provider}"
+        return f"{API_KEY_PREFIX}{provider}"
 
 
 def _secrets() -> Mapping[str, Any]:
@@ -93,6 +95,8 @@ class SessionStore:
     images_panel: ImagesPanel = field(default_factory=ImagesPanel)
     # The Functions panel's parameters editor reuses the schema builder (its errors and focus).
     tools_panel: SchemaPanel = field(default_factory=SchemaPanel)
+    # The saved session this browser session works on (set by components/persistence.py).
+    autosave: Autosave | None = None
 
 
 def get_store() -> SessionStore:
@@ -100,6 +104,18 @@ def get_store() -> SessionStore:
     if STATE_KEY not in st.session_state:
         st.session_state[STATE_KEY] = SessionStore(workspace=Workspace(connection=server_defaults()))
     store: SessionStore = st.session_state[STATE_KEY]
+    return store
+
+
+def start_session(workspace: Workspace, autosave: Autosave, keep_widgets: Iterable[str] = ()) -> SessionStore:
+    """Make ``workspace`` this browser session's (opening or starting a saved session): the panels
+    start afresh and every widget but ``keep_widgets`` forgets its value, so none carries the
+    previous session's text into this one. Keys typed in the connection form are kept (they are
+    never saved)."""
+    keep = {SERVER_DEFAULTS_KEY, *keep_widgets}
+    for key in [k for k in st.session_state if k not in keep and not str(k).startswith(API_KEY_PREFIX)]:
+        del st.session_state[key]
+    st.session_state[STATE_KEY] = store = SessionStore(workspace=workspace, autosave=autosave)
     return store
 
 

@@ -99,6 +99,8 @@ class Workspace:
     message_counters: dict[str, MessageCounter] = field(default_factory=dict, repr=False)
     _client: PlaygroundClient | None = field(default=None, repr=False)
     _client_fingerprint: str = field(default="", repr=False)
+    # Called after every streamed update (an autosave: see set_progress_hook).
+    _progress_hook: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._sync_loop_setup()  # a workspace built from parts (a loaded session) starts consistent
@@ -352,9 +354,17 @@ class Workspace:
         self.record_usage()
         return replay_turn(self.conversation, turn, resume=resume, clock=clock, refresh_interval_s=refresh_interval_s)
 
+    def set_progress_hook(self, hook: Callable[[], None] | None) -> None:
+        """Call ``hook`` after every update of a streaming reply (chat and schema runs), so a reply
+        that is streaming when the process dies can be found saved; None: no hook."""
+        self._progress_hook = hook
+
     def _recorded_when_done(self, updates: Iterator[Update], replies: list[Message]) -> Iterator[Update]:
         try:
-            yield from updates
+            for update in updates:
+                yield update
+                if self._progress_hook is not None:
+                    self._progress_hook()
         finally:  # also when the consumer stops early: a stopped reply may carry usage
             self.record_usage(replies)
 

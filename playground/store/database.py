@@ -26,6 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "playground.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+POSTGRES_CONNECT_TIMEOUT_S = 5
 
 
 def database_url(env: Mapping[str, str] | None = None) -> str:
@@ -55,9 +56,10 @@ def head_revision() -> str:
     return head
 
 
-def create_database_engine(url: str) -> Engine:
+def create_database_engine(url: str, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """An engine for ``url``. SQLite files get their folder created, WAL, foreign keys and a busy
-    timeout (concurrent writers wait rather than fail); PostgreSQL goes through psycopg 3."""
+    timeout of ``busy_timeout_s`` (concurrent writers wait rather than fail); PostgreSQL goes
+    through psycopg 3, with a connect timeout (a server that is down fails fast)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -66,11 +68,19 @@ def create_database_engine(url: str) -> Engine:
         ) from None
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_S
+        connect_args["timeout"] = busy_timeout_s
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    elif parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
-        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PlaygroundError(
+                    ErrorKind.CONFIGURATION, f"Cannot open the database {safe_url(url)}: {exc.strerror or exc}"
+                ) from None
+    elif parsed.get_backend_name() == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
+        if "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
     try:
         engine = create_engine(parsed, connect_args=connect_args)
     except (ArgumentError, ImportError) as exc:
@@ -104,7 +114,7 @@ def upgrade_schema(engine: Engine) -> None:
     try:
         revision = current_revision(engine)
     except SQLAlchemyError as exc:
-        raise _unreachable(engine, exc) from None
+        raise unavailable(engine, exc) from None
     if revision is not None and revision not in known:
         raise PlaygroundError(
             ErrorKind.CONFIGURATION,
@@ -118,10 +128,11 @@ def upgrade_schema(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise _unreachable(engine, exc) from None
+        raise unavailable(engine, exc) from None
 
 
-def _unreachable(engine: Engine, exc: SQLAlchemyError) -> PlaygroundError:
+def unavailable(engine: Engine, exc: SQLAlchemyError) -> PlaygroundError:
+    """``exc`` (the database refused, is locked or down) as a PlaygroundError naming the database."""
     original = getattr(exc, "orig", None)  # the driver's own error says it best
     reason = (str(original if original is not None else exc).strip().splitlines() or [type(exc).__name__])[0]
     return PlaygroundError(
@@ -130,9 +141,9 @@ def _unreachable(engine: Engine, exc: SQLAlchemyError) -> PlaygroundError:
     )
 
 
-def open_engine(url: str | None = None) -> Engine:
+def open_engine(url: str | None = None, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """The engine for ``url`` (default: :func:`database_url`), its schema created or upgraded."""
-    engine = create_database_engine(url or database_url())
+    engine = create_database_engine(url or database_url(), busy_timeout_s)
     try:
         upgrade_schema(engine)
     except PlaygroundError:

@@ -43,8 +43,11 @@ PENDING_PART = "pending"
 
 
 def new_session_id() -> str:
-    """An unguessable id, fit for a URL (``?session=<id>``)."""
-    return secrets.token_urlsafe(16)
+    """An unguessable id, fit for a URL (``?session=<id>``) and a command line (it never starts
+    with "-", which would read as an option)."""
+    while (session_id := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return session_id
 
 
 def _pairs(rows: Iterable[Any]) -> dict[Any, Any]:
@@ -69,6 +72,10 @@ def retention_days(env: Mapping[str, str] | None = None) -> int | None:
             ErrorKind.CONFIGURATION, f"{RETENTION_VARIABLE} must be a whole number of days (it is {raw!r})."
         )
     return int(raw) or None
+
+
+class SessionConflict(PlaygroundError):
+    """Another writer (a second tab on the same session) saved the session since this one did."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,16 @@ class _Saved:
     message_hashes: dict[str, str] = field(default_factory=dict)
     # Per message id, the fingerprint of the message as last written (see message_fingerprint).
     fingerprints: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class SaveCache:
+    """What one writer last read or wrote of its session, kept by that writer (a browser session),
+    not by the process: it holds the messages' texts (by reference) and image digests, which must
+    not outlive the browser session nor sit in memory every session shares."""
+
+    saved: _Saved | None = None
+    images: ImageCache = field(default_factory=ImageCache)
 
 
 @dataclass
@@ -210,6 +227,7 @@ class SessionRepository:
         self.engine = engine
         self.owner = owner
         self._saved: dict[str, _Saved] = {}
+        self._revisions: dict[str, int] = {}
         self._images = ImageCache()
         # One repository serves every browser session of the process (Streamlit runs them on threads).
         self._lock = threading.RLock()
@@ -233,22 +251,40 @@ class SessionRepository:
         workspace = Workspace(connection=base or ConnectionSettings())
         return self.create(workspace), workspace
 
-    def save(self, session_id: str, workspace: Workspace, title: str | None = None) -> SaveResult:
+    def save(
+        self,
+        session_id: str,
+        workspace: Workspace,
+        title: str | None = None,
+        *,
+        revision: int | None = None,
+        cache: SaveCache | None = None,
+    ) -> SaveResult:
         """Write what changed in ``workspace`` since the last save (creating the session if new).
 
         ``title`` None keeps the saved title. A save with nothing changed touches no database.
-        Two tabs saving one session: the last save wins, whole.
+        ``revision``: the :meth:`revision` the caller last saw; when another writer of this process
+        (a second tab) wrote the session since, SessionConflict is raised and nothing is written.
+        Without it, the last save wins, whole. ``cache``: the caller's own record of what it last
+        read or wrote of this session (default: the repository's, for one-writer use such as the CLI).
         """
         with self._lock:
-            return self._save(session_id, workspace, title)
+            return self._save(session_id, workspace, title, revision, cache)
 
-    def _save(self, session_id: str, workspace: Workspace, title: str | None) -> SaveResult:
-        saved = self._saved.get(session_id)
+    def revision(self, session_id: str) -> int:
+        """How many saves of this process wrote the session (a save that writes nothing counts not)."""
+        return self._revisions.get(session_id, 0)
+
+    def _save(
+        self, session_id: str, workspace: Workspace, title: str | None, revision: int | None, cache: SaveCache | None
+    ) -> SaveResult:
+        saved = self._saved.get(session_id) if cache is None else cache.saved
+        images = self._images if cache is None else cache.images
         if saved is None:
             with self.engine.connect() as connection:
                 saved = self._read_saved(connection, session_id)
         title = title if title is not None else (saved.title if saved is not None else "")
-        header, header_blobs = header_record(workspace, title, self._images)
+        header, header_blobs = header_record(workspace, title, images)
         header_body = to_json(header)
         header_hash = digest(header_body)
         rows, fingerprints = [], {}
@@ -256,7 +292,7 @@ class SessionRepository:
             fingerprints[message.id] = fingerprint = message_fingerprint(message)
             if saved is not None and saved.fingerprints.get(message.id) == fingerprint:
                 continue  # as last written: no need to serialise it
-            record, blobs = message_record(message, self._images)
+            record, blobs = message_record(message, images)
             body = to_json(record)
             rows.append(_Row(message.id, body, digest(body), blobs))
         order = list(fingerprints)
@@ -267,6 +303,13 @@ class SessionRepository:
         header_changed = header_hash != state.header_hash
         session_written = header_changed or order != state.order
         if changed or removed or session_written:
+            if revision is not None and revision != self.revision(session_id):
+                raise SessionConflict(
+                    ErrorKind.INVALID_INPUT,
+                    "This session was changed in another tab since this one last saved it: the change made "
+                    "here is not saved (it would undo the other tab's). Reopen the session to see the latest, "
+                    "or keep this tab's work as a new session.",
+                )
             values: dict[str, Any] = {"updated_at": utc_now()}
             if session_written:
                 values |= {
@@ -285,7 +328,7 @@ class SessionRepository:
                     .values(**values)
                 ).rowcount
                 if not touched:
-                    self._saved.pop(session_id, None)
+                    self._forget(session_id, cache)
                     raise PlaygroundError(
                         ErrorKind.NOT_FOUND,
                         "This session was deleted meanwhile (in another tab, or by the retention setting): "
@@ -297,19 +340,23 @@ class SessionRepository:
                     refs_dropped |= self._replace_refs(connection, session_id, PENDING_PART, header_blobs)
                 if refs_dropped:
                     delete_unreferenced_blobs(connection)
+            self._revisions[session_id] = self.revision(session_id) + 1
         state.title, state.header_hash, state.order, state.fingerprints = title, header_hash, order, fingerprints
         for row in changed:
             state.message_hashes[row.id] = row.body_hash
         for message_id in removed:
             del state.message_hashes[message_id]
-        self._saved[session_id] = state
+        self._remember(session_id, state, cache)
         return SaveResult(len(changed), len(removed), session_written)
 
-    def load(self, session_id: str, base: ConnectionSettings | None = None) -> Workspace:
-        """The saved session as a Workspace (see ``apply_session_document`` for ``base``)."""
-        return apply_session_document(self.load_document(session_id), base)
+    def load(
+        self, session_id: str, base: ConnectionSettings | None = None, *, cache: SaveCache | None = None
+    ) -> Workspace:
+        """The saved session as a Workspace (see ``apply_session_document`` for ``base``); what was
+        read is remembered in ``cache`` (see :meth:`save`)."""
+        return apply_session_document(self.load_document(session_id, cache=cache), base)
 
-    def load_document(self, session_id: str, *, images: bool = True) -> SessionDocument:
+    def load_document(self, session_id: str, *, images: bool = True, cache: SaveCache | None = None) -> SessionDocument:
         """The saved session as a document; ``images=False`` leaves the image bytes out."""
         with self.engine.connect() as connection:
             session = self._session_row(connection, session_id)
@@ -327,13 +374,25 @@ class SessionRepository:
                 shas = [image.sha256 for image in document.images() if image.sha256]
                 document = with_image_data(document, read_blobs(connection, shas))
         with self._lock:
-            self._saved[session_id] = _Saved(
+            saved = _Saved(
                 document.title,
                 session.body_hash,
                 order,
                 {message_id: digest(body) for message_id, body in bodies.items()},
             )
+            self._remember(session_id, saved, cache)
         return document
+
+    def _remember(self, session_id: str, saved: _Saved, cache: SaveCache | None) -> None:
+        if cache is None:
+            self._saved[session_id] = saved
+        else:
+            cache.saved = saved
+
+    def _forget(self, session_id: str, cache: SaveCache | None) -> None:
+        self._saved.pop(session_id, None)
+        if cache is not None:
+            cache.saved = None
 
     def create_from_document(self, document: SessionDocument, title: str | None = None) -> str:
         """A new session holding ``document`` (an import, a restored prompt); returns its id.
@@ -347,8 +406,8 @@ class SessionRepository:
         return session_id
 
     # --- the sessions list --------------------------------------------------------------------
-    def list_all(self) -> list[SessionSummary]:
-        """This owner's sessions, most recently changed first."""
+    def list_all(self, limit: int | None = None) -> list[SessionSummary]:
+        """This owner's sessions, most recently changed first (the ``limit`` latest, if given)."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(
@@ -360,6 +419,7 @@ class SessionRepository:
                 )
                 .where(SessionRow.owner == self.owner)
                 .order_by(SessionRow.updated_at.desc(), SessionRow.id)
+                .limit(limit)
             )
             return [SessionSummary(*row) for row in rows]
 

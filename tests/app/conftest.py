@@ -63,3 +63,12 @@ def app_factory(clean_env, fake):
         return app
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def throwaway_database(monkeypatch, tmp_path):
+    """Every AppTest saves its sessions in a database of its own (never the project's data/)."""
+    url = f"sqlite:///{tmp_path / 'playground.db'}"
+    monkeypatch.setenv("PLAYGROUND_DATABASE_URL", url)
+    monkeypatch.delenv("PLAYGROUND_RETENTION_DAYS", raising=False)
+    return url

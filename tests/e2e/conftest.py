@@ -11,6 +11,9 @@ Fixtures
   ``<tmp>/streamlit.log``; its tail is printed when it fails to start and when a test fails.
 - ``own_app`` (function): an :class:`AppProcess` of the test's own, started (cold), for tests
   that need a cold server or restart it; ``.url``, ``.restart()``.
+  ``.kill()`` ends it with SIGKILL (a crash; ``.start()`` again). Every app process saves its
+  sessions in a throwaway SQLite database in its work folder (``.database_path``), which a
+  restart keeps: the restarted server reopens the same sessions.
 - ``browser`` (package scope: shared by all of tests/e2e, closed after it; its docstring says
   why not session): Chromium (``$CHROMIUM_PATH``, default ``/usr/bin/chromium``). A missing
   executable FAILS the tests (it is not a skip: CI installs Chromium).
@@ -144,7 +147,9 @@ class AppProcess:
         self.env = {name: value for name, value in os.environ.items() if not _SCRUBBED_ENV.match(name)}
         self.env.update(OPENAI_BASE_URL=fake_server.base_url, OPENAI_API_KEY="test-key", PYTHONUNBUFFERED="1")
         # A throwaway database: the app under test must never write the developer's data/playground.db.
-        self.env["PLAYGROUND_DATABASE_URL"] = f"sqlite:///{workdir / 'playground.db'}"
+        # It is kept across restart(): the restarted server reopens the same sessions.
+        self.database_path = workdir / "playground.db"
+        self.env.update(PLAYGROUND_DATABASE_URL=f"sqlite:///{self.database_path}", PLAYGROUND_RETENTION_DAYS="")
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -198,6 +203,13 @@ class AppProcess:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def kill(self) -> None:
+        """End the process at once (SIGKILL), as a crash or a power cut would: nothing runs on the way out."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -362,31 +362,6 @@ def test_a_cold_first_request_to_images_shows_the_sidebar_and_all_panels(page: P
     expect(page.locator("[data-testid=stFileUploader]").first).to_be_visible()  # the Images panel itself
 
 
-def test_a_message_typed_after_a_server_restart_is_kept_and_the_lost_session_said(
-    page: Page, own_app, fake: FakeOpenAIServer
-) -> None:
-    open_app(page, own_app.url)
-    send_chat_message(page, "Before the restart")
-    assistant = chat_messages(page, "assistant")
-    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
-
-    own_app.restart()
-    page.wait_for_timeout(3_000)  # the tab reconnects on its own; it still shows the old conversation
-    expect(chat_messages(page, "user")).to_have_count(1)
-    send_chat_message(page, "Typed after the restart")
-    notice = page.locator(ALERT, has_text="The server restarted")
-    wait_for_app_idle(page, expect=notice)
-    expect(notice).to_contain_text("Your message is back in the box")
-    expect(page.locator(CHAT_INPUT)).to_have_value("Typed after the restart")
-    expect(chat_messages(page)).to_have_count(0)  # the page now shows what the server has
-    assert len(fake.chat_requests()) == 1  # nothing was sent, nothing silently dropped
-
-    page.locator(CHAT_INPUT).press("Enter")  # sending it again starts the new conversation
-    wait_for_app_idle(page, expect=assistant.locator(CAPTION, has_text="finish: stop"))
-    expect(chat_messages(page, "user").first).to_contain_text("Typed after the restart")
-    assert fake.chat_requests()[-1].json["messages"] == [{"role": "user", "content": "Typed after the restart"}]
-
-
 def test_parameters_rerun_alone_unless_the_meter_must_follow(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
     from components.meter import MeterKeys
 
