@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -21,6 +21,9 @@ from playground.attachments import ImagesPanel
 from playground.connection import ConnectionSettings, settings_from_sources
 from playground.schema_run import SchemaPanel
 from playground.workspace import Workspace
+
+if TYPE_CHECKING:  # the demo player loads when the Demo page first draws (components/demo.py)
+    from playground.demo import DemoPanel
 
 STATE_KEY = "playground.workspace"
 SERVER_DEFAULTS_KEY = "playground.server_defaults"
@@ -63,7 +66,8 @@ class Keys:
         return f"conn.api_key.{provider}"
 
 
-def _secrets() -> Mapping[str, Any]:
+def server_secrets() -> Mapping[str, Any]:
+    """The server's ``secrets.toml`` as a mapping (empty when there is none, or it cannot be read)."""
     try:
         return st.secrets.to_dict()
     except (FileNotFoundError, KeyError, AttributeError):
@@ -74,7 +78,7 @@ def _secrets() -> Mapping[str, Any]:
 
 def configured_connection() -> ConnectionSettings:
     """The operator's connection: environment variables and secrets, as they are now."""
-    return settings_from_sources(os.environ, _secrets())
+    return settings_from_sources(os.environ, server_secrets())
 
 
 def server_defaults() -> ConnectionSettings:
@@ -91,6 +95,7 @@ class SessionStore:
     workspace: Workspace
     schema_panel: SchemaPanel = field(default_factory=SchemaPanel)
     images_panel: ImagesPanel = field(default_factory=ImagesPanel)
+    demo_panel: DemoPanel | None = None
 
 
 def get_store() -> SessionStore:
