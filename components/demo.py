@@ -378,8 +378,12 @@ def _revoke(store: Store, panel: DemoPanel, link_id: str, title: str) -> None:
     _attempt(panel, revoke)
 
 
-def share_controls(store: Store, panel: DemoPanel, source: DemoSource | None, settings: PresentationSettings) -> None:
-    """Make a read-only link to ``source`` (signed, expiring); list this owner's links, each revocable."""
+def share_controls(store: Store, source: DemoSource | None) -> None:
+    """Make a read-only link to ``source`` (signed, expiring); list this owner's links, each revocable.
+    (The Demo page and the Prompt library both draw it.)"""
+    panel = demo_panel()
+    settings, _ = presentation_settings()
+    show_notice(panel)
     try:
         share_links(store)
     except PlaygroundError as error:
@@ -502,4 +506,4 @@ def demo_page(workspace: Workspace) -> None:
     if view.shows_settings:
         st.divider()
         st.subheader("Share")
-        share_controls(store, panel, panel.source, settings)
+        share_controls(store, panel.source)

@@ -215,3 +215,27 @@ def test_without_a_secret_share_links_are_off_and_the_page_says_how_to_turn_them
     app = recorded(clean_env, fake)
     assert "Share links are off" in texts(app) and SECRET_ENV in texts(app)
     assert DemoKeys.SHARE not in {b.key for b in app.button}
+
+
+def test_a_prompt_version_is_shared_and_revoked_from_the_prompt_library(clean_env, fake, database):
+    from components.library import LIBRARY_PAGE, LibraryKeys
+
+    app = run_app(clean_env, fake)
+    ws = workspace(app)
+    ws.set_system_prompt("You are terse.")
+    ws.submit("Hello there")
+    list(ws.stream_next_reply())
+    app.switch_page(LIBRARY_PAGE).run()
+    app.text_input(key=LibraryKeys.SAVE_NAME).input("triage")
+    click(app, LibraryKeys.SAVE)
+    click(app, DemoKeys.SHARE)
+    assert "Made a read-only link to triage v1" in texts(app)
+    token = parse_qs(urlsplit(panel(app).new_link).query)["share"][0]
+    viewer = run_app(clean_env, fake, {"share": token})
+    assert contents(viewer) == [("user", "Hello there"), ("assistant", "Echo: Hello there")]
+    assert workspace(viewer).system_prompt == "You are terse."
+    revoke = next(b for b in app.button if b.key and b.key.startswith(DemoKeys.REVOKE_PREFIX))
+    click(app, revoke.key)
+    assert "Revoked the link to triage v1" in texts(app)
+    assert "revoked" in " ".join(m.value for m in app.markdown)
+    assert "This link was revoked by its owner" in texts(run_app(clean_env, fake, {"share": token}))
