@@ -45,7 +45,7 @@ SAMPLE_PROMPTS = {
     "Rewrite": "Rewrite this for a status page, calm and clear: the database is down and we are on it.",
 }
 #: Said on every replayed reply and tool result, wherever it is drawn (issue 12).
-REPLAY_MARK = ":material/replay: **Replay** · played from the recording, not from the model"
+REPLAY_MARK = ":orange-badge[:material/replay: Replay] played from the recording, not from the model"
 RESTART_NOTICE = (
     "The server restarted, and this browser session's conversation is gone (the page still showed it). "
     "Your message is back in the box: send it again to start a new conversation."

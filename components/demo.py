@@ -64,6 +64,7 @@ LINK_LIFETIMES = {
     "30 days": timedelta(days=30),
 }
 SOURCE_KINDS = {LinkTarget.SESSION: "A saved session", LinkTarget.PROMPT_VERSION: "A prompt version"}
+DEMO_NOTICE, SHARE_NOTICE = "demo", "share"  # where an action's outcome is shown
 MODES = {DemoMode.REPLAY: "Replay the recording", DemoMode.LIVE: "Live from the model"}
 
 
@@ -109,19 +110,19 @@ def share_links(store: Store) -> ShareLinks:
     return ShareLinks.from_config(os.environ, server_secrets(), ShareLinkRepository(store.engine))
 
 
-def _attempt(panel: DemoPanel, action: Callable[[], str]) -> None:
-    """Run ``action`` (returns what to tell the user); a failure is told instead."""
+def _attempt(panel: DemoPanel, action: Callable[[], str], place: str = DEMO_NOTICE) -> None:
+    """Run ``action`` (returns what to tell the user, at ``place``); a failure is told instead."""
     try:
-        panel.tell("success", action())
+        panel.tell(place, "success", action())
     except PlaygroundError as error:
-        panel.tell("error", error.message)
+        panel.tell(place, "error", error.message)
     except SQLAlchemyError as error:
         reason = (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[0]
-        panel.tell("error", f"The database refused the change ({reason}). Nothing was changed; try again.")
+        panel.tell(place, "error", f"The database refused the change ({reason}). Nothing was changed; try again.")
 
 
-def show_notice(panel: DemoPanel) -> None:
-    if notice := panel.take_notice():
+def show_notice(panel: DemoPanel, place: str = DEMO_NOTICE) -> None:
+    if notice := panel.take_notice(place):
         kind, message = notice
         (st.success if kind == "success" else st.error)(fmt.md_text(message))
 
@@ -194,10 +195,11 @@ def source_picker(store: Store, workspace: Workspace, panel: DemoPanel) -> None:
             args=(store, workspace, panel),
             help="Keeps every reply with its pace (time to first token, token rate): a replay plays at that pace.",
         )
+    if widget_value(DemoKeys.SOURCE_KIND) is None:
+        set_widget_value(DemoKeys.SOURCE_KIND, LinkTarget.SESSION)  # (Save chat sets it too: no default=)
     kind = st.segmented_control(
         "Play",
         [LinkTarget.SESSION, LinkTarget.PROMPT_VERSION],
-        default=LinkTarget.SESSION,
         required=True,
         format_func=SOURCE_KINDS.__getitem__,
         key=DemoKeys.SOURCE_KIND,
@@ -332,8 +334,11 @@ def script_controls(workspace: Workspace, panel: DemoPanel, view: PresentationVi
                 args=(panel,),
                 label_visibility="collapsed",
             )
-        turn = f"turn {min(script.position + 1, len(script.script))} of {len(script.script)}"
-        st.caption(f"{MODES[script.mode]} · {'done' if script.finished else turn}", width="content")
+        progress = (
+            "the script is done" if script.finished else f"next: turn {script.position + 1} of {len(script.script)}"
+        )
+        mode = "" if view.may_send and view.shows_settings else f"{MODES[script.mode]} · "  # (else the control says)
+        st.caption(mode + progress, width="content")
     if not (advancing or continuing):
         return
     try:
@@ -341,7 +346,7 @@ def script_controls(workspace: Workspace, panel: DemoPanel, view: PresentationVi
         with stage:
             play(updates)
     except PlaygroundError as error:
-        panel.tell("error", error.message)
+        panel.tell(DEMO_NOTICE, "error", error.message)
     st.rerun()
 
 
@@ -366,7 +371,7 @@ def _make_link(store: Store, panel: DemoPanel, source: DemoSource) -> None:
         panel.new_link = link.url(_page_url())
         return f"Made a read-only link to {source.title}, valid until {grant.expires_at:%Y-%m-%d %H:%M} UTC."
 
-    _attempt(panel, make)
+    _attempt(panel, make, SHARE_NOTICE)
 
 
 def _revoke(store: Store, panel: DemoPanel, link_id: str, title: str) -> None:
@@ -375,7 +380,7 @@ def _revoke(store: Store, panel: DemoPanel, link_id: str, title: str) -> None:
         panel.new_link = None
         return f"Revoked the link to {title}: it opens nothing from now on."
 
-    _attempt(panel, revoke)
+    _attempt(panel, revoke, SHARE_NOTICE)
 
 
 def share_controls(store: Store, source: DemoSource | None) -> None:
@@ -383,7 +388,7 @@ def share_controls(store: Store, source: DemoSource | None) -> None:
     (The Demo page and the Prompt library both draw it.)"""
     panel = demo_panel()
     settings, _ = presentation_settings()
-    show_notice(panel)
+    show_notice(panel, SHARE_NOTICE)
     try:
         share_links(store)
     except PlaygroundError as error:

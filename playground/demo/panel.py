@@ -3,7 +3,7 @@ the session opened (a viewer), and the last action's outcome. The session store 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from playground.demo.links import LinkTarget, ShareGrant
 from playground.demo.script import ScriptedDemo
@@ -32,15 +32,15 @@ class DemoPanel:
     script: ScriptedDemo | None = None
     source: DemoSource | None = None
     grant: ShareGrant | None = None  # the share link this session opened: it views, read-only
-    notice: tuple[str, str] | None = None  # the last action's ("success" | "error", message), shown once
+    # The last action's ("success" | "error", message) by where it is shown ("demo", "share"), shown once.
+    notices: dict[str, tuple[str, str]] = field(default_factory=dict)
     new_link: str | None = None  # the link just made, shown to its owner until the next one
 
     def play(self, script: ScriptedDemo, source: DemoSource, grant: ShareGrant | None = None) -> None:
         self.script, self.source, self.grant = script, source, grant
 
-    def tell(self, kind: str, message: str) -> None:
-        self.notice = (kind, message)
+    def tell(self, place: str, kind: str, message: str) -> None:
+        self.notices[place] = (kind, message)
 
-    def take_notice(self) -> tuple[str, str] | None:
-        notice, self.notice = self.notice, None
-        return notice
+    def take_notice(self, place: str) -> tuple[str, str] | None:
+        return self.notices.pop(place, None)
