@@ -304,9 +304,8 @@ def script_controls(workspace: Workspace, panel: DemoPanel, view: PresentationVi
     elif script.failure is not None:
         st.error(fmt.md_text(script.failure.error.message), icon=":material/error:")
     with st.container(horizontal=True, vertical_alignment="center"):
-        label = "Next" if not script.finished else "The script is done"
         advancing = st.button(
-            label,
+            "Next",
             key=DemoKeys.NEXT,
             icon=":material/skip_next:",
             type="primary" if not continuing and not script.offers_recording else "secondary",
