@@ -3,13 +3,15 @@
 import streamlit as st
 
 from components.persistence import attach_session, autosave
+from components.presenting import DEMO_PAGE, presenting, stay_on_demo_page
 from components.sidebar import render_sidebar
 
 st.set_page_config(
     page_title="GPT-4.1-mini playground",
     page_icon="🧪",  # an emoji: a material icon would be fetched from a font CDN (the CSP blocks it)
     layout="wide",
-    initial_sidebar_state="auto",  # collapsed on narrow screens, where it would cover the chat
+    # Presenting: out of the audience's sight. Else collapsed on narrow screens, where it would cover the chat.
+    initial_sidebar_state="collapsed" if presenting() else "auto",
 )
 
 PAGES = [
@@ -19,10 +21,12 @@ PAGES = [
     st.Page("pages/schema.py", title="Schema builder", icon=":material/data_object:"),
     st.Page("pages/meter.py", title="Cost & context", icon=":material/monitoring:"),
     st.Page("pages/library.py", title="Prompt library", icon=":material/bookmarks:"),
+    st.Page(DEMO_PAGE, title="Demo", icon=":material/slideshow:"),
 ]
 
 attach_session()
-navigation = st.navigation(PAGES)
+navigation = st.navigation(PAGES, position="hidden" if presenting() else "sidebar")
+stay_on_demo_page(navigation)
 render_sidebar()
 navigation.run()
 autosave()

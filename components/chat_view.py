@@ -44,6 +44,8 @@ SAMPLE_PROMPTS = {
     "Extract JSON": 'Extract the name, city and date as JSON: "Ana Souza flies to Lisbon on 3 May 2026."',
     "Rewrite": "Rewrite this for a status page, calm and clear: the database is down and we are on it.",
 }
+#: Said on every replayed reply and tool result, wherever it is drawn (issue 12).
+REPLAY_MARK = ":orange-badge[:material/replay: Replay] played from the recording, not from the model"
 
 
 class ChatKeys:
@@ -131,9 +133,19 @@ def _error_text(message: Message) -> str:
 
 
 def render_message(
-    workspace: Workspace, message: Message, spec: ModelSpec, is_last: bool, counter: TokenCounter | None = None
+    workspace: Workspace,
+    message: Message,
+    spec: ModelSpec,
+    is_last: bool,
+    counter: TokenCounter | None = None,
+    *,
+    presenting: bool = False,
 ) -> None:
+    """One message. ``presenting`` (the Demo page's presentation view): the conversation only, no
+    figures and no buttons."""
     with st.chat_message(message.role, avatar=ROLE_AVATARS.get(message.role)):
+        if message.replayed and message.role != "user":
+            st.caption(REPLAY_MARK)
         if message.images:
             for column, image in zip(st.columns(min(len(message.images), 4)), message.images, strict=False):
                 thumbnail = None if image.is_remote else thumbnail_png(image.id, image)
@@ -155,20 +167,19 @@ def render_message(
         if message.status is Status.INTERRUPTED:
             st.badge("Interrupted", icon=":material/power_off:", color="orange")
             st.caption("The server stopped while this reply was streaming: the partial reply is kept, incomplete.")
-            if is_last:
-                st.button(
-                    "Retry", key=message_key("retry", message), icon=":material/replay:", on_click=workspace.retry
-                )
         if message.error is not None:
             st.error(_error_text(message), icon=":material/error:")
-            if is_last:  # Retry resends the latest turn: under an older failure it would drop newer ones
-                st.button(
-                    "Retry",
-                    key=message_key("retry", message),
-                    icon=":material/replay:",
-                    on_click=workspace.retry,
-                    type="primary",
-                )
+        if presenting:
+            return
+        # Retry resends the latest turn: under an older failure it would drop newer ones.
+        if is_last and (message.error is not None or message.status is Status.INTERRUPTED):
+            st.button(
+                "Retry",
+                key=message_key("retry", message),
+                icon=":material/replay:",
+                on_click=workspace.retry,
+                type="primary",
+            )
         if message.stats is not None and message.status not in (Status.FAILED, Status.INTERRUPTED):
             estimated_output = _estimated_output_tokens(message, counter) if message.status is Status.STOPPED else None
             st.caption(fmt.stats_line(message.stats, spec.is_estimate, estimated_output))
@@ -192,9 +203,9 @@ def visible_window(total: int, shown: int) -> int:
     return max(0, total - max(shown, RECENT_MESSAGES))
 
 
-def render_conversation(workspace: Workspace, spec: ModelSpec) -> None:
+def render_conversation(workspace: Workspace, spec: ModelSpec, *, presenting: bool = False) -> None:
     """The latest turns of the shared conversation (earlier ones a page at a time, on request),
-    then any tool calls waiting for their output."""
+    then any tool calls waiting for their output (not while ``presenting``: see render_message)."""
     messages = workspace.conversation.messages
     first = visible_window(len(messages), widget_value(ChatKeys.SHOWN, RECENT_MESSAGES))
     if first:
@@ -209,8 +220,16 @@ def render_conversation(workspace: Workspace, spec: ModelSpec) -> None:
     counter = TokenCounter(spec.encoding) if any(m.status is Status.STOPPED for m in messages[first:]) else None
     for position in range(first, len(messages)):
         with contained("one message", "Delete that message if it stays broken."):
-            render_message(workspace, messages[position], spec, is_last=position == len(messages) - 1, counter=counter)
-    pending_calls_form(workspace)
+            render_message(
+                workspace,
+                messages[position],
+                spec,
+                is_last=position == len(messages) - 1,
+                counter=counter,
+                presenting=presenting,
+            )
+    if not presenting:
+        pending_calls_form(workspace)
 
 
 # --- the chat page's frame ----------------------------------------------------------------------

@@ -412,11 +412,24 @@ def tags_and_labels(store: Store, name: str) -> None:
         st.button("Add tag", key=LibraryKeys.ADD_TAG, icon=":material/sell:", on_click=_add_tag, args=(store, name))
 
 
+def share_section(store: Store, name: str) -> None:
+    """A read-only share link to the chosen version, and the owner's links with Revoke (Demo page's)."""
+    from components.demo import share_controls  # (components.demo uses this module's store)
+    from playground.demo import DemoSource, LinkTarget
+
+    st.markdown("**Share a read-only link**")
+    version = int(widget_value(LibraryKeys.VERSION))
+    share_controls(
+        store, DemoSource(LinkTarget.PROMPT_VERSION, DemoSource.prompt_version_id(name, version), f"{name} v{version}")
+    )
+
+
 def prompt_detail(store: Store, workspace: Workspace, name: str) -> None:
     """One prompt: its versions, a diff of any two, what can be done with a version, its tags."""
     st.markdown(f"#### {md_text(name)}")
     versions = versions_table(store, name)
     version_actions(store, workspace, name, versions)
+    share_section(store, name)
     tags_and_labels(store, name)
     diff_section(store, name, versions)
 

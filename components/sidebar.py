@@ -7,6 +7,7 @@ from pydantic import SecretStr
 
 from components.contain import contained
 from components.meter import live_meter
+from components.presenting import presentation_sidebar
 from components.sessions import sessions_panel
 from components.state import Keys, get_workspace, server_defaults
 from playground.client import check_connection
@@ -214,6 +215,8 @@ def _connection_checks() -> None:
 
 
 def render_sidebar() -> None:
+    if presentation_sidebar():  # nothing secret, and no settings, in front of an audience
+        return
     workspace = get_workspace()
     with st.sidebar:
         sessions_panel()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -22,6 +22,9 @@ from playground.connection import ConnectionSettings, settings_from_sources
 from playground.schema_run import SchemaPanel
 from playground.store.autosave import Autosave
 from playground.workspace import Workspace
+
+if TYPE_CHECKING:  # the demo player loads when the Demo page first draws (components/demo.py)
+    from playground.demo import DemoPanel
 
 STATE_KEY = "playground.workspace"
 SERVER_DEFAULTS_KEY = "playground.server_defaults"
@@ -65,7 +68,8 @@ class Keys:
         return f"{API_KEY_PREFIX}{provider}"
 
 
-def _secrets() -> Mapping[str, Any]:
+def server_secrets() -> Mapping[str, Any]:
+    """The server's ``secrets.toml`` as a mapping (empty when there is none, or it cannot be read)."""
     try:
         return st.secrets.to_dict()
     except (FileNotFoundError, KeyError, AttributeError):
@@ -76,7 +80,7 @@ def _secrets() -> Mapping[str, Any]:
 
 def configured_connection() -> ConnectionSettings:
     """The operator's connection: environment variables and secrets, as they are now."""
-    return settings_from_sources(os.environ, _secrets())
+    return settings_from_sources(os.environ, server_secrets())
 
 
 def server_defaults() -> ConnectionSettings:
@@ -97,6 +101,7 @@ class SessionStore:
     tools_panel: SchemaPanel = field(default_factory=SchemaPanel)
     # The saved session this browser session works on (set by components/persistence.py).
     autosave: Autosave | None = None
+    demo_panel: DemoPanel | None = None
 
 
 def get_store() -> SessionStore:

@@ -13,6 +13,7 @@ from playground.demo.links import (
     ShareLinks,
     share_secret,
 )
+from playground.demo.panel import DemoPanel, DemoSource
 from playground.demo.presentation import (
     PresentationSettings,
     PresentationView,
@@ -27,6 +28,8 @@ __all__ = [
     "RECORDING_FALLBACK_KINDS",
     "Clock",
     "DemoMode",
+    "DemoPanel",
+    "DemoSource",
     "DemoStage",
     "InMemoryRevocations",
     "LinkPermission",

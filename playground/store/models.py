@@ -132,3 +132,21 @@ class PromptLabelRow(Base):
 
 
 Index("ix_prompt_tags_tag", PromptTagRow.tag)
+
+
+class ShareLinkRow(Base):
+    """A share link the owner made (the token itself is never stored: it is signed, not looked up).
+
+    ``revoked_at`` set: the link is refused from then on. ``title`` is what the owner's list shows."""
+
+    __tablename__ = "share_links"
+
+    link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    target: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(200))
+    permission: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
