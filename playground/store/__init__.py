@@ -1,7 +1,7 @@
 """Keeping the work: sessions, the prompt library and session files in a real database.
 
 Open it once per process with :func:`open_store` (creates or upgrades the schema, applies the
-retention setting); ``store.sessions`` and ``store.prompts`` do the rest.
+retention setting); ``store.sessions``, ``store.prompts`` and ``store.evals`` (test sets, runs) do the rest.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from playground.store.database import DATABASE_URL_VARIABLE, database_url, head_revision, open_engine
 from playground.store.document import SessionDocument, apply_session_document, session_document_from_workspace
+from playground.store.evals import EvalRepository, RunInfo, TestSetInfo
 from playground.store.files import (
     ImportResult,
     export_prompt,
@@ -32,6 +33,7 @@ class Store:
     engine: Engine
     sessions: SessionRepository
     prompts: PromptLibrary
+    evals: EvalRepository
 
     def close(self) -> None:
         self.engine.dispose()
@@ -43,7 +45,7 @@ def open_store(url: str | None = None, owner: str = DEFAULT_OWNER, *, retention:
     ``PLAYGROUND_RETENTION_DAYS``, unset = keep all) are purged. Raises PlaygroundError when the
     database cannot be opened or was written by a newer playground."""
     engine = open_engine(url or database_url())
-    store = Store(engine, SessionRepository(engine, owner), PromptLibrary(engine, owner))
+    store = Store(engine, SessionRepository(engine, owner), PromptLibrary(engine, owner), EvalRepository(engine, owner))
     days = retention if retention is not None else retention_days()
     if days:
         store.sessions.purge_older_than(days)
@@ -53,16 +55,19 @@ def open_store(url: str | None = None, owner: str = DEFAULT_OWNER, *, retention:
 __all__ = [
     "DATABASE_URL_VARIABLE",
     "DEFAULT_OWNER",
+    "EvalRepository",
     "ImportResult",
     "PromptDiff",
     "PromptLibrary",
     "PromptSummary",
     "PromptVersion",
+    "RunInfo",
     "SaveResult",
     "SessionDocument",
     "SessionRepository",
     "SessionSummary",
     "Store",
+    "TestSetInfo",
     "VersionInfo",
     "apply_session_document",
     "database_url",
