@@ -72,6 +72,7 @@ GRADER_KINDS = {
 
 class CompareKeys:
     STATE = "compare.panel"  # the panel's own state (not a widget)
+    TABS = "compare.tabs"
     COUNT = "compare.count"
     INPUT = "compare.input"
     SEND = "compare.send"
@@ -669,6 +670,14 @@ def results_view(state: RunState) -> None:
     import pandas as pd
 
     summaries = summarize(state)
+    with st.container(horizontal=True, gap="medium"):
+        for summary in summaries:
+            st.metric(
+                fmt.md_text(summary.label),
+                "n/a" if summary.pass_rate is None else f"{summary.pass_rate:.0%}",
+                help="Pass rate: rows where every grader passed.",
+                border=True,
+            )
     st.dataframe(
         pd.DataFrame(
             [
@@ -857,7 +866,7 @@ def compare_panel() -> None:
     st.caption("Send one input to 2-4 variants side by side, then run them over a test set with graders.")
     _show_outcome()
     store = library_store_db()
-    side, tests, migrate = st.tabs(["Side by side", "Test sets & runs", "Check on another model"])
+    side, tests, migrate = st.tabs(["Side by side", "Test sets & runs", "Check on another model"], key=CompareKeys.TABS)
     with side:
         side_by_side(workspace, store, panel)
     with tests:
