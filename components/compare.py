@@ -308,12 +308,12 @@ def save_better(workspace: Workspace, store: Store | None, panel: ComparePanel) 
     if store is None or not panel.variants or not any(o is not None and o.done for o in panel.outputs):
         return
     st.subheader("Keep the better one")
-    left, right, button = st.columns([1, 2, 1], vertical_alignment="bottom")
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
     left.selectbox(
         "Column", list(range(len(panel.variants))), key=CompareKeys.SAVE_COLUMN, format_func=lambda i: f"Column {i + 1}"
     )
     right.text_input("Prompt name", key=CompareKeys.SAVE_NAME, placeholder="e.g. support-reply")
-    button.button(
+    st.button(
         "Save as a new version",
         key=CompareKeys.SAVE,
         on_click=_save_better,
@@ -479,15 +479,15 @@ def graders_form(panel: ComparePanel) -> None:
             detail = grader.model_dump(exclude={"kind", "name"}, by_alias=True)
             st.caption(f"{GRADER_KINDS[grader.kind]}: {fmt.md_code(json.dumps(detail, ensure_ascii=False))}")
             st.button("Remove", key=CompareKeys.remove_grader(index), on_click=_remove_grader, args=(panel, index))
-    kind_column, value_column, extra_column, add_column = st.columns([2, 3, 2, 1], vertical_alignment="bottom")
+    kind_column, value_column = st.columns([2, 3])
     kind = kind_column.selectbox(
         "Grader", list(GRADER_KINDS), key=CompareKeys.GRADER_KIND, format_func=GRADER_KINDS.__getitem__
     )
     first, second = _GRADER_FIELDS[kind]
     value_column.text_input(first, key=CompareKeys.GRADER_VALUE)
     if second:
-        extra_column.text_input(second, key=CompareKeys.GRADER_EXTRA)
-    add_column.button("Add", key=CompareKeys.ADD_GRADER, on_click=_add_grader, args=(panel,), icon=":material/add:")
+        value_column.text_input(second, key=CompareKeys.GRADER_EXTRA)
+    st.button("Add grader", key=CompareKeys.ADD_GRADER, on_click=_add_grader, args=(panel,), icon=":material/add:")
 
 
 def test_set_editor(store: Store | None, panel: ComparePanel) -> None:
@@ -523,13 +523,12 @@ def test_set_editor(store: Store | None, panel: ComparePanel) -> None:
     set_widget_value(CompareKeys.EDITOR + ".value", table)
     graders_form(panel)
     if store is not None:
-        name_column, save_column = st.columns([3, 1], vertical_alignment="bottom")
-        name_column.text_input(
+        st.text_input(
             "Test set name",
             key=CompareKeys.SET_NAME,
             value=None if widget_value(CompareKeys.SET_NAME) else panel.test_set.name,
         )
-        save_column.button(
+        st.button(
             "Save version", key=CompareKeys.SAVE_SET, on_click=_save_set, args=(store, panel), icon=":material/save:"
         )
 
@@ -729,11 +728,11 @@ def results_view(state: RunState) -> None:
 
 def runs_section(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
     st.subheader("Run")
-    concurrency, cap, run = st.columns([1, 1, 1], vertical_alignment="bottom")
+    concurrency, cap = st.columns(2, vertical_alignment="bottom")
     concurrency.number_input("Concurrency", 1, 32, 4, key=CompareKeys.CONCURRENCY)
     cap.number_input("Spend cap (USD, empty = none)", min_value=0.0, value=None, step=0.1, key=CompareKeys.SPEND_CAP)
-    run.button(
-        "Run the columns over the test set",
+    st.button(
+        "Run over the test set",
         key=CompareKeys.RUN,
         type="primary",
         on_click=_start_test_run,
@@ -819,12 +818,16 @@ def migration_check(workspace: Workspace, store: Store | None, panel: ComparePan
     if not saved:
         st.info("Save a test set (with graders) first, on the Test sets & runs tab.")
         return
-    left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    left, middle = st.columns(2, vertical_alignment="bottom")
     left.selectbox("Test set", saved, key=CompareKeys.MIGRATE_SET)
     others = [model for model in _model_options(workspace) if model != BASELINE_MODEL]
     middle.selectbox("Candidate model", others, key=CompareKeys.MIGRATE_MODEL, accept_new_options=True)
-    right.button(
-        "Check", key=CompareKeys.MIGRATE, type="primary", on_click=_start_migration, args=(workspace, store, panel)
+    st.button(
+        "Check on both models",
+        key=CompareKeys.MIGRATE,
+        type="primary",
+        on_click=_start_migration,
+        args=(workspace, store, panel),
     )
     if panel.migration_run_id is None:
         return

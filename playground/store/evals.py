@@ -125,14 +125,16 @@ class EvalRepository:
         """``name`` at ``version`` (default: the latest) and its graders."""
         from playground.evals import GRADERS, TestSet
 
-        query = select(TestSetVersionRow).where(TestSetVersionRow.owner == self.owner, TestSetVersionRow.name == name)
+        query = select(TestSetVersionRow.body, TestSetVersionRow.graders).where(
+            TestSetVersionRow.owner == self.owner, TestSetVersionRow.name == name
+        )
         query = (
             query.where(TestSetVersionRow.version == version)
             if version is not None
             else query.order_by(TestSetVersionRow.version.desc()).limit(1)
         )
         with self.engine.connect() as connection:
-            row = connection.execute(query).scalars().first()
+            row = connection.execute(query).first()
         if row is None:
             which = f" version {version}" if version is not None else ""
             raise PlaygroundError(ErrorKind.NOT_FOUND, f"There is no test set {name!r}{which}.")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from components.compare import COMPARE_PAGE, CompareKeys
-from playground.evals import RegexGrader, RunState
+from playground.evals import RegexGrader, RunState, TestRow, TestSet
 from playground.evals.background import live_run
 from playground.store import DATABASE_URL_VARIABLE, open_store
 from tests.fakes.server import Scenario
@@ -118,3 +118,26 @@ def test_a_five_row_test_set_with_a_regex_grader_shows_its_pass_rate(app_factory
     other.selectbox(key=CompareKeys.PAST_RUN).set_value(state.id).run()
     assert not other.exception
     assert list(table(other, "Pass rate")["Pass rate"]) == ["60%", "60%"]
+
+
+def test_check_on_another_model_shows_where_verdicts_differ_and_a_summary(app_factory, fake, database):
+    store = open_store(database)
+    rows = [TestRow(id=f"r{i}", variables={"question": f"q{i}"}) for i in range(1, 4)]
+    store.evals.save_test_set(TestSet(name="faq", rows=rows), [RegexGrader(pattern=r"\d")])
+    app = compare(app_factory)
+    app.text_area(key=CompareKeys.INPUT).input("Answer: {{question}}").run()
+    app.selectbox(key=CompareKeys.MIGRATE_SET).set_value("faq").run()
+    app.selectbox(key=CompareKeys.MIGRATE_MODEL).set_value("gpt-4.1-nano").run()
+    # Concurrency 4 over 6 requests: replies by model, whatever the order they are asked in.
+    fake.enqueue(*(Scenario(text="It is 1") for _ in range(6)))
+    app.button(key=CompareKeys.MIGRATE).click().run()
+    state = wait_for_run(panel(app).migration_run_id)
+    assert [v.model for v in state.config.variants] == ["gpt-4.1-mini", "gpt-4.1-nano"]
+    assert state.status == "completed" and len(state.results) == 6
+    app.run()
+    assert not app.exception
+    summary = next(s.value for s in app.success if "passes" in s.value)
+    assert "gpt\\-4.1\\-nano passes 100%" in summary or "gpt-4.1-nano passes 100%" in summary
+    assert any("same verdict on both models" in c.value for c in app.caption)
+    models = {r.json["model"] for r in fake.chat_requests()}
+    assert models == {"gpt-4.1-mini", "gpt-4.1-nano"}
