@@ -21,6 +21,7 @@ PAGES = [
     st.Page("pages/schema.py", title="Schema builder", icon=":material/data_object:"),
     st.Page("pages/meter.py", title="Cost & context", icon=":material/monitoring:"),
     st.Page("pages/library.py", title="Prompt library", icon=":material/bookmarks:"),
+    st.Page("pages/compare.py", title="Compare & evaluate", icon=":material/compare:"),
     st.Page(DEMO_PAGE, title="Demo", icon=":material/slideshow:"),
 ]
 

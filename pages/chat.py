@@ -18,6 +18,7 @@ from components.chat_view import (
 )
 from components.meter import request_gate
 from components.state import Keys, get_workspace, pop_widget_value, set_widget_value, widget_value
+from components.variables import variables_form
 from components.view_code import view_code
 from playground.registry import ModelSpec
 from playground.workspace import Workspace
@@ -63,6 +64,7 @@ if settings_open:
         set_widget_value(ChatKeys.FULL_RUN, True)  # a fragment-only rerun of parameters() does not set it
         parameters(workspace, spec)
         pop_widget_value(ChatKeys.FULL_RUN)
+variables_form(workspace)
 view_code(workspace)  # above the conversation: a streaming reply grows where it will stay
 
 if not workspace.conversation.messages and not workspace.awaiting_reply:

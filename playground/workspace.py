@@ -94,6 +94,8 @@ class Workspace:
     # Every reply with usage, by message id, kept when the conversation drops it: the session paid for it.
     usage_ledger: dict[str, ReplyStats] = field(default_factory=dict)
     awaiting_reply: bool = False
+    # Values of the prompt's {{name}} variables (see Workspace.build_request); "" = not filled in.
+    variables: dict[str, str] = field(default_factory=dict)
     available_models: list[str] = field(default_factory=list)
     # Token counts cached per model for this session only (see Workspace.message_counter).
     message_counters: dict[str, MessageCounter] = field(default_factory=dict, repr=False)
@@ -292,12 +294,14 @@ class Workspace:
         return self.breakdown(draft, with_next_message=with_next_message).total
 
     def build_request(self) -> ChatRequest:
-        """The request for the next reply; raises PlaygroundError if a parameter is out of bounds."""
+        """The request for the next reply, its ``{{name}}`` variables filled in from
+        :attr:`variables` (system prompt and user messages); raises PlaygroundError if a parameter is out of bounds or a
+        variable has no value (nothing is sent with literal braces)."""
         ensure_valid(self.params, self.model_spec())
         return ChatRequest(
             model=self.connection.request_model,
             # Exactly the conversation: pending images belong to the next message the user sends.
-            messages=self.conversation.to_api(self.system_prompt),
+            messages=_rendered(self.conversation.to_api(self.system_prompt), self.filled_variables()),
             params=self.params.model_copy(deep=True),
             tools=list(self.tools),
             tool_choice=self._tool_choice_payload(),
@@ -305,6 +309,39 @@ class Workspace:
             response_format=self.response_schema.response_format(),
             store=self.connection.store,
         )
+
+    # --- {{name}} variables ----------------------------------------------------------------------
+    def prompt_variables(self) -> list[str]:
+        """The variables the system prompt and the user's messages use, and those the form already
+        lists (a refused message's), sorted. Replies are never templates: a model's ``{{`` is text."""
+        names = set(self.variables)
+        templates = _templates(self.conversation.to_api(self.system_prompt))
+        if templates:
+            from playground.evals.variables import prompt_variables  # Jinja loads when a prompt uses it
+
+            names.update(prompt_variables(templates))
+        return sorted(names)
+
+    def filled_variables(self) -> dict[str, str]:
+        """The variables that have a value (an empty field counts as not filled in)."""
+        return {name: value for name, value in self.variables.items() if value != ""}
+
+    def set_variable(self, name: str, value: str) -> None:
+        self.variables[name] = value
+
+    def check_variables(self, draft: str = "") -> None:
+        """Raise PlaygroundError naming every variable the next request (with ``draft`` as the next
+        user message) would lack; the missing names are added to the form, empty, so it asks for them."""
+        messages = [*self.conversation.to_api(self.system_prompt), {"role": "user", "content": draft}]
+        templates = _templates(messages)
+        if not templates:
+            return
+        from playground.evals.variables import prompt_variables
+
+        missing = [name for name in prompt_variables(templates) if not self.variables.get(name)]
+        for name in missing:
+            self.variables.setdefault(name, "")
+        _rendered(messages, self.filled_variables())  # raises, naming them all (or a template error)
 
     def stream_next_reply(self) -> Iterator[Message]:
         """Ask for the reply the conversation is waiting for; returns the stream of its updates.
@@ -380,6 +417,7 @@ class Workspace:
         """Add the user's message, with the images attached so far, and ask for a reply."""
         if not text.strip() and not self.pending_images:
             raise PlaygroundError(ErrorKind.INVALID_INPUT, "Type a message (or attach an image) first.")
+        self.check_variables(text)
         if waiting := unanswered_calls(self.conversation):
             names = ", ".join(sorted({call.name for call in waiting}))
             raise PlaygroundError(
@@ -699,6 +737,7 @@ class Workspace:
         self.tool_loop = setup.tool_loop.model_copy(deep=True, update={"timeline": None, "comparison": []})
         self._sync_loop_setup()
         self.response_schema = replace(setup.response_schema, schema=copy.deepcopy(setup.response_schema.schema))
+        self.variables = dict(setup.variables)
         self.awaiting_reply = False
 
     def open_session(self, other: Workspace) -> None:
@@ -725,7 +764,38 @@ _SESSION_FIELDS = (
     "price_tier",
     "price_overrides",
     "usage_ledger",
+    "variables",
 )
+
+
+_MARKUP = ("{{", "{%", "{#")
+
+
+def _is_template(message: dict[str, Any]) -> bool:
+    """A system or user message whose text holds template markup (replies are never templates)."""
+    if message["role"] not in ("system", "user"):
+        return False
+    content = message["content"]
+    texts = [content] if isinstance(content, str) else [part.get("text") or "" for part in content or []]
+    return any(mark in text for text in texts for mark in _MARKUP)
+
+
+def _templates(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [message for message in messages if _is_template(message)]
+
+
+def _rendered(messages: list[dict[str, Any]], values: dict[str, str]) -> list[dict[str, Any]]:
+    """``messages`` with the system and user templates rendered (Jinja's sandbox, strict: a missing
+    variable raises PlaygroundError naming them all); a conversation without markup is returned as is."""
+    positions = [index for index, message in enumerate(messages) if _is_template(message)]
+    if not positions:
+        return messages
+    from playground.evals.variables import render_messages
+
+    rendered = list(messages)
+    for index, message in zip(positions, render_messages([messages[i] for i in positions], values), strict=True):
+        rendered[index] = message
+    return rendered
 
 
 def _checked_when_complete(updates: Iterator[Message], reply: Message, schema: dict[str, Any]) -> Iterator[Message]:

@@ -1,9 +1,9 @@
 """Keeping the work: sessions, the prompt library and session files in a real database.
 
 Open it once per process with :func:`open_store` (creates or upgrades the schema, applies the
-retention setting); ``store.sessions`` and ``store.prompts`` do the rest. The app saves through an
-:class:`Autosave` per browser session (``playground.store.autosave``): it keeps that session's
-:class:`SaveCache`, so the process-wide store holds no user text.
+retention setting); ``store.sessions``, ``store.prompts`` and ``store.evals`` (test sets, runs) do the rest.
+The app saves through an :class:`Autosave` per browser session (``playground.store.autosave``): it
+keeps that session's :class:`SaveCache`, so the process-wide store holds no user text.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from playground.store.database import (
     unavailable,
 )
 from playground.store.document import SessionDocument, apply_session_document, session_document_from_workspace
+from playground.store.evals import EvalRepository, RunInfo, TestSetInfo
 from playground.store.files import (
     ImportResult,
     export_prompt,
@@ -52,6 +53,7 @@ class Store:
     engine: Engine
     sessions: SessionRepository
     prompts: PromptLibrary
+    evals: EvalRepository
 
     def close(self) -> None:
         self.engine.dispose()
@@ -70,7 +72,7 @@ def open_store(
     SQLite write waits for another writer. Raises PlaygroundError when the database cannot be
     opened or was written by a newer playground."""
     engine = open_engine(url or database_url(), busy_timeout_s)
-    store = Store(engine, SessionRepository(engine, owner), PromptLibrary(engine, owner))
+    store = Store(engine, SessionRepository(engine, owner), PromptLibrary(engine, owner), EvalRepository(engine, owner))
     try:
         days = retention if retention is not None else retention_days()
         if days:
@@ -88,11 +90,13 @@ __all__ = [
     "DATABASE_URL_VARIABLE",
     "DEFAULT_OWNER",
     "Autosave",
+    "EvalRepository",
     "ImportResult",
     "PromptDiff",
     "PromptLibrary",
     "PromptSummary",
     "PromptVersion",
+    "RunInfo",
     "SaveCache",
     "SaveResult",
     "SessionConflict",
@@ -100,6 +104,7 @@ __all__ = [
     "SessionRepository",
     "SessionSummary",
     "Store",
+    "TestSetInfo",
     "VersionInfo",
     "apply_session_document",
     "database_url",

@@ -158,6 +158,9 @@ class SessionDocument(StrictModel):
     price_tier: str | None = None
     price_overrides: dict[str, Price] = Field(default_factory=dict)
     usage_ledger: dict[str, StatsDoc] = Field(default_factory=dict)
+    variables: dict[str, str] = Field(
+        default_factory=dict, description="Values of the prompt's {{name}} variables (empty: not filled in)."
+    )
 
     def images(self) -> list[ImageDoc]:
         """Every image the document holds (message images, then pending ones)."""
@@ -345,6 +348,7 @@ def header_record(workspace: Workspace, title: str, cache: ImageCache) -> tuple[
         "price_tier": workspace.price_tier,
         "price_overrides": {name: price.model_dump(mode="json") for name, price in workspace.price_overrides.items()},
         "usage_ledger": {message_id: stats_record(stats) for message_id, stats in workspace.usage_ledger.items()},
+        "variables": dict(workspace.variables),
     }
     return record, [blob for _, blob in pending if blob is not None]
 
@@ -502,4 +506,5 @@ def apply_session_document(document: SessionDocument, base: ConnectionSettings |
         price_tier=document.price_tier,
         price_overrides=dict(document.price_overrides),
         usage_ledger={message_id: _stats(stats) for message_id, stats in document.usage_ledger.items()},
+        variables=dict(document.variables),
     )

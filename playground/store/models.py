@@ -150,3 +150,33 @@ class ShareLinkRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TestSetVersionRow(Base):
+    """One immutable save of a test set (its rows) with the graders it is run with."""
+
+    __tablename__ = "test_set_versions"
+    __test__ = False  # not a pytest class
+    __table_args__ = (UniqueConstraint("owner", "name", "version", name="uq_test_set_versions_owner_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)  # TestSet.to_json()
+    graders: Mapped[str] = mapped_column(Text, default="[]")  # GRADERS.dump_json
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EvalRunRow(Base):
+    """A run over a test set: its exact configuration and results so far (a RunState as JSON)."""
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    test_set_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,143 @@
+"""The Compare panel under AppTest: two variants answer one input side by side (each with its stats,
+a word diff between them, the better one saved as a prompt version); a 5-row test set with a regex
+grader runs on a thread and shows its pass rate; the run is stored, so a new session finds it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from components.compare import COMPARE_PAGE, CompareKeys
+from playground.evals import RegexGrader, RunState, TestRow, TestSet
+from playground.evals.background import live_run
+from playground.store import DATABASE_URL_VARIABLE, open_store
+from tests.fakes.server import Scenario
+
+CSV = "id,question,expected\n" + "".join(f"r{i},question {i},{i}\n" for i in range(1, 6))
+
+
+@pytest.fixture
+def database(tmp_path, clean_env):
+    url = f"sqlite:///{tmp_path / 'compare.db'}"
+    clean_env.setenv(DATABASE_URL_VARIABLE, url)
+    return url
+
+
+def compare(app_factory):
+    app = app_factory(page=COMPARE_PAGE)
+    assert not app.exception
+    return app
+
+
+def panel(app):
+    return app.session_state[CompareKeys.STATE]
+
+
+def test_two_variants_answer_one_input_side_by_side(app_factory, fake, database):
+    fake.enqueue(Scenario(text="Refunds take five days."), Scenario(text="Refunds take ten days."))
+    app = compare(app_factory)
+    app.selectbox(key=CompareKeys.column("model", 1)).set_value("gpt-4.1-nano").run()
+    app.text_area(key=CompareKeys.INPUT).input("How long do refunds take?").run()
+    app.button(key=CompareKeys.SEND).click().run()
+    assert not app.exception
+    sent = sorted(request.json["model"] for request in fake.chat_requests())
+    assert sent == ["gpt-4.1-mini", "gpt-4.1-nano"]
+    assert all(r.json["messages"][-1]["content"] == "How long do refunds take?" for r in fake.chat_requests())
+    outputs = {m.value for m in app.markdown}
+    assert {"Refunds take five days.", "Refunds take ten days."} <= outputs
+    stats = [c.value for c in app.caption if c.value.startswith("in ")]
+    assert len(stats) == 2 and all("finish: stop" in s and "$" in s for s in stats)
+    diff = next(m.value for m in app.markdown if "red-background" in m.value)
+    # Replies are handed out in arrival order (the columns run in parallel): read which got which.
+    first, second = (output.text.split()[2] for output in panel(app).outputs)
+    assert {first, second} == {"five", "ten"}
+    assert f":red-background[~~{first}~~]" in diff and f":green-background[{second}]" in diff
+    app.selectbox(key=CompareKeys.SAVE_COLUMN).set_value(1).run()
+    app.text_input(key=CompareKeys.SAVE_NAME).input("refunds").run()
+    app.button(key=CompareKeys.SAVE).click().run()
+    assert any("Saved refunds version 1." in s.value for s in app.success)
+    store = open_store(database)
+    saved = store.prompts.get("refunds").setup
+    assert saved.connection.model == "gpt-4.1-nano"
+
+
+def test_a_missing_variable_sends_nothing(app_factory, fake, database):
+    app = compare(app_factory)
+    app.text_area(key=CompareKeys.INPUT).input("About {{product}}").run()
+    app.button(key=CompareKeys.SEND).click().run()
+    assert any("product" in e.value and "Nothing was sent" in e.value for e in app.error)
+    assert fake.chat_requests() == []
+
+
+def table(app, column):
+    """The first table with ``column``."""
+    return next(frame.value for frame in app.dataframe if column in frame.value.columns)
+
+
+def wait_for_run(run_id: str, timeout: float = 20.0) -> RunState:
+    deadline = time.monotonic() + timeout
+    while (handle := live_run(run_id)) is None or handle.alive:
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.05)
+    return handle.state
+
+
+def test_a_five_row_test_set_with_a_regex_grader_shows_its_pass_rate(app_factory, fake, database):
+    app = compare(app_factory)
+    app.text_area(key=CompareKeys.INPUT).input("Answer: {{question}}").run()
+    upload = app.get("file_uploader")[0]
+    upload.set_value([("questions.csv", CSV.encode(), "text/csv")]).run()
+    assert not app.exception
+    assert any("Imported 5 rows" in s.value for s in app.success)
+    app.selectbox(key=CompareKeys.GRADER_KIND).set_value("regex").run()
+    app.text_input(key=CompareKeys.GRADER_VALUE).input(r"\d").run()
+    app.button(key=CompareKeys.ADD_GRADER).click().run()
+    assert panel(app).graders == [RegexGrader(pattern=r"\d")]
+    app.number_input(key=CompareKeys.CONCURRENCY).set_value(1).run()
+    app.button(key=CompareKeys.SAVE_SET).click().run()
+    assert any("Saved questions version 1." in s.value for s in app.success)
+    # One at a time, row by row, both columns each: three rows answer with a number, two do not.
+    answers = ["It is 1", "It is 2", "no idea", "It is 4", "unsure"]
+    fake.enqueue(*(Scenario(text=text) for text in answers for _ in range(2)))
+    app.button(key=CompareKeys.RUN).click().run()
+    assert not app.exception
+    state = wait_for_run(panel(app).run_id)
+    assert state.status == "completed" and len(state.results) == 10
+    app.run()
+    summary = table(app, "Pass rate")
+    assert list(summary["Pass rate"]) == ["60%", "60%"]
+    grid = table(app, "Outcome")
+    assert list(grid["Outcome"])[:4] == ["fail"] * 4  # failing rows first
+    sent = [r.json["messages"][-1]["content"] for r in fake.chat_requests()]
+    assert "Answer: question 3" in sent and not any("{{" in text for text in sent)
+    # Stored: another session (a reload) opens the same run.
+    stored = open_store(database).evals.get_run(state.id)
+    assert stored.status == "completed" and len(stored.results) == 10
+    other = compare(app_factory)
+    other.selectbox(key=CompareKeys.PAST_RUN).set_value(state.id).run()
+    assert not other.exception
+    assert list(table(other, "Pass rate")["Pass rate"]) == ["60%", "60%"]
+
+
+def test_check_on_another_model_shows_where_verdicts_differ_and_a_summary(app_factory, fake, database):
+    store = open_store(database)
+    rows = [TestRow(id=f"r{i}", variables={"question": f"q{i}"}) for i in range(1, 4)]
+    store.evals.save_test_set(TestSet(name="faq", rows=rows), [RegexGrader(pattern=r"\d")])
+    app = compare(app_factory)
+    app.text_area(key=CompareKeys.INPUT).input("Answer: {{question}}").run()
+    app.selectbox(key=CompareKeys.MIGRATE_SET).set_value("faq").run()
+    app.selectbox(key=CompareKeys.MIGRATE_MODEL).set_value("gpt-4.1-nano").run()
+    # Concurrency 4 over 6 requests: replies by model, whatever the order they are asked in.
+    fake.enqueue(*(Scenario(text="It is 1") for _ in range(6)))
+    app.button(key=CompareKeys.MIGRATE).click().run()
+    state = wait_for_run(panel(app).migration_run_id)
+    assert [v.model for v in state.config.variants] == ["gpt-4.1-mini", "gpt-4.1-nano"]
+    assert state.status == "completed" and len(state.results) == 6
+    app.run()
+    assert not app.exception
+    summary = next(s.value for s in app.success if "passes" in s.value)
+    assert "gpt\\-4.1\\-nano passes 100%" in summary or "gpt-4.1-nano passes 100%" in summary
+    assert any("same verdict on both models" in c.value for c in app.caption)
+    models = {r.json["model"] for r in fake.chat_requests()}
+    assert models == {"gpt-4.1-mini", "gpt-4.1-nano"}

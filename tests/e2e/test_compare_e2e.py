@@ -1,0 +1,71 @@
+"""The Compare panel in Chromium: two variants answer one input side by side; a 5-row test set with
+a regex grader runs (on its own thread, its progress redrawn by a fragment) and shows its pass rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from components.compare import CompareKeys
+from tests.e2e.helpers import by_key, open_app, wait_for_app_idle
+from tests.fakes.server import FakeOpenAIServer, Scenario
+
+CAPTION = "[data-testid=stCaptionContainer]"
+METRIC = "[data-testid=stMetric]"
+CSV = "id,question\n" + "".join(f"r{i},question {i}\n" for i in range(1, 6))
+
+
+def open_compare(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    page.get_by_role("link", name="Compare & evaluate", exact=True).click()
+    wait_for_app_idle(page, expect=page.get_by_role("heading", name="Compare & evaluate"))
+
+
+def type_input(page: Page, text: str) -> None:
+    box = by_key(page, CompareKeys.INPUT).locator("textarea")
+    box.fill(text)
+    box.press("Control+Enter")
+    wait_for_app_idle(page)
+
+
+def test_two_variants_answer_one_input(page: Page, app_url: str, fake: FakeOpenAIServer) -> None:
+    fake.enqueue(Scenario(text="Refunds take five days.", chunks=4), Scenario(text="Refunds take ten days.", chunks=4))
+    open_compare(page, app_url)
+    type_input(page, "How long do refunds take?")
+    by_key(page, CompareKeys.SEND).get_by_role("button").click()
+    stats = page.locator(CAPTION, has_text="finish: stop")
+    wait_for_app_idle(page, expect=stats.nth(1))
+    expect(page.get_by_text("Refunds take five days.")).to_be_visible()
+    expect(page.get_by_text("Refunds take ten days.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Word diff")).to_be_visible()
+    assert len(fake.chat_requests()) == 2
+
+
+def test_a_five_row_test_set_with_a_regex_grader_shows_the_pass_rate(
+    page: Page, app_url: str, fake: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    answers = ["It is 1", "It is 2", "no idea", "It is 4", "unsure"]
+    fake.enqueue(*(Scenario(text=text) for text in answers for _ in range(2)))
+    open_compare(page, app_url)
+    type_input(page, "Answer: {{question}}")
+    page.get_by_role("tab", name="Test sets & runs").click()
+    csv = tmp_path / "questions.csv"
+    csv.write_text(CSV)
+    by_key(page, CompareKeys.UPLOAD).locator("input[type=file]").set_input_files(str(csv))
+    wait_for_app_idle(page, expect=page.get_by_text("Imported 5 rows from questions.csv."))
+    pattern = by_key(page, CompareKeys.GRADER_VALUE).locator("input")
+    pattern.fill(r"\d")
+    pattern.press("Enter")
+    wait_for_app_idle(page)
+    by_key(page, CompareKeys.ADD_GRADER).get_by_role("button").click()
+    wait_for_app_idle(page, expect=page.get_by_text("Regex matches:"))
+    concurrency = by_key(page, CompareKeys.CONCURRENCY).locator("input")
+    concurrency.fill("1")
+    concurrency.press("Enter")
+    wait_for_app_idle(page)
+    by_key(page, CompareKeys.RUN).get_by_role("button").click()
+    metrics = page.locator(METRIC, has_text="60%")
+    expect(metrics.nth(1)).to_be_visible(timeout=30_000)
+    wait_for_app_idle(page)
+    assert len(fake.chat_requests()) == 10
