@@ -12,7 +12,8 @@ from playground.errors import PlaygroundError
 from playground.toolloop import from_openapi, import_tools, load_templates, validate_call
 from playground.toolloop.loop import SandboxTool
 
-SEED = Path("/work/shared/seeds/000_e45bf53112d59d17.txt")
+# The seed documents lie in shared/ beside the checkout (on a developer machine and in CI).
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_e45bf53112d59d17.txt"
 SEED_BODY = {
     "model": "gpt-4.1-mini-2025-04-14",
     "messages": [{"role": "user", "content": "Get the current weather in New York and suggest appropriate clothing."}],
