@@ -248,6 +248,7 @@ def send_to_all(workspace: Workspace, store: Store | None, panel: ComparePanel, 
         updates = stream_side_by_side(
             variants, workspace.filled_variables(), ClientCompleter({"default": workspace.client()})
         )
+        updates = workspace.record_compare_replies(updates)  # each reply counts in the session's cost
         first = next(updates)
     except PlaygroundError as error:
         st.error(f"{fmt.md_text(error.message)} Nothing was sent.", icon=":material/data_object:")
@@ -546,7 +547,9 @@ def _saver(store: Store | None) -> Any:
 
 
 def launch(workspace: Workspace, store: Store | None, state: RunState) -> RunHandle:
+    """Start (or resume) ``state`` on its own thread; its spend counts in the session's cost."""
     client = workspace.client()
+    workspace.note_run(state)
     return start_run(state, ClientCompleter({"default": client}), judge=ClientJudge(client), save=_saver(store))
 
 

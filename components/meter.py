@@ -20,7 +20,9 @@ from playground.meter import (
     FILL_NEAR,
     Breakdown,
     FillLevel,
+    PaidCost,
     RoomStrategy,
+    SessionSpend,
     TurnUsage,
     context_categories,
     growth_per_turn,
@@ -113,6 +115,27 @@ def _level_text(breakdown: Breakdown) -> str:
 # Sidebar
 
 
+def _cost_text(cost: PaidCost) -> str:
+    return fmt.money(cost.usd) + (" est." if cost.estimated and cost.usd else "")
+
+
+def session_cost_text(spend: SessionSpend) -> str:
+    """The session's cost, and where it went when not all in the chat (chat · compare · runs), each
+    part marked when estimated prices went into it; requests without a price are counted apart."""
+    total = spend.total
+    text = f"Session cost: **{fmt.money(total.usd)}**"
+    if not spend.beyond_chat:
+        text += " (estimated prices)" if total.estimated else ""
+    else:
+        text += " (" + " · ".join(f"{name} {_cost_text(cost)}" for name, cost in spend.parts()) + ")"
+    if total.unpriced:
+        text += (
+            f"; {total.unpriced} paid request{'s' if total.unpriced > 1 else ''} without a price for "
+            "their model not included"
+        )
+    return text
+
+
 def live_meter(workspace: Workspace) -> None:
     """What the next request carries against the window, its cost, and the session's cost so far."""
     breakdown = workspace.breakdown()
@@ -144,8 +167,7 @@ def live_meter(workspace: Workspace) -> None:
                 f"At most {fmt.money(cost.max_usd)} if the reply uses all {cost.reserved_output_tokens:,} reserved "
                 f"tokens (no cache discount assumed). Prices: {workspace.applied_price_label()}."
             )
-        estimated = " (estimated prices)" if workspace.model_spec().is_estimate else ""
-        st.caption(f"Session cost: **{fmt.money(workspace.session_cost())}**{estimated}")
+        st.caption(session_cost_text(workspace.spend()))
 
 
 # ---------------------------------------------------------------------------------------------

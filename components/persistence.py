@@ -245,8 +245,11 @@ def save_now(store: SessionStore | None = None) -> None:
 
 
 def autosave() -> None:
-    """End of every run: write what changed (nothing when nothing did), the URL naming the session."""
+    """End of every run: write what changed (nothing when nothing did), the URL naming the session.
+
+    The spend of the session's runs is settled first, so the saved session keeps what they cost."""
     store = get_store()
+    store.workspace.settle_runs()
     save_now(store)
     if store.autosave is None:
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -26,15 +27,20 @@ from playground.meter import (
     Breakdown,
     FitVerdict,
     MessageCounter,
+    PaidCost,
     RoomPlan,
     RoomStrategy,
+    RunCost,
+    SessionSpend,
     TurnUsage,
     fit_verdict,
+    paid_cost,
     paid_replies,
     plan_room,
     prompt_breakdown,
     replies_with_usage,
     session_cost,
+    total_cost,
     usage_rows,
 )
 from playground.meter.room import droppable_images
@@ -67,6 +73,8 @@ from playground.tools import answer_calls, unanswered_calls
 if TYPE_CHECKING:
     from playground.demo.recording import RecordedTurn
     from playground.demo.replay import Clock
+    from playground.evals.runs import RunState
+    from playground.evals.sidebyside import ColumnUpdate
     from playground.schema_run import StructuredResult
 
 #: The response schema's settings the schema panel edits directly (the schema itself is edited
@@ -93,6 +101,10 @@ class Workspace:
     price_overrides: dict[str, Price] = field(default_factory=dict)
     # Every reply with usage, by message id, kept when the conversation drops it: the session paid for it.
     usage_ledger: dict[str, ReplyStats] = field(default_factory=dict)
+    # What the Compare panel spent: each side-by-side reply (by "<send id>.<column>") and each run
+    # launched from this session (by run id), its spend as last settled (see settle_runs).
+    compare_ledger: dict[str, PaidCost] = field(default_factory=dict)
+    run_ledger: dict[str, RunCost] = field(default_factory=dict)
     awaiting_reply: bool = False
     # Values of the prompt's {{name}} variables (see Workspace.build_request); "" = not filled in.
     variables: dict[str, str] = field(default_factory=dict)
@@ -198,7 +210,8 @@ class Workspace:
         )
 
     def session_cost(self) -> float:
-        """USD this session spent at the applied price, replies no longer in the conversation included."""
+        """USD the chat panels spent at the applied price, replies no longer in the conversation included
+        (the Compare panel's spend is apart: see :meth:`spend`)."""
         return session_cost(self.usage_ledger, self.conversation.messages, reply_coster(self.reply_price))
 
     def paid_reply_count(self) -> int:
@@ -213,6 +226,55 @@ class Workspace:
         """
         for message_id, stats in replies_with_usage(self.conversation.messages if replies is None else replies).items():
             self.usage_ledger.setdefault(message_id, stats)
+
+    def spend(self) -> SessionSpend:
+        """The session's cost part by part: chat, side-by-side replies, runs (judge included).
+
+        A run this process is running is read from its live state (memory, no database), so the
+        figure grows while it goes; the others from the ledger. Changes nothing.
+        """
+        chat = paid_cost(self.usage_ledger, self.conversation.messages, reply_coster(self.reply_price))
+        if self.model_spec().is_estimate:  # the model's figures (prices included) are estimates
+            chat = replace(chat, estimated=True)
+        return SessionSpend(chat, total_cost(self.compare_ledger.values()), total_cost(self._run_costs()))
+
+    def _run_costs(self) -> Iterator[PaidCost]:
+        open_runs = [run_id for run_id, entry in self.run_ledger.items() if not entry.done]
+        live = _live_runs(open_runs)
+        for run_id, entry in self.run_ledger.items():
+            state = live.get(run_id)
+            yield entry.cost if state is None else state.paid()
+
+    def record_compare_replies(self, updates: Iterator[ColumnUpdate]) -> Iterator[ColumnUpdate]:
+        """Pass a side-by-side stream through, noting each column's reply in the session's cost as
+        its stream ends (a column stopped or failed costs nothing here). Iterate it on the script's
+        thread: the session's state is written from there only."""
+        send = uuid.uuid4().hex[:12]
+        for update in updates:
+            if (cost := update.paid()) is not None:
+                self.compare_ledger.setdefault(f"{send}.{update.column}", cost)
+            yield update
+
+    def note_run(self, state: RunState) -> None:
+        """A run (test run, migration check) is launched or resumed from this session: its spend,
+        all of it so far, counts in the session's cost (by run id: a resumed run is not counted twice)."""
+        self.run_ledger[state.id] = RunCost(state.paid())
+
+    def settle_runs(self) -> None:
+        """Copy the spend of this session's open runs that this process runs into the ledger, so the
+        saved session keeps it (a run that has ended here is settled once, then left alone). Call it
+        on the script's thread (a run's own thread never writes the session)."""
+        open_runs = [run_id for run_id, entry in self.run_ledger.items() if not entry.done]
+        if not open_runs:
+            return
+        from playground.evals.background import live_run
+
+        for run_id in open_runs:
+            if (handle := live_run(run_id)) is None:
+                continue
+            settled = RunCost(handle.state.paid(), done=not handle.alive)
+            if settled != self.run_ledger[run_id]:
+                self.run_ledger[run_id] = settled
 
     # --- holding a request that cannot fit, and making room -------------------------------------
     def _request_breakdown(self, draft: str | None) -> Breakdown:
@@ -764,8 +826,19 @@ _SESSION_FIELDS = (
     "price_tier",
     "price_overrides",
     "usage_ledger",
+    "compare_ledger",
+    "run_ledger",
     "variables",
 )
+
+
+def _live_runs(run_ids: list[str]) -> dict[str, RunState]:
+    """The live state of those of ``run_ids`` this process runs (or ran): memory only."""
+    if not run_ids:
+        return {}  # no run: the eval engine is not even imported
+    from playground.evals.background import live_run
+
+    return {run_id: handle.state for run_id in run_ids if (handle := live_run(run_id)) is not None}
 
 
 _MARKUP = ("{{", "{%", "{#")

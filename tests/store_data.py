@@ -72,6 +72,11 @@ def rich_workspace():
     reply.stats.prompt_tokens, reply.stats.completion_tokens, reply.stats.cost_usd = 120, 9, 0.0001
     reply.stats.content_filter = {"hate": {"filtered": False}}
     workspace.usage_ledger[reply.id] = reply.stats
+    from playground.meter import PaidCost, RunCost
+
+    workspace.compare_ledger["s1.0"] = PaidCost(0.0003, False, 0, 1)
+    workspace.compare_ledger["s1.1"] = PaidCost(unpriced=1, requests=1)
+    workspace.run_ledger["run1"] = RunCost(PaidCost(0.012, True, 0, 10), done=True)
     tool = workspace.conversation.messages
     from playground.conversation import Message
 

@@ -30,6 +30,7 @@ from playground.evals.completion import Completer, Completion, StoppedError
 from playground.evals.graders import Grader, Judge, Sample, Verdict, grade, passed
 from playground.evals.testsets import TestRow, TestSet
 from playground.evals.variants import Variant
+from playground.meter.spend import PaidCost
 
 RunStatus = Literal["pending", "running", "completed", "cancelled", "spend_cap"]
 #: Errors worth another attempt after a wait (quota, auth, bad requests are not).
@@ -144,6 +145,18 @@ class RunState(BaseModel):
     @property
     def judge_spent_usd(self) -> float:
         return sum(result.judge_cost_usd for result in self.results)
+
+    def paid(self) -> PaidCost:
+        """What the run has spent so far, the judge included: results with usage but no price are
+        ``unpriced``; an estimated price anywhere makes the sum an estimate."""
+        results = list(self.results)  # the run's thread may be adding to it
+        priced = [r for r in results if r.cost_usd is not None]
+        return PaidCost(
+            usd=sum(r.spent_usd for r in results),
+            estimated=any(r.cost_is_estimate for r in priced),
+            unpriced=sum(1 for r in results if r.cost_usd is None and (r.prompt_tokens or r.completion_tokens)),
+            requests=len(results),
+        )
 
     def finished_keys(self) -> set[tuple[str, str]]:
         """(row id, variant id) of results that need no new attempt (errors are retried on resume)."""

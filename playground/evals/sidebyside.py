@@ -13,6 +13,7 @@ from typing import Any, Literal
 from playground.errors import ErrorKind, PlaygroundError
 from playground.evals.completion import ClientCompleter, Completion, StoppedError, collect
 from playground.evals.variants import Variant
+from playground.meter.spend import PaidCost
 
 MIN_COLUMNS, MAX_COLUMNS = 2, 4
 DEFAULT_REFRESH_S = 0.05
@@ -30,6 +31,13 @@ class ColumnUpdate:
     cost_usd: float | None = None
     cost_is_estimate: bool = False
     error: PlaygroundError | None = None
+
+    def paid(self) -> PaidCost | None:
+        """What this column's reply cost, once its stream has ended with the API's usage (None:
+        still streaming, or no reply to pay for: an error, a stop)."""
+        if not self.done or self.completion is None:
+            return None
+        return PaidCost.of(self.cost_usd, estimated=self.cost_is_estimate)
 
 
 def stream_side_by_side(

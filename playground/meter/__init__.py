@@ -1,5 +1,6 @@
 """The cost and context meter's arithmetic, by job: what the next request carries (``breakdown``),
-making room when it cannot fit (``room``), what the session used and cost (``usage``), and
+making room when it cannot fit (``room``), what the session used and cost (``usage``), where its
+money went beyond the chat (``spend``), and
 projections (``projection``). Price helpers are in :mod:`playground.costs`.
 
 Everything here is pure Python (no Streamlit) and takes plain inputs (messages, tools, a model
@@ -31,11 +32,13 @@ from playground.meter.projection import (
     turns_left,
 )
 from playground.meter.room import STRATEGIES, FitVerdict, RoomPlan, RoomStrategy, fit_verdict, plan_room
+from playground.meter.spend import PaidCost, RunCost, SessionSpend, total_cost
 from playground.meter.usage import (
     CSV_COLUMNS,
     EstimateAccuracy,
     ReplyCoster,
     TurnUsage,
+    paid_cost,
     paid_replies,
     replies_with_usage,
     running_accuracy,
@@ -58,17 +61,21 @@ __all__ = [
     "MessageCounter",
     "MessageTokens",
     "NextRequestCost",
+    "PaidCost",
     "Part",
     "PartKind",
     "Projection",
     "ReplyCoster",
     "RoomPlan",
     "RoomStrategy",
+    "RunCost",
+    "SessionSpend",
     "TurnUsage",
     "context_categories",
     "fit_verdict",
     "growth_per_turn",
     "next_request_cost",
+    "paid_cost",
     "paid_replies",
     "plan_room",
     "project",
@@ -76,6 +83,7 @@ __all__ = [
     "replies_with_usage",
     "running_accuracy",
     "session_cost",
+    "total_cost",
     "turns_left",
     "usage_csv",
     "usage_rows",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from playground.conversation import Message, ReplyStats
 from playground.meter.breakdown import MessageCounter
+from playground.meter.spend import PaidCost, total_cost
 
 #: Costs one reply from its usage (None: no price for its model at the applied tier).
 ReplyCoster = Callable[[ReplyStats], float | None]
@@ -130,6 +131,11 @@ def session_cost(ledger: Mapping[str, ReplyStats], messages: Iterable[Message], 
     Replies whose model has no price for the tier add nothing.
     """
     return sum(cost for stats in paid_replies(ledger, messages).values() if (cost := cost_of(stats)) is not None)
+
+
+def paid_cost(ledger: Mapping[str, ReplyStats], messages: Iterable[Message], cost_of: ReplyCoster) -> PaidCost:
+    """:func:`session_cost`, with the count of the replies that had no price."""
+    return total_cost(PaidCost.of(cost_of(stats)) for stats in paid_replies(ledger, messages).values())
 
 
 @dataclass(frozen=True)

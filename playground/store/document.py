@@ -31,6 +31,7 @@ from playground.conversation import (
     ToolCall,
 )
 from playground.errors import ErrorKind
+from playground.meter import PaidCost, RunCost
 from playground.registry import Price
 from playground.request import ChatParams
 from playground.schema.reply import ReplyValidation
@@ -80,6 +81,22 @@ class StatsDoc(StrictModel):
     usage_estimated: bool = False
     server_notes: list[str] = Field(default_factory=list)
     pace_marks: list[tuple[float, int]] = Field(default_factory=list)
+
+
+class PaidCostDoc(StrictModel):
+    """What some paid requests cost (see playground.meter.spend.PaidCost)."""
+
+    usd: float = 0.0
+    estimated: bool = False
+    unpriced: int = 0
+    requests: int = 0
+
+
+class RunCostDoc(StrictModel):
+    """A run's spend as last settled, and whether it had ended."""
+
+    cost: PaidCostDoc = Field(default_factory=PaidCostDoc)
+    done: bool = False
 
 
 class ErrorDoc(StrictModel):
@@ -158,6 +175,12 @@ class SessionDocument(StrictModel):
     price_tier: str | None = None
     price_overrides: dict[str, Price] = Field(default_factory=dict)
     usage_ledger: dict[str, StatsDoc] = Field(default_factory=dict)
+    compare_ledger: dict[str, PaidCostDoc] = Field(
+        default_factory=dict, description="The Compare panel's side-by-side replies: what each cost."
+    )
+    run_ledger: dict[str, RunCostDoc] = Field(
+        default_factory=dict, description="Test runs and migration checks of this session, by run id: their spend."
+    )
     variables: dict[str, str] = Field(
         default_factory=dict, description="Values of the prompt's {{name}} variables (empty: not filled in)."
     )
@@ -180,6 +203,8 @@ class SessionDocument(StrictModel):
             update={
                 "messages": messages,
                 "usage_ledger": {},
+                "compare_ledger": {},
+                "run_ledger": {},
                 "pending_images": [],
                 "title": "",
                 "tool_loop": tool_loop,
@@ -348,6 +373,11 @@ def header_record(workspace: Workspace, title: str, cache: ImageCache) -> tuple[
         "price_tier": workspace.price_tier,
         "price_overrides": {name: price.model_dump(mode="json") for name, price in workspace.price_overrides.items()},
         "usage_ledger": {message_id: stats_record(stats) for message_id, stats in workspace.usage_ledger.items()},
+        "compare_ledger": {key: vars(cost).copy() for key, cost in workspace.compare_ledger.items()},
+        "run_ledger": {
+            run_id: {"cost": vars(entry.cost).copy(), "done": entry.done}
+            for run_id, entry in workspace.run_ledger.items()
+        },
         "variables": dict(workspace.variables),
     }
     return record, [blob for _, blob in pending if blob is not None]
@@ -506,5 +536,10 @@ def apply_session_document(document: SessionDocument, base: ConnectionSettings |
         price_tier=document.price_tier,
         price_overrides=dict(document.price_overrides),
         usage_ledger={message_id: _stats(stats) for message_id, stats in document.usage_ledger.items()},
+        compare_ledger={key: PaidCost(**cost.model_dump()) for key, cost in document.compare_ledger.items()},
+        run_ledger={
+            run_id: RunCost(PaidCost(**entry.cost.model_dump()), entry.done)
+            for run_id, entry in document.run_ledger.items()
+        },
         variables=dict(document.variables),
     )

@@ -8,7 +8,9 @@ import time
 
 import pytest
 
+from components import format as fmt
 from components.compare import COMPARE_PAGE, CompareKeys
+from components.state import STATE_KEY
 from playground.evals import RegexGrader, RunState, TestRow, TestSet
 from playground.evals.background import live_run
 from playground.store import DATABASE_URL_VARIABLE, open_store
@@ -62,6 +64,28 @@ def test_two_variants_answer_one_input_side_by_side(app_factory, fake, database)
     assert saved.connection.model == "gpt-4.1-nano"
 
 
+def session_cost(app) -> str:
+    return next(c.value for c in app.sidebar.caption if c.value.startswith("Session cost"))
+
+
+def test_side_by_side_replies_count_in_the_sidebars_session_cost(app_factory, fake, database):
+    usage = {"prompt_tokens": 200_000, "completion_tokens": 10_000, "total_tokens": 210_000}
+    fake.enqueue(Scenario(text="Five days.", usage=usage), Scenario(text="Ten days.", usage=usage))
+    app = compare(app_factory)
+    assert session_cost(app) == "Session cost: **$0**"  # nothing spent: no breakdown
+    app.selectbox(key=CompareKeys.column("model", 1)).set_value("gpt-4.1-nano").run()
+    app.text_area(key=CompareKeys.INPUT).input("How long do refunds take?").run()
+    app.button(key=CompareKeys.SEND).click().run()
+    assert not app.exception
+    costs = [output.cost_usd for output in panel(app).outputs]
+    assert all(cost is not None and cost > 0 for cost in costs)
+    spent = fmt.money(sum(costs))
+    assert session_cost(app) == f"Session cost: **{spent}** (chat $0 · compare {spent})"
+    app.run()  # drawing the sidebar again records nothing
+    assert session_cost(app) == f"Session cost: **{spent}** (chat $0 · compare {spent})"
+    assert len(app.session_state[STATE_KEY].workspace.compare_ledger) == 2
+
+
 def test_a_missing_variable_sends_nothing(app_factory, fake, database):
     app = compare(app_factory)
     app.text_area(key=CompareKeys.INPUT).input("About {{product}}").run()
@@ -107,6 +131,7 @@ def test_a_five_row_test_set_with_a_regex_grader_shows_its_pass_rate(app_factory
     app.run()
     summary = table(app, "Pass rate")
     assert list(summary["Pass rate"]) == ["60%", "60%"]
+    assert session_cost(app).endswith(f"(chat $0 · runs {fmt.money(state.spent_usd)})") and state.spent_usd > 0
     grid = table(app, "Outcome")
     assert list(grid["Outcome"])[:4] == ["fail"] * 4  # failing rows first
     sent = [r.json["messages"][-1]["content"] for r in fake.chat_requests()]

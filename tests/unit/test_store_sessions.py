@@ -66,6 +66,8 @@ def test_every_part_of_a_session_survives_a_round_trip(store):
     assert loaded.conversation.messages[0].images[0].url == workspace.conversation.messages[0].images[0].url
     assert loaded.conversation.messages[-1].status is Status.STOPPED
     assert loaded.usage_ledger.keys() == workspace.usage_ledger.keys()
+    assert loaded.compare_ledger == workspace.compare_ledger and loaded.run_ledger == workspace.run_ledger
+    assert loaded.spend() == workspace.spend() and loaded.spend().beyond_chat
 
 
 def test_a_loaded_session_does_not_carry_the_key_unless_the_base_does(store):
@@ -287,6 +289,7 @@ def test_the_autosave_records_are_exactly_the_documents_shape():
         parsed = SessionDocument.model_validate({"messages": [record]}).messages[0]
         assert to_json(parsed.model_dump(mode="json")) == to_json(record)
     header, _ = header_record(workspace, "t", cache)
+    assert header["usage_ledger"] and header["compare_ledger"] and header["run_ledger"]  # every ledger has entries
     # Same text, not only equal data: a session written from a document digests like an autosave.
     assert to_json(SessionDocument.model_validate(header).header()) == to_json(header)
 
