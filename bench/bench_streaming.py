@@ -25,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import openai
 from pydantic import SecretStr
@@ -46,8 +47,9 @@ def reply_scenario(repeat: int) -> Scenario:
 
 
 @contextmanager
-def loopback_server(replies: int) -> Iterator[str]:
-    """The fake server in a process of its own, queued with ``replies`` long replies; its base URL."""
+def loopback_server(replies: int, scenario: Scenario | None = None) -> Iterator[str]:
+    """The fake server in a process of its own, queued with ``replies`` long replies (``scenario``,
+    default: :func:`reply_scenario`); its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -62,7 +64,8 @@ def loopback_server(replies: int) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        body = json.dumps([reply_scenario(replies).to_dict()]).encode()
+        queued = reply_scenario(replies) if scenario is None else replace(scenario, repeat=replies)
+        body = json.dumps([queued.to_dict()]).encode()
         request = urllib.request.Request(f"{root}/_fake/scenarios", data=body, method="POST")
         urllib.request.urlopen(request, timeout=5).read()
         yield f"{root}/v1"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from playground.conversation import Message, ReplyStats
 from playground.meter.breakdown import MessageCounter
-from playground.meter.spend import PaidCost, total_cost
+from playground.meter.spend import PaidCost
 
 #: Costs one reply from its usage (None: no price for its model at the applied tier).
 ReplyCoster = Callable[[ReplyStats], float | None]
@@ -135,7 +135,9 @@ def session_cost(ledger: Mapping[str, ReplyStats], messages: Iterable[Message], 
 
 def paid_cost(ledger: Mapping[str, ReplyStats], messages: Iterable[Message], cost_of: ReplyCoster) -> PaidCost:
     """:func:`session_cost`, with the count of the replies that had no price."""
-    return total_cost(PaidCost.of(cost_of(stats)) for stats in paid_replies(ledger, messages).values())
+    costs = [cost_of(stats) for stats in paid_replies(ledger, messages).values()]
+    priced = [cost for cost in costs if cost is not None]
+    return PaidCost(sum(priced), False, len(costs) - len(priced), len(costs))
 
 
 @dataclass(frozen=True)
