@@ -3,11 +3,13 @@ a regex grader runs (on its own thread, its progress redrawn by a fragment) and 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from components.compare import CompareKeys
+from components.meter import MeterKeys
 from tests.e2e.helpers import by_key, open_app, wait_for_app_idle
 from tests.fakes.server import FakeOpenAIServer, Scenario
 
@@ -40,6 +42,13 @@ def test_two_variants_answer_one_input(page: Page, app_url: str, fake: FakeOpenA
     expect(page.get_by_text("Refunds take ten days.")).to_be_visible()
     expect(page.get_by_role("heading", name="Word diff")).to_be_visible()
     assert len(fake.chat_requests()) == 2
+    # The two replies count in the session's cost, shown apart from the chat's; a reload keeps it.
+    cost = page.locator(CAPTION, has_text="Session cost")
+    expect(cost).to_have_text(re.compile(r"^Session cost: \$[0-9.]+ \(chat \$0 · compare \$[0-9.]+\)$"))
+    shown = cost.inner_text()
+    page.reload()
+    wait_for_app_idle(page, expect=page.get_by_role("heading", name="Compare & evaluate"))
+    expect(by_key(page, MeterKeys.LIVE).locator(CAPTION, has_text="Session cost")).to_have_text(shown)
 
 
 def test_a_five_row_test_set_with_a_regex_grader_shows_the_pass_rate(
@@ -69,3 +78,4 @@ def test_a_five_row_test_set_with_a_regex_grader_shows_the_pass_rate(
     expect(metrics.nth(1)).to_be_visible(timeout=30_000)
     wait_for_app_idle(page)
     assert len(fake.chat_requests()) == 10
+    expect(page.locator(CAPTION, has_text="Session cost")).to_contain_text(re.compile(r"\(chat \$0 · runs \$[0-9.]+\)"))
