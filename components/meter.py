@@ -129,10 +129,9 @@ def session_cost_text(spend: SessionSpend) -> str:
     else:
         text += " (" + " · ".join(f"{name} {_cost_text(cost)}" for name, cost in spend.parts()) + ")"
     if total.unpriced:
-        text += (
-            f"; {total.unpriced} paid request{'s' if total.unpriced > 1 else ''} without a price for "
-            "their model not included"
-        )
+        one = total.unpriced == 1
+        requests = "1 paid request" if one else f"{total.unpriced} paid requests"
+        text += f"; {requests} not included (no price for {'its' if one else 'their'} model)"
     return text
 
 

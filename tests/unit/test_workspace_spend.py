@@ -155,3 +155,18 @@ def test_session_spend_parts_list_chat_and_what_has_requests():
     spend = SessionSpend(PaidCost(), runs=PaidCost(0.1, requests=1))
     assert [name for name, _ in spend.parts()] == ["chat", "runs"] and spend.beyond_chat
     assert spend.total == PaidCost(0.1, requests=1)
+
+
+def test_the_sidebar_text_breaks_the_cost_down_and_says_what_is_estimated_or_unpriced():
+    from components.meter import session_cost_text
+
+    assert session_cost_text(SessionSpend(PaidCost(0.5, requests=2))) == "Session cost: **$0.50**"
+    estimated_chat = SessionSpend(PaidCost(estimated=True))
+    assert session_cost_text(estimated_chat) == "Session cost: **$0** (estimated prices)"  # as before
+    spend = SessionSpend(
+        PaidCost(0.5, requests=2), compare=PaidCost(0.25, True, 1, 3), runs=PaidCost(1.0, False, 0, 10)
+    )
+    assert session_cost_text(spend) == (
+        "Session cost: **$1.75** (chat $0.50 · compare $0.25 est. · runs $1.00); "
+        "1 paid request not included (no price for its model)"
+    )
