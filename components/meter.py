@@ -419,6 +419,9 @@ def turns_section(workspace: Workspace, rows: list[TurnUsage]) -> None:
             f"(schema test runs, or dropped, deleted, regenerated or cleared turns): "
             f"**{fmt.money(workspace.session_cost())}**."
         )
+    spend = workspace.spend()
+    if spend.beyond_chat:  # the table is the chat's; the Compare panel's spend is said beside it
+        st.caption(f"The table covers the chat. {session_cost_text(spend)}.")
     if not rows:
         st.info("No replies with usage yet: chat first, then come back here.")
         return

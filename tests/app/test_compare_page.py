@@ -84,6 +84,11 @@ def test_side_by_side_replies_count_in_the_sidebars_session_cost(app_factory, fa
     app.run()  # drawing the sidebar again records nothing
     assert session_cost(app) == f"Session cost: **{spent}** (chat $0 · compare {spent})"
     assert len(app.session_state[STATE_KEY].workspace.compare_ledger) == 2
+    app.switch_page("pages/meter.py").run()  # the chat's table there says the Compare spend beside it
+    assert not app.exception
+    assert f"The table covers the chat. Session cost: **{spent}** (chat $0 · compare {spent})." in [
+        c.value for c in app.main.caption
+    ]
 
 
 def test_a_missing_variable_sends_nothing(app_factory, fake, database):
