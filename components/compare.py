@@ -1,10 +1,12 @@
 """The Compare panel (issue 13): side by side, test sets and runs, and "Check on another model".
 
-Each column is a variant: the current setup or a prompt library version, on a model, at a
-temperature. One input (a template: ``{{name}}`` filled from the chat's variables, or from each
-row of a test set) goes to every column at once. Runs go on a thread of their own
-(:mod:`playground.evals.background`): their state is a plain RunState, saved in the database as
-it grows, so a reload finds it; progress is drawn by a fragment that reruns itself.
+Each column is a variant: the current setup or a prompt library version, through a connection
+(the sidebar's, or one the operator names in the secrets), on a model or deployment, with the
+parameters that model accepts (the chat's parameters form). One input (a template: ``{{name}}``
+filled from the chat's variables, or from each row of a test set) goes to every column at once.
+Runs go on a thread of their own (:mod:`playground.evals.background`): their state is a plain
+RunState, saved in the database as it grows, so a reload finds it; progress is drawn by a
+fragment that reruns itself.
 """
 
 from __future__ import annotations
@@ -18,8 +20,17 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from components import format as fmt
+from components.chat_view import form_params, parameters_form
 from components.library import library_store_db
-from components.state import get_workspace, pop_widget_value, set_widget_value, widget_value
+from components.state import (
+    configured_named_connections,
+    get_workspace,
+    pop_widget_value,
+    set_widget_value,
+    widget_value,
+)
+from playground.client import PlaygroundClient
+from playground.connection import ConnectionSettings
 from playground.errors import PlaygroundError
 from playground.evals import (
     ClientCompleter,
@@ -49,15 +60,19 @@ from playground.evals import (
     word_diff,
 )
 from playground.evals.background import RunHandle, live_run, start_run
-from playground.evals.setups import variant_from_setup
+from playground.evals.setups import variant_for_column, variant_from_setup
 from playground.evals.sidebyside import MAX_COLUMNS, MIN_COLUMNS
-from playground.registry import model_ids
+from playground.evals.variants import DEFAULT_CONNECTION
+from playground.providers import provider_for
+from playground.registry import ModelSpec, find_entry, model_ids, resolve_model
+from playground.request import params_summary
 from playground.store import Store, apply_session_document, session_document_from_workspace
 from playground.workspace import Workspace
 
 COMPARE_PAGE = "pages/compare.py"
 CURRENT_SETUP = "Current setup"
 BASELINE_MODEL = "gpt-4.1-mini"
+AUTOMATIC = "(automatic)"
 GRADER_KINDS = {
     "regex": "Regex matches",
     "contains": "Contains",
@@ -167,51 +182,170 @@ def _model_options(workspace: Workspace) -> list[str]:
     return list(dict.fromkeys([workspace.connection.request_model, *workspace.available_models, *model_ids()]))
 
 
+def column_connections(workspace: Workspace) -> dict[str, ConnectionSettings]:
+    """What a column can send through, by reference: the sidebar's connection (``default``) and the
+    operator's named connections (``[connections.<name>]`` in the server secrets)."""
+    named, _ = configured_named_connections()
+    return {DEFAULT_CONNECTION: workspace.connection, **{n: c for n, c in named.items() if n != DEFAULT_CONNECTION}}
+
+
+def _connection_label(name: str, settings: ConnectionSettings) -> str:
+    provider = provider_for(settings)
+    return f"Sidebar · {provider.label}" if name == DEFAULT_CONNECTION else f"{name} · {provider.label}"
+
+
+def completer_for(workspace: Workspace, variants: list[Variant]) -> ClientCompleter:
+    """A client per connection the variants reference: the session's own for the sidebar's; a
+    variant naming a connection that is not configured (any more) fails on its own."""
+    connections = column_connections(workspace)
+    clients = {DEFAULT_CONNECTION: workspace.client()}
+    for name in sorted({variant.connection for variant in variants} - {DEFAULT_CONNECTION}):
+        if name in connections:
+            clients[name] = PlaygroundClient(connections[name])
+    return ClientCompleter(clients)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column as its widgets set it (their defaults before they are drawn)."""
+
+    source: str
+    setup: Workspace
+    version: str | None
+    connection: str
+    settings: ConnectionSettings
+    model: str
+    registry_entry: str | None
+
+    def spec(self) -> ModelSpec:
+        spec = resolve_model(self.model, self.registry_entry)
+        return spec.with_context_cap(provider_for(self.settings).context_cap())
+
+
+def _column(
+    index: int,
+    workspace: Workspace,
+    store: Store | None,
+    connections: dict[str, ConnectionSettings],
+    setups: dict[str, tuple[Workspace, str | None]],
+) -> _Column:
+    """``setups`` keeps the setups read this run by source (a library version is read once)."""
+    source = widget_value(CompareKeys.column("source", index), CURRENT_SETUP)
+    if source not in setups:
+        setups[source] = _setup_of(source, workspace, store)
+    setup, version = setups[source]
+    name = widget_value(CompareKeys.column("connection", index), DEFAULT_CONNECTION)
+    if name not in connections:
+        name = DEFAULT_CONNECTION
+    settings = setup.connection if name == DEFAULT_CONNECTION else connections[name]
+    if provider_for(settings).fields.model:
+        model = widget_value(CompareKeys.column("model", index)) or settings.request_model
+    else:  # Azure: the deployment name is what the request's model field carries
+        model = (widget_value(CompareKeys.column("deployment", index)) or "").strip() or settings.request_model
+    own_pin = settings.registry_entry if model == settings.request_model else None
+    pinned = widget_value(CompareKeys.column("entry", index), own_pin or AUTOMATIC)
+    return _Column(source, setup, version, name, settings, model, None if pinned == AUTOMATIC else pinned)
+
+
+def _params_prefix(index: int) -> str:
+    return CompareKeys.column("params", index)
+
+
 def column_count() -> int:
     return int(widget_value(CompareKeys.COUNT, MIN_COLUMNS))
 
 
 def column_variants(workspace: Workspace, store: Store | None, next_message: str) -> list[Variant]:
     """The variants the columns are set to (their widgets' values), ``next_message`` after each."""
+    connections = column_connections(workspace)
+    setups: dict[str, tuple[Workspace, str | None]] = {}
     variants = []
     for index in range(column_count()):
-        source = widget_value(CompareKeys.column("source", index), CURRENT_SETUP)
-        setup, version = _setup_of(source, workspace, store)
-        model = widget_value(CompareKeys.column("model", index)) or setup.connection.request_model
-        temperature = widget_value(CompareKeys.column("temperature", index))
+        column = _column(index, workspace, store, connections, setups)
+        spec = column.spec()
         variants.append(
-            variant_from_setup(
-                setup,
+            variant_for_column(
+                column.setup,
                 variant_id=f"col{index + 1}",
-                label=f"{index + 1}: {source} · {model}",
-                model=model,
-                temperature=temperature,
+                label=f"{index + 1}: {column.source} · {column.model}"
+                + ("" if column.connection == DEFAULT_CONNECTION else f" · {column.connection}"),
+                connection=column.connection,
+                settings=column.settings,
+                model=column.model,
+                registry_entry=column.registry_entry,
+                params=form_params(column.setup.params, spec, _params_prefix(index)),
                 next_message=next_message,
-                prompt_version=version,
+                prompt_version=column.version,
             )
         )
     return variants
 
 
+def _column_form(
+    index: int,
+    workspace: Workspace,
+    store: Store | None,
+    sources: list[str],
+    connections: dict[str, ConnectionSettings],
+    setups: dict[str, tuple[Workspace, str | None]],
+) -> None:
+    """One column: its prompt, connection, model or deployment, and the shared parameters form."""
+    st.markdown(f"**Column {index + 1}**")
+    st.selectbox("Prompt", sources, key=CompareKeys.column("source", index))
+    if len(connections) > 1:
+        st.selectbox(
+            "Connection",
+            list(connections),
+            key=CompareKeys.column("connection", index),
+            format_func=lambda name: _connection_label(name, connections[name]),
+        )
+    column = _column(index, workspace, store, connections, setups)
+    provider = provider_for(column.settings)
+    if provider.fields.model:
+        own = column.settings.request_model
+        models = _model_options(workspace) if column.connection == DEFAULT_CONNECTION else [own, *model_ids()]
+        st.selectbox(
+            "Model", list(dict.fromkeys(models)), key=CompareKeys.column("model", index), accept_new_options=True
+        )
+    else:
+        st.text_input(
+            "Deployment",
+            value=column.settings.deployment,
+            key=CompareKeys.column("deployment", index),
+            help="The Azure deployment name the request goes to.",
+        )
+    column = _column(index, workspace, store, connections, setups)
+    spec = column.spec()
+    with st.popover("Parameters", icon=":material/tune:", width="stretch"):
+        if provider.fields.registry_entry or find_entry(column.model) is None:
+            entries = [AUTOMATIC, *model_ids()]
+            chosen = column.registry_entry or AUTOMATIC
+            st.selectbox(
+                "Prices and limits from",
+                entries,
+                index=entries.index(chosen) if chosen in entries else 0,
+                key=CompareKeys.column("entry", index),
+                help="Which registry model the deployment or model runs (its figures are then labelled estimates). "
+                "Automatic: the registry's own entry, or none (cost unknown).",
+            )
+            spec = _column(index, workspace, store, connections, setups).spec()
+        params = parameters_form(column.setup.params, spec, _params_prefix(index), columns=1)
+    st.caption(fmt.md_text(params_summary(params, spec)))
+    if spec.is_estimate and column.registry_entry is None:
+        st.caption(f":material/help: {fmt.md_text(column.model)} is not in the registry: its cost is unknown.")
+
+
 def column_settings(workspace: Workspace, store: Store | None) -> None:
-    """2 to 4 columns, each a source (current setup or a prompt version), a model and a temperature."""
+    """2 to 4 columns, each a prompt (current setup or a library version), a connection, a model or
+    deployment, and the parameters that model accepts."""
     st.segmented_control(
         "Columns", list(range(MIN_COLUMNS, MAX_COLUMNS + 1)), key=CompareKeys.COUNT, default=MIN_COLUMNS
     )
-    sources, models = _sources(store), _model_options(workspace)
+    sources, connections = _sources(store), column_connections(workspace)
+    setups: dict[str, tuple[Workspace, str | None]] = {}
     for index, column in enumerate(st.columns(column_count())):
         with column.container(border=True):
-            st.markdown(f"**Column {index + 1}**")
-            st.selectbox("Prompt", sources, key=CompareKeys.column("source", index))
-            st.selectbox("Model", models, key=CompareKeys.column("model", index), accept_new_options=True)
-            st.slider(
-                "Temperature",
-                0.0,
-                2.0,
-                workspace.params.temperature,
-                0.05,
-                key=CompareKeys.column("temperature", index),
-            )
+            _column_form(index, workspace, store, sources, connections, setups)
 
 
 # --- side by side ------------------------------------------------------------------------------------
@@ -219,10 +353,9 @@ def _stats(update: ColumnUpdate) -> str:
     completion = update.completion
     if completion is None:
         return ""
-    estimate = " est." if update.cost_is_estimate and update.cost_usd is not None else ""
     return (
         f"in {completion.prompt_tokens:,} · out {completion.completion_tokens:,} · "
-        f"{fmt.money(update.cost_usd)}{estimate} · {fmt.seconds(completion.latency_s)} · "
+        f"cost {fmt.cost(update.cost_usd, update.cost_is_estimate)} · {fmt.seconds(completion.latency_s)} · "
         f"finish: {completion.finish_reason or 'n/a'}"
     )
 
@@ -245,9 +378,7 @@ def send_to_all(workspace: Workspace, store: Store | None, panel: ComparePanel, 
     state, so a Stop keeps the partial texts)."""
     try:
         variants = column_variants(workspace, store, text)
-        updates = stream_side_by_side(
-            variants, workspace.filled_variables(), ClientCompleter({"default": workspace.client()})
-        )
+        updates = stream_side_by_side(variants, workspace.filled_variables(), completer_for(workspace, variants))
         first = next(updates)
     except PlaygroundError as error:
         st.error(f"{fmt.md_text(error.message)} Nothing was sent.", icon=":material/data_object:")
@@ -546,8 +677,8 @@ def _saver(store: Store | None) -> Any:
 
 
 def launch(workspace: Workspace, store: Store | None, state: RunState) -> RunHandle:
-    client = workspace.client()
-    return start_run(state, ClientCompleter({"default": client}), judge=ClientJudge(client), save=_saver(store))
+    completer = completer_for(workspace, state.config.variants)
+    return start_run(state, completer, judge=ClientJudge(workspace.client()), save=_saver(store))
 
 
 def _start_test_run(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
@@ -686,7 +817,7 @@ def results_view(state: RunState) -> None:
                     "Passed": s.passed,
                     "Failed": s.failed,
                     "Errors": s.errors,
-                    "Cost": fmt.money(s.cost_usd) + (" est." if s.cost_is_estimate and s.cost_usd is not None else ""),
+                    "Cost": fmt.cost(s.cost_usd, s.cost_is_estimate),
                     "Judge cost": fmt.money(s.judge_cost_usd),
                     "p50 latency": fmt.seconds(s.p50_latency_s),
                     "p95 latency": fmt.seconds(s.p95_latency_s),
@@ -711,7 +842,7 @@ def results_view(state: RunState) -> None:
                         for name in graders
                     },
                     "Output": result.error or result.output,
-                    "Cost": fmt.money(result.cost_usd),
+                    "Cost": fmt.cost(result.cost_usd, result.cost_is_estimate),
                     "Latency": fmt.seconds(result.latency_s),
                 }
                 for result in failing_first(list(state.results))
