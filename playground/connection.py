@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from playground.registry import azure_deployment_types, model_ids
+
 if TYPE_CHECKING:
     from playground.providers import Provider
 
@@ -200,6 +202,16 @@ def named_connections(
                 problems.append(f"{where}: provider must be one of {sorted(PROVIDER_LABELS)} (it is {provider!r}).")
                 continue
             parsed = parsed.model_copy(update={"provider": provider})
+        entry, deployment_type = values.get("registry_entry", ""), values.get("deployment_type", "")
+        if entry and entry not in model_ids():
+            problems.append(f"{where}: registry_entry {entry!r} is not in the model registry.")
+            continue
+        if deployment_type and deployment_type not in azure_deployment_types():
+            problems.append(
+                f"{where}: deployment_type must be one of {sorted(azure_deployment_types())} "
+                f"(it is {deployment_type!r})."
+            )
+            continue
         extra: dict[str, Any] = {"locked": True, "allow_link_local": allow}
         if values.get("registry_entry"):
             extra["registry_entry"] = values["registry_entry"]
