@@ -20,7 +20,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from components import format as fmt
-from components.chat_view import form_params, parameters_form
+from components.chat_view import form_params, param_key, parameters_form
 from components.library import library_store_db
 from components.state import (
     configured_named_connections,
@@ -120,6 +120,11 @@ class CompareKeys:
     @staticmethod
     def column(part: str, index: int) -> str:
         return f"compare.col.{part}.{index}"
+
+    @staticmethod
+    def param(name: str, index: int) -> str:
+        """The widget key of parameter ``name`` in column ``index``'s parameters form."""
+        return param_key(CompareKeys.column("params", index), name)
 
     @staticmethod
     def remove_grader(index: int) -> str:
@@ -239,12 +244,18 @@ def _column(
         name = DEFAULT_CONNECTION
     settings = setup.connection if name == DEFAULT_CONNECTION else connections[name]
     if provider_for(settings).fields.model:
-        model = widget_value(CompareKeys.column("model", index)) or settings.request_model
+        model = widget_value(_choice_key("model", index, name)) or settings.request_model
     else:  # Azure: the deployment name is what the request's model field carries
-        model = (widget_value(CompareKeys.column("deployment", index)) or "").strip() or settings.request_model
+        model = (widget_value(_choice_key("deployment", index, name)) or "").strip() or settings.request_model
     own_pin = settings.registry_entry if model == settings.request_model else None
-    pinned = widget_value(CompareKeys.column("entry", index), own_pin or AUTOMATIC)
+    pinned = widget_value(_choice_key("entry", index, name), own_pin or AUTOMATIC)
     return _Column(source, setup, version, name, settings, model, None if pinned == AUTOMATIC else pinned)
+
+
+def _choice_key(part: str, index: int, connection: str) -> str:
+    """Column ``index``'s model, deployment or price-entry widget on ``connection``: one per
+    connection, so a choice made for one connection is not carried to another."""
+    return CompareKeys.column(part if connection == DEFAULT_CONNECTION else f"{part}@{connection}", index)
 
 
 def _params_prefix(index: int) -> str:
@@ -305,13 +316,16 @@ def _column_form(
         own = column.settings.request_model
         models = _model_options(workspace) if column.connection == DEFAULT_CONNECTION else [own, *model_ids()]
         st.selectbox(
-            "Model", list(dict.fromkeys(models)), key=CompareKeys.column("model", index), accept_new_options=True
+            "Model",
+            list(dict.fromkeys(models)),
+            key=_choice_key("model", index, column.connection),
+            accept_new_options=True,
         )
     else:
         st.text_input(
             "Deployment",
             value=column.settings.deployment,
-            key=CompareKeys.column("deployment", index),
+            key=_choice_key("deployment", index, column.connection),
             help="The Azure deployment name the request goes to.",
         )
     column = _column(index, workspace, store, connections, setups)
@@ -324,7 +338,7 @@ def _column_form(
                 "Prices and limits from",
                 entries,
                 index=entries.index(chosen) if chosen in entries else 0,
-                key=CompareKeys.column("entry", index),
+                key=_choice_key("entry", index, column.connection),
                 help="Which registry model the deployment or model runs (its figures are then labelled estimates). "
                 "Automatic: the registry's own entry, or none (cost unknown).",
             )
