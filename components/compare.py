@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+from pydantic import SecretStr
 from sqlalchemy.exc import SQLAlchemyError
 
 from components import format as fmt
@@ -26,11 +27,12 @@ from components.state import (
     configured_named_connections,
     get_workspace,
     pop_widget_value,
+    server_defaults,
     set_widget_value,
     widget_value,
 )
 from playground.client import PlaygroundClient
-from playground.connection import ConnectionSettings
+from playground.connection import DEFAULT_AZURE_API_VERSION, PROVIDER_LABELS, ConnectionSettings
 from playground.errors import PlaygroundError
 from playground.evals import (
     ClientCompleter,
@@ -63,7 +65,7 @@ from playground.evals.background import RunHandle, live_run, start_run
 from playground.evals.setups import variant_for_column, variant_from_setup
 from playground.evals.sidebyside import MAX_COLUMNS, MIN_COLUMNS
 from playground.evals.variants import DEFAULT_CONNECTION
-from playground.providers import provider_for
+from playground.providers import provider_for, visitor_connection
 from playground.registry import ModelSpec, find_entry, model_ids, resolve_model
 from playground.request import params_summary
 from playground.store import Store, apply_session_document, session_document_from_workspace
@@ -73,6 +75,11 @@ COMPARE_PAGE = "pages/compare.py"
 CURRENT_SETUP = "Current setup"
 BASELINE_MODEL = "gpt-4.1-mini"
 AUTOMATIC = "(automatic)"
+#: The session connection form's fields (ConnectionSettings names) and their widget keys.
+NEW_CONNECTION_FIELDS = {
+    name: f"compare.new_connection.{name}"
+    for name in ("azure_endpoint", "deployment", "api_version", "base_url", "model")
+}
 GRADER_KINDS = {
     "regex": "Regex matches",
     "contains": "Contains",
@@ -91,6 +98,10 @@ class CompareKeys:
     COUNT = "compare.count"
     INPUT = "compare.input"
     SEND = "compare.send"
+    NEW_NAME = "compare.new_connection.name"
+    NEW_PROVIDER = "compare.new_connection.provider"
+    NEW_KEY = "compare.new_connection.key"
+    NEW_ADD = "compare.new_connection.add"
     DIFF_A = "compare.diff_a"
     DIFF_B = "compare.diff_b"
     SAVE_COLUMN = "compare.save_column"
@@ -143,6 +154,9 @@ class ComparePanel:
     upload: tuple[str, int] | None = None  # (name, size) of the file imported last
     run_id: str | None = None
     migration_run_id: str | None = None
+    #: Connections the user added for this session (their keys live here, in this session's server
+    #: memory, only: never saved or exported; a variant stores the name).
+    connections: dict[str, ConnectionSettings] = field(default_factory=dict)
 
 
 def compare_state() -> ComparePanel:
@@ -189,14 +203,97 @@ def _model_options(workspace: Workspace) -> list[str]:
 
 def column_connections(workspace: Workspace) -> dict[str, ConnectionSettings]:
     """What a column can send through, by reference: the sidebar's connection (``default``) and the
-    operator's named connections (``[connections.<name>]`` in the server secrets)."""
+    operator's named connections (``[connections.<name>]`` in the server secrets) and those the user
+    added for this session."""
     named, _ = configured_named_connections()
-    return {DEFAULT_CONNECTION: workspace.connection, **{n: c for n, c in named.items() if n != DEFAULT_CONNECTION}}
+    own = {name: c for name, c in compare_state().connections.items() if name not in named}
+    return {
+        DEFAULT_CONNECTION: workspace.connection,
+        **{n: c for n, c in {**named, **own}.items() if n != DEFAULT_CONNECTION},
+    }
 
 
 def _connection_label(name: str, settings: ConnectionSettings) -> str:
     provider = provider_for(settings)
     return f"Sidebar · {provider.label}" if name == DEFAULT_CONNECTION else f"{name} · {provider.label}"
+
+
+def _add_connection(panel: ComparePanel) -> None:
+    name = (widget_value(CompareKeys.NEW_NAME) or "").strip()
+    kind = widget_value(CompareKeys.NEW_PROVIDER, "openai")
+    key = widget_value(CompareKeys.NEW_KEY) or ""
+    typed = {
+        field_name: (widget_value(widget_key) or "").strip()
+        for field_name, widget_key in NEW_CONNECTION_FIELDS.items()
+        if widget_value(widget_key)
+    }
+    named, _ = configured_named_connections()
+    try:
+        if not name or name == DEFAULT_CONNECTION or name in named:
+            raise PlaygroundError.invalid_input(
+                "Give the connection a name of its own (not one the operator configured)."
+            )
+        settings = ConnectionSettings.model_validate(
+            {"provider": kind, "api_key": SecretStr(key) if key else None, **typed}
+        )
+        panel.connections[name] = visitor_connection(settings, server_defaults())
+    except PlaygroundError as error:
+        _tell("error", f"Not added: {error.message}")
+        return
+    for widget_key in (CompareKeys.NEW_NAME, CompareKeys.NEW_KEY, *NEW_CONNECTION_FIELDS.values()):
+        pop_widget_value(widget_key)
+    _tell("success", f"Added the connection {name} for this session: pick it in a column.")
+
+
+def _remove_connection(panel: ComparePanel, name: str) -> None:
+    panel.connections.pop(name, None)
+
+
+def session_connections(panel: ComparePanel) -> None:
+    """Add a connection for this session (its key stays in this session's memory), unless the
+    operator fixed the connections; the ones added, each with Remove."""
+    if server_defaults().locked:
+        return
+    with st.expander("Add a connection for this session", icon=":material/add_link:"):
+        kind = st.selectbox(
+            "Provider", list(PROVIDER_LABELS), key=CompareKeys.NEW_PROVIDER, format_func=PROVIDER_LABELS.__getitem__
+        )
+        fields = provider_for(ConnectionSettings.model_validate({"provider": kind})).fields
+        st.text_input("Name", key=CompareKeys.NEW_NAME, placeholder="e.g. staging")
+        if fields.azure_resource:
+            st.text_input(
+                "Endpoint", key=NEW_CONNECTION_FIELDS["azure_endpoint"], placeholder="https://RESOURCE.openai.azure.com"
+            )
+            st.text_input("Deployment name", key=NEW_CONNECTION_FIELDS["deployment"])
+        if fields.api_version:
+            st.text_input(
+                "API version", key=NEW_CONNECTION_FIELDS["api_version"], placeholder=DEFAULT_AZURE_API_VERSION
+            )
+        if fields.base_url is not None:
+            st.text_input(
+                "Base URL" if fields.base_url == "required" else "Base URL (optional)",
+                key=NEW_CONNECTION_FIELDS["base_url"],
+                placeholder=fields.base_url_placeholder,
+            )
+        if fields.model:
+            st.text_input("Model", key=NEW_CONNECTION_FIELDS["model"], placeholder="gpt-4.1-mini")
+        st.text_input(
+            "API key" + (" (optional)" if fields.key_optional else ""),
+            type="password",
+            key=CompareKeys.NEW_KEY,
+            help="Kept only in this browser session's server memory: never saved, exported or logged.",
+        )
+        st.button("Add", key=CompareKeys.NEW_ADD, on_click=_add_connection, args=(compare_state(),))
+        for name, settings in compare_state().connections.items():
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.caption(f"{fmt.md_text(name)} · {fmt.md_code(provider_for(settings).endpoint_label())}")
+                st.button(
+                    "Remove",
+                    key=f"compare.remove_connection.{name}",
+                    on_click=_remove_connection,
+                    args=(compare_state(), name),
+                    icon=":material/link_off:",
+                )
 
 
 def completer_for(workspace: Workspace, variants: list[Variant]) -> ClientCompleter:
@@ -468,6 +565,7 @@ def save_better(workspace: Workspace, store: Store | None, panel: ComparePanel) 
 
 
 def side_by_side(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
+    session_connections(panel)
     column_settings(workspace, store)
     st.text_area(
         "Input (the next user message, sent to every column at once; `{{name}}` variables come from the chat's form)",

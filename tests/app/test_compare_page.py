@@ -227,3 +227,36 @@ def test_a_model_the_server_lists_with_no_registry_entry_has_an_unknown_cost(app
     app.button(key=CompareKeys.SEND).click().run()
     stats = [c.value for c in app.caption if c.value.startswith("in ")]
     assert len(stats) == 2 and sum("cost unknown" in s for s in stats) == 1
+
+
+def test_a_connection_added_for_the_session_is_used_by_its_column_and_never_stored(app_factory, fake, database):
+    app = compare(app_factory)
+    app.selectbox(key=CompareKeys.NEW_PROVIDER).set_value("compatible").run()
+    app.text_input(key=CompareKeys.NEW_NAME).input("staging").run()
+    app.text_input(key="compare.new_connection.base_url").input("http://169.254.169.254/v1").run()
+    app.text_input(key="compare.new_connection.model").input("gpt-4.1-nano").run()
+    app.text_input(key=CompareKeys.NEW_KEY).input("sk-visitor-key").run()
+    app.button(key=CompareKeys.NEW_ADD).click().run()
+    assert any("Not added" in e.value and "link-local" in e.value for e in app.error)  # the sidebar's guard
+    assert panel(app).connections == {}
+    app.text_input(key="compare.new_connection.base_url").input(fake.base_url).run()
+    app.button(key=CompareKeys.NEW_ADD).click().run()
+    assert any("Added the connection staging" in s.value for s in app.success)
+    assert list(panel(app).connections) == ["staging"]
+    app.selectbox(key=CompareKeys.column("connection", 1)).set_value("staging").run()
+    assert app.selectbox(key=CompareKeys.column("model@staging", 1)).value == "gpt-4.1-nano"
+    app.text_area(key=CompareKeys.INPUT).input("Hello").run()
+    app.button(key=CompareKeys.SEND).click().run()
+    assert not app.exception
+    keys = sorted(request.headers["authorization"] for request in fake.chat_requests())
+    assert keys == ["Bearer sk-server-side-key", "Bearer sk-visitor-key"]
+    variants = panel(app).variants
+    assert [v.connection for v in variants] == ["default", "staging"]
+    assert "sk-visitor-key" not in repr(variants) and "sk-visitor-key" not in str(variants[1].model_dump())
+
+
+def test_a_locked_operator_connection_offers_no_session_connection(app_factory, clean_env, database):
+    clean_env.setenv("PLAYGROUND_LOCK_CONNECTION", "1")
+    app = compare(app_factory)
+    assert not [e for e in app.expander if e.label == "Add a connection for this session"]
+    assert not [t for t in app.text_input if t.key == CompareKeys.NEW_NAME]

@@ -204,3 +204,37 @@ def test_a_second_connection_that_is_not_set_up_sends_nothing(fake, openai_setti
     with pytest.raises(PlaygroundError, match="'removed', which is not set up"):
         next(stream_side_by_side([own, gone], {}, completer))
     assert fake.chat_requests() == []  # side by side: nothing is sent when a column cannot be
+
+
+def test_the_chat_request_carries_only_what_the_model_accepts(operator_file, openai_settings):
+    params = ChatParams(temperature=0.3, top_p=0.5, reasoning_effort="low")
+    classic = Workspace(connection=openai_settings.model_copy(update={"model": "gpt-4.1-mini"}), params=params)
+    kwargs = classic.build_request().to_kwargs()  # the kept effort does not block a model without one
+    assert kwargs["temperature"] == 0.3 and "reasoning_effort" not in kwargs
+    reasoning = Workspace(connection=openai_settings.model_copy(update={"model": "reasoner-mini"}), params=params)
+    kwargs = reasoning.build_request().to_kwargs()
+    assert kwargs["reasoning_effort"] == "low" and "temperature" not in kwargs and "top_p" not in kwargs
+    assert reasoning.params.temperature == 0.3  # kept for a model that takes it
+
+
+# --- a connection the user adds for the session -----------------------------------------------------
+def test_a_visitor_connection_follows_the_operators_policy(openai_settings):
+    from playground.providers import visitor_connection
+
+    server = ConnectionSettings(provider="openai", api_key=SecretStr("sk-operator"))
+    typed = ConnectionSettings(provider="compatible", base_url="http://127.0.0.1:9/v1", model="m")
+    added = visitor_connection(typed, server)
+    assert added.key == "" and not added.locked  # the operator's key never goes to a typed address
+    same_endpoint = visitor_connection(ConnectionSettings(provider="openai", model="gpt-4.1-nano"), server)
+    assert same_endpoint.key == "sk-operator"  # its own endpoint: the server key may be used
+    with pytest.raises(PlaygroundError, match="link-local or cloud-metadata"):
+        visitor_connection(typed.model_copy(update={"base_url": "http://169.254.169.254/v1"}), server)
+    allowed = visitor_connection(
+        typed.model_copy(update={"base_url": "http://169.254.169.254/v1"}),
+        server.model_copy(update={"allow_link_local": True}),
+    )
+    assert allowed.allow_link_local
+    with pytest.raises(PlaygroundError, match="operator fixed the connections"):
+        visitor_connection(typed, server.model_copy(update={"locked": True}))
+    with pytest.raises(PlaygroundError, match="the server's base URL"):
+        visitor_connection(ConnectionSettings(provider="compatible", model="m"), server)
