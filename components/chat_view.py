@@ -352,16 +352,13 @@ def form_params(params: ChatParams, spec: ModelSpec, prefix: str = CHAT_PARAMS_P
     return params.model_copy(update=changes)
 
 
-def parameters_form(
-    params: ChatParams, spec: ModelSpec, prefix: str = CHAT_PARAMS_PREFIX, *, columns: int = 2
-) -> ChatParams:
+def parameters_form(params: ChatParams, spec: ModelSpec, prefix: str = CHAT_PARAMS_PREFIX) -> ChatParams:
     """The parameters ``spec`` accepts, bounded by the registry; what it rejects is named in a
     caption, not drawn; a reasoning-effort select when the model lists efforts. One form for the
-    chat settings and each Compare column (``prefix`` keeps their widgets apart; ``columns``: side
-    by side in the chat, one above the other in a narrow column)."""
+    chat settings and each Compare column's popover (``prefix`` keeps their widgets apart)."""
     bounds = parameter_bounds()
     controls = parameter_controls(spec)
-    places = itertools.cycle(st.columns(columns) if columns > 1 else [st.container()])
+    places = itertools.cycle(st.columns(2))
     if controls.shows("reasoning_effort"):
         options = [NO_EFFORT, *controls.reasoning_efforts]
         current = params.reasoning_effort if params.reasoning_effort in controls.reasoning_efforts else NO_EFFORT

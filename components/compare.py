@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 from pydantic import SecretStr
@@ -75,6 +75,8 @@ COMPARE_PAGE = "pages/compare.py"
 CURRENT_SETUP = "Current setup"
 BASELINE_MODEL = "gpt-4.1-mini"
 AUTOMATIC = "(automatic)"
+#: A column's width: four side by side on a wide page, two a row at 800 px beside the sidebar.
+COLUMN_WIDTH_PX = 220
 #: The session connection form's fields (ConnectionSettings names) and their widget keys.
 NEW_CONNECTION_FIELDS = {
     name: f"compare.new_connection.{name}"
@@ -213,9 +215,9 @@ def column_connections(workspace: Workspace) -> dict[str, ConnectionSettings]:
     }
 
 
-def _connection_label(name: str, settings: ConnectionSettings) -> str:
-    provider = provider_for(settings)
-    return f"Sidebar · {provider.label}" if name == DEFAULT_CONNECTION else f"{name} · {provider.label}"
+def _connection_label(name: str) -> str:
+    """A connection's name as a column shows it (its provider is in the column's caption)."""
+    return "Sidebar" if name == DEFAULT_CONNECTION else name
 
 
 def _add_connection(panel: ComparePanel) -> None:
@@ -405,7 +407,9 @@ def _column_form(
             "Connection",
             list(connections),
             key=CompareKeys.column("connection", index),
-            format_func=lambda name: _connection_label(name, connections[name]),
+            format_func=_connection_label,
+            help="Sidebar: the connection set in the sidebar. The others are the operator's, or added above "
+            "for this session.",
         )
     column = _column(index, workspace, store, connections, setups)
     provider = provider_for(column.settings)
@@ -440,10 +444,19 @@ def _column_form(
                 "Automatic: the registry's own entry, or none (cost unknown).",
             )
             spec = _column(index, workspace, store, connections, setups).spec()
-        params = parameters_form(column.setup.params, spec, _params_prefix(index), columns=1)
-    st.caption(fmt.md_text(params_summary(params, spec)))
+        params = parameters_form(column.setup.params, spec, _params_prefix(index))
+    st.caption(fmt.md_text(f"{provider.label} · {params_summary(params, spec)}"))
     if spec.is_estimate and column.registry_entry is None:
         st.caption(f":material/help: {fmt.md_text(column.model)} is not in the registry: its cost is unknown.")
+
+
+def column_boxes(count: int, *, border: bool = True) -> list[Any]:
+    """``count`` boxes side by side. Two share the width; three or four are COLUMN_WIDTH_PX wide
+    each and wrap onto another row where the page is too narrow (four at 800 px beside the sidebar:
+    two rows of two), so no selectbox is cut to a few letters."""
+    row = st.container(horizontal=True, gap="small")
+    width: int | Literal["stretch"] = "stretch" if count <= 2 else COLUMN_WIDTH_PX
+    return [row.container(border=border, width=width) for _ in range(count)]
 
 
 def column_settings(workspace: Workspace, store: Store | None) -> None:
@@ -454,8 +467,8 @@ def column_settings(workspace: Workspace, store: Store | None) -> None:
     )
     sources, connections = _sources(store), column_connections(workspace)
     setups: dict[str, tuple[Workspace, str | None]] = {}
-    for index, column in enumerate(st.columns(column_count())):
-        with column.container(border=True):
+    for index, box in enumerate(column_boxes(column_count())):
+        with box:
             _column_form(index, workspace, store, sources, connections, setups)
 
 
@@ -495,7 +508,7 @@ def send_to_all(workspace: Workspace, store: Store | None, panel: ComparePanel, 
         st.error(f"{fmt.md_text(error.message)} Nothing was sent.", icon=":material/data_object:")
         return
     panel.variants, panel.outputs = variants, [None] * len(variants)
-    places = [column.empty() for column in st.columns(len(variants))]
+    places = [box.empty() for box in column_boxes(len(variants), border=False)]
     update: ColumnUpdate | None = first
     while update is not None:
         panel.outputs[update.column] = update
@@ -579,8 +592,8 @@ def side_by_side(workspace: Workspace, store: Store | None, panel: ComparePanel)
         else:
             send_to_all(workspace, store, panel, text)
     if panel.outputs:
-        for index, column in enumerate(st.columns(len(panel.outputs))):
-            with column.container(border=True):
+        for index, box in enumerate(column_boxes(len(panel.outputs))):
+            with box:
                 st.caption(fmt.md_text(panel.variants[index].title))
                 _draw_output(panel.outputs[index])
     word_diff_view(panel)
