@@ -238,3 +238,15 @@ def test_a_visitor_connection_follows_the_operators_policy(openai_settings):
         visitor_connection(typed, server.model_copy(update={"locked": True}))
     with pytest.raises(PlaygroundError, match="the server's base URL"):
         visitor_connection(ConnectionSettings(provider="compatible", model="m"), server)
+
+
+def test_the_example_secrets_named_connections_parse():
+    import tomllib
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[2] / ".streamlit/secrets.toml.example").read_text()
+    block = example[example.index("# [connections.azure-eu]") :]
+    uncommented = "\n".join(line.removeprefix("# ") for line in block.splitlines())
+    found, problems = named_connections({"AZURE_EU_KEY": "k"}, tomllib.loads(uncommented))
+    assert problems == [] and sorted(found) == ["azure-eu", "local"]
+    assert found["azure-eu"].key == "k" and found["local"].provider == "compatible"
