@@ -443,9 +443,11 @@ def _column_form(
                 help="Which registry model the deployment or model runs (its figures are then labelled estimates). "
                 "Automatic: the registry's own entry, or none (cost unknown).",
             )
-            spec = _column(index, workspace, store, connections, setups).spec()
+            column = _column(index, workspace, store, connections, setups)
+            spec = column.spec()
         params = parameters_form(column.setup.params, spec, _params_prefix(index))
-    st.caption(fmt.md_text(f"{provider.label} · {params_summary(params, spec)}"))
+    priced = f" · priced as {column.registry_entry}" if column.registry_entry else ""
+    st.caption(fmt.md_text(f"{provider.label}{priced} · {params_summary(params, spec)}"))
     if spec.is_estimate and column.registry_entry is None:
         st.caption(f":material/help: {fmt.md_text(column.model)} is not in the registry: its cost is unknown.")
 

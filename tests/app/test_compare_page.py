@@ -172,7 +172,7 @@ def test_a_column_on_a_named_connection_sends_there_with_its_own_parameters(clea
     connection = app.selectbox(key=CompareKeys.column("connection", 1))
     assert connection.options == ["Sidebar", "azure-eu"]
     connection.set_value("azure-eu").run()
-    assert any(c.value.startswith("Azure OpenAI · temperature 1") for c in app.caption)
+    assert any(c.value.startswith("Azure OpenAI · priced as gpt-4.1-mini · temperature 1") for c in app.caption)
     assert app.text_input(key=CompareKeys.column("deployment@azure-eu", 1)).value == "eu-mini"
     app.slider(key=CompareKeys.param("temperature", 1)).set_value(0.2).run()
     app.selectbox(key=CompareKeys.column("model", 0)).set_value("reasoner-mini").run()
