@@ -8,6 +8,7 @@ popover is open.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Literal
 
@@ -26,7 +27,7 @@ from playground.errors import ErrorKind, PlaygroundError
 from playground.meter import next_request_cost
 from playground.registry import ModelSpec, parameter_bounds
 from playground.reply_blocks import next_settled, tail_due
-from playground.request import ChatParams
+from playground.request import ChatParams, parameter_controls, params_summary
 from playground.tokens import TokenCounter
 from playground.workspace import Workspace
 
@@ -318,57 +319,88 @@ def conversation_controls(workspace: Workspace) -> None:
             clear_chat_button(workspace)
 
 
-def parameters_form(params: ChatParams, spec: ModelSpec) -> ChatParams:
-    """Sampling parameters, bounded by the registry for the chosen model."""
+#: The chat settings' parameters form keys: ``chat.temperature``, ``chat.seed``... (see Keys).
+CHAT_PARAMS_PREFIX = "chat"
+NO_EFFORT = "(model default)"
+_UNSET = object()
+
+
+def param_key(prefix: str, name: str) -> str:
+    """The widget key of parameter ``name`` (a ChatParams field) in the form under ``prefix``."""
+    return f"{prefix}.{name}"
+
+
+def form_params(params: ChatParams, spec: ModelSpec, prefix: str = CHAT_PARAMS_PREFIX) -> ChatParams:
+    """``params`` with the values of the form under ``prefix`` (as drawn, or as last set): only
+    what ``spec`` accepts is taken from the form; the rest stays as it was (and is not sent)."""
+    controls = parameter_controls(spec)
+    changes: dict[str, object] = {}
+    for name in controls.shown:
+        key = param_key(prefix, name)
+        if widget_value(key, _UNSET) is _UNSET:
+            continue
+        value = widget_value(key)
+        if name in ("max_completion_tokens", "seed"):
+            value = int(value) if value is not None else None
+        elif name == "stop":
+            value = list(value or [])
+        changes[name] = value
+    if controls.shows("reasoning_effort"):
+        effort = widget_value(param_key(prefix, "reasoning_effort"), _UNSET)
+        if effort is not _UNSET:
+            changes["reasoning_effort"] = None if effort == NO_EFFORT else effort
+    return params.model_copy(update=changes)
+
+
+def parameters_form(params: ChatParams, spec: ModelSpec, prefix: str = CHAT_PARAMS_PREFIX) -> ChatParams:
+    """The parameters ``spec`` accepts, bounded by the registry; what it rejects is named in a
+    caption, not drawn; a reasoning-effort select when the model lists efforts. One form for the
+    chat settings and each Compare column's popover (``prefix`` keeps their widgets apart)."""
     bounds = parameter_bounds()
-    left, right = st.columns(2)
-    temperature = left.slider(
-        "Temperature", bounds.temperature.min, bounds.temperature.max, params.temperature, 0.05, key=Keys.TEMPERATURE
-    )
-    top_p = right.slider("Top P", bounds.top_p.min, bounds.top_p.max, params.top_p, 0.05, key=Keys.TOP_P)
-    frequency = left.slider(
-        "Frequency penalty",
-        bounds.frequency_penalty.min,
-        bounds.frequency_penalty.max,
-        params.frequency_penalty,
-        0.1,
-        key=Keys.FREQUENCY_PENALTY,
-    )
-    presence = right.slider(
-        "Presence penalty",
-        bounds.presence_penalty.min,
-        bounds.presence_penalty.max,
-        params.presence_penalty,
-        0.1,
-        key=Keys.PRESENCE_PENALTY,
-    )
-    max_tokens = left.number_input(
-        f"Max completion tokens (up to {spec.max_output_tokens:,}; empty = model default)",
-        min_value=1,
-        max_value=spec.max_output_tokens,
-        step=256,
-        key=Keys.MAX_TOKENS,
-        value=min(params.max_completion_tokens, spec.max_output_tokens) if params.max_completion_tokens else None,
-    )
-    seed = right.number_input("Seed (empty = random)", value=params.seed, step=1, key=Keys.SEED)
-    stop = left.multiselect(
-        f"Stop sequences (up to {bounds.max_stop_sequences})",
-        options=params.stop,
-        default=params.stop,
-        accept_new_options=True,
-        max_selections=bounds.max_stop_sequences,
-        key=Keys.STOP_SEQUENCES,
-    )
-    return ChatParams(
-        temperature=temperature,
-        top_p=top_p,
-        frequency_penalty=frequency,
-        presence_penalty=presence,
-        max_completion_tokens=int(max_tokens) if max_tokens else None,
-        seed=int(seed) if seed is not None else None,
-        stop=list(stop),
-        response_format=params.response_format,  # its own control: response_format_control
-    )
+    controls = parameter_controls(spec)
+    places = itertools.cycle(st.columns(2))
+    if controls.shows("reasoning_effort"):
+        options = [NO_EFFORT, *controls.reasoning_efforts]
+        current = params.reasoning_effort if params.reasoning_effort in controls.reasoning_efforts else NO_EFFORT
+        next(places).selectbox(
+            "Reasoning effort",
+            options,
+            index=options.index(current),
+            key=param_key(prefix, "reasoning_effort"),
+            help=f"{spec.requested} reasons before it answers; more effort: better answers, more output tokens.",
+        )
+    sliders = {
+        "temperature": ("Temperature", bounds.temperature, 0.05),
+        "top_p": ("Top P", bounds.top_p, 0.05),
+        "frequency_penalty": ("Frequency penalty", bounds.frequency_penalty, 0.1),
+        "presence_penalty": ("Presence penalty", bounds.presence_penalty, 0.1),
+    }
+    for name, (label, bound, step) in sliders.items():
+        if controls.shows(name):
+            next(places).slider(label, bound.min, bound.max, getattr(params, name), step, key=param_key(prefix, name))
+    if controls.shows("max_completion_tokens"):
+        next(places).number_input(
+            f"Max completion tokens (up to {spec.max_output_tokens:,}; empty = model default)",
+            min_value=1,
+            max_value=spec.max_output_tokens,
+            step=256,
+            key=param_key(prefix, "max_completion_tokens"),
+            value=min(params.max_completion_tokens, spec.max_output_tokens) if params.max_completion_tokens else None,
+        )
+    if controls.shows("seed"):
+        next(places).number_input("Seed (empty = random)", value=params.seed, step=1, key=param_key(prefix, "seed"))
+    if controls.shows("stop"):
+        next(places).multiselect(
+            f"Stop sequences (up to {bounds.max_stop_sequences})",
+            options=params.stop,
+            default=params.stop,
+            accept_new_options=True,
+            max_selections=bounds.max_stop_sequences,
+            key=param_key(prefix, "stop"),
+        )
+    if note := controls.hidden_note():
+        st.caption(f":material/block: {fmt.md_text(note)} Those settings are kept but not sent.")
+    return form_params(params, spec, prefix)
 
 
 def settings_are_open() -> bool:
@@ -381,11 +413,9 @@ def remember_settings_open() -> None:
 
 def settings_label(workspace: Workspace) -> str:
     """The settings expander's label: what is set, readable while it is closed."""
-    params = workspace.params
-    max_tokens = f"{params.max_completion_tokens:,}" if params.max_completion_tokens else "model default"
     prompt = "system prompt set" if workspace.system_prompt.strip() else "no system prompt"
     return (
-        f"System prompt & parameters: {prompt} · temperature {params.temperature:g} · max tokens {max_tokens} · "
+        f"System prompt & parameters: {prompt} · {params_summary(workspace.params, workspace.model_spec())} · "
         f"{RESPONSE_FORMATS[response_format(workspace)]}"
     )
 

@@ -1,10 +1,12 @@
 """The Compare panel (issue 13): side by side, test sets and runs, and "Check on another model".
 
-Each column is a variant: the current setup or a prompt library version, on a model, at a
-temperature. One input (a template: ``{{name}}`` filled from the chat's variables, or from each
-row of a test set) goes to every column at once. Runs go on a thread of their own
-(:mod:`playground.evals.background`): their state is a plain RunState, saved in the database as
-it grows, so a reload finds it; progress is drawn by a fragment that reruns itself.
+Each column is a variant: the current setup or a prompt library version, through a connection
+(the sidebar's, or one the operator names in the secrets), on a model or deployment, with the
+parameters that model accepts (the chat's parameters form). One input (a template: ``{{name}}``
+filled from the chat's variables, or from each row of a test set) goes to every column at once.
+Runs go on a thread of their own (:mod:`playground.evals.background`): their state is a plain
+RunState, saved in the database as it grows, so a reload finds it; progress is drawn by a
+fragment that reruns itself.
 """
 
 from __future__ import annotations
@@ -12,14 +14,25 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
+from pydantic import SecretStr
 from sqlalchemy.exc import SQLAlchemyError
 
 from components import format as fmt
+from components.chat_view import form_params, param_key, parameters_form
 from components.library import library_store_db
-from components.state import get_workspace, pop_widget_value, set_widget_value, widget_value
+from components.state import (
+    configured_named_connections,
+    get_workspace,
+    pop_widget_value,
+    server_defaults,
+    set_widget_value,
+    widget_value,
+)
+from playground.client import PlaygroundClient
+from playground.connection import DEFAULT_AZURE_API_VERSION, PROVIDER_LABELS, ConnectionSettings
 from playground.errors import PlaygroundError
 from playground.evals import (
     ClientCompleter,
@@ -49,15 +62,26 @@ from playground.evals import (
     word_diff,
 )
 from playground.evals.background import RunHandle, live_run, start_run
-from playground.evals.setups import variant_from_setup
+from playground.evals.setups import variant_for_column, variant_from_setup
 from playground.evals.sidebyside import MAX_COLUMNS, MIN_COLUMNS
-from playground.registry import model_ids
+from playground.evals.variants import DEFAULT_CONNECTION
+from playground.providers import provider_for, visitor_connection
+from playground.registry import ModelSpec, find_entry, model_ids, resolve_model
+from playground.request import params_summary
 from playground.store import Store, apply_session_document, session_document_from_workspace
 from playground.workspace import Workspace
 
 COMPARE_PAGE = "pages/compare.py"
 CURRENT_SETUP = "Current setup"
 BASELINE_MODEL = "gpt-4.1-mini"
+AUTOMATIC = "(automatic)"
+#: A column's width: four side by side on a wide page, two a row at 800 px beside the sidebar.
+COLUMN_WIDTH_PX = 220
+#: The session connection form's fields (ConnectionSettings names) and their widget keys.
+NEW_CONNECTION_FIELDS = {
+    name: f"compare.new_connection.{name}"
+    for name in ("azure_endpoint", "deployment", "api_version", "base_url", "model")
+}
 GRADER_KINDS = {
     "regex": "Regex matches",
     "contains": "Contains",
@@ -76,6 +100,10 @@ class CompareKeys:
     COUNT = "compare.count"
     INPUT = "compare.input"
     SEND = "compare.send"
+    NEW_NAME = "compare.new_connection.name"
+    NEW_PROVIDER = "compare.new_connection.provider"
+    NEW_KEY = "compare.new_connection.key"
+    NEW_ADD = "compare.new_connection.add"
     DIFF_A = "compare.diff_a"
     DIFF_B = "compare.diff_b"
     SAVE_COLUMN = "compare.save_column"
@@ -107,6 +135,11 @@ class CompareKeys:
         return f"compare.col.{part}.{index}"
 
     @staticmethod
+    def param(name: str, index: int) -> str:
+        """The widget key of parameter ``name`` in column ``index``'s parameters form."""
+        return param_key(CompareKeys.column("params", index), name)
+
+    @staticmethod
     def remove_grader(index: int) -> str:
         return f"compare.remove_grader.{index}"
 
@@ -123,6 +156,9 @@ class ComparePanel:
     upload: tuple[str, int] | None = None  # (name, size) of the file imported last
     run_id: str | None = None
     migration_run_id: str | None = None
+    #: Connections the user added for this session (their keys live here, in this session's server
+    #: memory, only: never saved or exported; a variant stores the name).
+    connections: dict[str, ConnectionSettings] = field(default_factory=dict)
 
 
 def compare_state() -> ComparePanel:
@@ -167,51 +203,275 @@ def _model_options(workspace: Workspace) -> list[str]:
     return list(dict.fromkeys([workspace.connection.request_model, *workspace.available_models, *model_ids()]))
 
 
+def column_connections(workspace: Workspace) -> dict[str, ConnectionSettings]:
+    """What a column can send through, by reference: the sidebar's connection (``default``) and the
+    operator's named connections (``[connections.<name>]`` in the server secrets) and those the user
+    added for this session."""
+    named, _ = configured_named_connections()
+    own = {name: c for name, c in compare_state().connections.items() if name not in named}
+    return {
+        DEFAULT_CONNECTION: workspace.connection,
+        **{n: c for n, c in {**named, **own}.items() if n != DEFAULT_CONNECTION},
+    }
+
+
+def _connection_label(name: str) -> str:
+    """A connection's name as a column shows it (its provider is in the column's caption)."""
+    return "Sidebar" if name == DEFAULT_CONNECTION else name
+
+
+def _add_connection(panel: ComparePanel) -> None:
+    name = (widget_value(CompareKeys.NEW_NAME) or "").strip()
+    kind = widget_value(CompareKeys.NEW_PROVIDER, "openai")
+    key = widget_value(CompareKeys.NEW_KEY) or ""
+    typed = {
+        field_name: (widget_value(widget_key) or "").strip()
+        for field_name, widget_key in NEW_CONNECTION_FIELDS.items()
+        if widget_value(widget_key)
+    }
+    named, _ = configured_named_connections()
+    try:
+        if not name or name == DEFAULT_CONNECTION or name in named:
+            raise PlaygroundError.invalid_input(
+                "Give the connection a name of its own (not one the operator configured)."
+            )
+        settings = ConnectionSettings.model_validate(
+            {"provider": kind, "api_key": SecretStr(key) if key else None, **typed}
+        )
+        panel.connections[name] = visitor_connection(settings, server_defaults())
+    except PlaygroundError as error:
+        _tell("error", f"Not added: {error.message}")
+        return
+    for widget_key in (CompareKeys.NEW_NAME, CompareKeys.NEW_KEY, *NEW_CONNECTION_FIELDS.values()):
+        pop_widget_value(widget_key)
+    _tell("success", f"Added the connection {name} for this session: pick it in a column.")
+
+
+def _remove_connection(panel: ComparePanel, name: str) -> None:
+    panel.connections.pop(name, None)
+
+
+def session_connections(panel: ComparePanel) -> None:
+    """Add a connection for this session (its key stays in this session's memory), unless the
+    operator fixed the connections; the ones added, each with Remove."""
+    if server_defaults().locked:
+        return
+    with st.expander("Add a connection for this session", icon=":material/add_link:"):
+        kind = st.selectbox(
+            "Provider", list(PROVIDER_LABELS), key=CompareKeys.NEW_PROVIDER, format_func=PROVIDER_LABELS.__getitem__
+        )
+        fields = provider_for(ConnectionSettings.model_validate({"provider": kind})).fields
+        st.text_input("Name", key=CompareKeys.NEW_NAME, placeholder="e.g. staging")
+        if fields.azure_resource:
+            st.text_input(
+                "Endpoint", key=NEW_CONNECTION_FIELDS["azure_endpoint"], placeholder="https://RESOURCE.openai.azure.com"
+            )
+            st.text_input("Deployment name", key=NEW_CONNECTION_FIELDS["deployment"])
+        if fields.api_version:
+            st.text_input(
+                "API version", key=NEW_CONNECTION_FIELDS["api_version"], placeholder=DEFAULT_AZURE_API_VERSION
+            )
+        if fields.base_url is not None:
+            st.text_input(
+                "Base URL" if fields.base_url == "required" else "Base URL (optional)",
+                key=NEW_CONNECTION_FIELDS["base_url"],
+                placeholder=fields.base_url_placeholder,
+            )
+        if fields.model:
+            st.text_input("Model", key=NEW_CONNECTION_FIELDS["model"], placeholder="gpt-4.1-mini")
+        st.text_input(
+            "API key" + (" (optional)" if fields.key_optional else ""),
+            type="password",
+            key=CompareKeys.NEW_KEY,
+            help="Kept only in this browser session's server memory: never saved, exported or logged.",
+        )
+        st.button("Add", key=CompareKeys.NEW_ADD, on_click=_add_connection, args=(compare_state(),))
+        for name, settings in compare_state().connections.items():
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.caption(f"{fmt.md_text(name)} · {fmt.md_code(provider_for(settings).endpoint_label())}")
+                st.button(
+                    "Remove",
+                    key=f"compare.remove_connection.{name}",
+                    on_click=_remove_connection,
+                    args=(compare_state(), name),
+                    icon=":material/link_off:",
+                )
+
+
+def completer_for(workspace: Workspace, variants: list[Variant]) -> ClientCompleter:
+    """A client per connection the variants reference: the session's own for the sidebar's; a
+    variant naming a connection that is not configured (any more) fails on its own."""
+    connections = column_connections(workspace)
+    clients = {DEFAULT_CONNECTION: workspace.client()}
+    for name in sorted({variant.connection for variant in variants} - {DEFAULT_CONNECTION}):
+        if name in connections:
+            clients[name] = PlaygroundClient(connections[name])
+    return ClientCompleter(clients)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column as its widgets set it (their defaults before they are drawn)."""
+
+    source: str
+    setup: Workspace
+    version: str | None
+    connection: str
+    settings: ConnectionSettings
+    model: str
+    registry_entry: str | None
+
+    def spec(self) -> ModelSpec:
+        spec = resolve_model(self.model, self.registry_entry)
+        return spec.with_context_cap(provider_for(self.settings).context_cap())
+
+
+def _column(
+    index: int,
+    workspace: Workspace,
+    store: Store | None,
+    connections: dict[str, ConnectionSettings],
+    setups: dict[str, tuple[Workspace, str | None]],
+) -> _Column:
+    """``setups`` keeps the setups read this run by source (a library version is read once)."""
+    source = widget_value(CompareKeys.column("source", index), CURRENT_SETUP)
+    if source not in setups:
+        setups[source] = _setup_of(source, workspace, store)
+    setup, version = setups[source]
+    name = widget_value(CompareKeys.column("connection", index), DEFAULT_CONNECTION)
+    if name not in connections:
+        name = DEFAULT_CONNECTION
+    settings = setup.connection if name == DEFAULT_CONNECTION else connections[name]
+    if provider_for(settings).fields.model:
+        model = widget_value(_choice_key("model", index, name)) or settings.request_model
+    else:  # Azure: the deployment name is what the request's model field carries
+        model = (widget_value(_choice_key("deployment", index, name)) or "").strip() or settings.request_model
+    own_pin = settings.registry_entry if model == settings.request_model else None
+    pinned = widget_value(_choice_key("entry", index, name), own_pin or AUTOMATIC)
+    return _Column(source, setup, version, name, settings, model, None if pinned == AUTOMATIC else pinned)
+
+
+def _choice_key(part: str, index: int, connection: str) -> str:
+    """Column ``index``'s model, deployment or price-entry widget on ``connection``: one per
+    connection, so a choice made for one connection is not carried to another."""
+    return CompareKeys.column(part if connection == DEFAULT_CONNECTION else f"{part}@{connection}", index)
+
+
+def _params_prefix(index: int) -> str:
+    return CompareKeys.column("params", index)
+
+
 def column_count() -> int:
     return int(widget_value(CompareKeys.COUNT, MIN_COLUMNS))
 
 
 def column_variants(workspace: Workspace, store: Store | None, next_message: str) -> list[Variant]:
     """The variants the columns are set to (their widgets' values), ``next_message`` after each."""
+    connections = column_connections(workspace)
+    setups: dict[str, tuple[Workspace, str | None]] = {}
     variants = []
     for index in range(column_count()):
-        source = widget_value(CompareKeys.column("source", index), CURRENT_SETUP)
-        setup, version = _setup_of(source, workspace, store)
-        model = widget_value(CompareKeys.column("model", index)) or setup.connection.request_model
-        temperature = widget_value(CompareKeys.column("temperature", index))
+        column = _column(index, workspace, store, connections, setups)
+        spec = column.spec()
         variants.append(
-            variant_from_setup(
-                setup,
+            variant_for_column(
+                column.setup,
                 variant_id=f"col{index + 1}",
-                label=f"{index + 1}: {source} · {model}",
-                model=model,
-                temperature=temperature,
+                label=f"{index + 1}: {column.source} · {column.model}"
+                + ("" if column.connection == DEFAULT_CONNECTION else f" · {column.connection}"),
+                connection=column.connection,
+                settings=column.settings,
+                model=column.model,
+                registry_entry=column.registry_entry,
+                params=form_params(column.setup.params, spec, _params_prefix(index)),
                 next_message=next_message,
-                prompt_version=version,
+                prompt_version=column.version,
             )
         )
     return variants
 
 
+def _column_form(
+    index: int,
+    workspace: Workspace,
+    store: Store | None,
+    sources: list[str],
+    connections: dict[str, ConnectionSettings],
+    setups: dict[str, tuple[Workspace, str | None]],
+) -> None:
+    """One column: its prompt, connection, model or deployment, and the shared parameters form."""
+    st.markdown(f"**Column {index + 1}**")
+    st.selectbox("Prompt", sources, key=CompareKeys.column("source", index))
+    if len(connections) > 1:
+        st.selectbox(
+            "Connection",
+            list(connections),
+            key=CompareKeys.column("connection", index),
+            format_func=_connection_label,
+            help="Sidebar: the connection set in the sidebar. The others are the operator's, or added above "
+            "for this session.",
+        )
+    column = _column(index, workspace, store, connections, setups)
+    provider = provider_for(column.settings)
+    if provider.fields.model:
+        own = column.settings.request_model
+        models = _model_options(workspace) if column.connection == DEFAULT_CONNECTION else [own, *model_ids()]
+        st.selectbox(
+            "Model",
+            list(dict.fromkeys(models)),
+            key=_choice_key("model", index, column.connection),
+            accept_new_options=True,
+        )
+    else:
+        st.text_input(
+            "Deployment",
+            value=column.settings.deployment,
+            key=_choice_key("deployment", index, column.connection),
+            help="The Azure deployment name the request goes to.",
+        )
+    column = _column(index, workspace, store, connections, setups)
+    spec = column.spec()
+    with st.popover("Parameters", icon=":material/tune:", width="stretch"):
+        if provider.fields.registry_entry or find_entry(column.model) is None:
+            entries = [AUTOMATIC, *model_ids()]
+            chosen = column.registry_entry or AUTOMATIC
+            st.selectbox(
+                "Prices and limits from",
+                entries,
+                index=entries.index(chosen) if chosen in entries else 0,
+                key=_choice_key("entry", index, column.connection),
+                help="Which registry model the deployment or model runs (its figures are then labelled estimates). "
+                "Automatic: the registry's own entry, or none (cost unknown).",
+            )
+            column = _column(index, workspace, store, connections, setups)
+            spec = column.spec()
+        params = parameters_form(column.setup.params, spec, _params_prefix(index))
+    priced = f" · priced as {column.registry_entry}" if column.registry_entry else ""
+    st.caption(fmt.md_text(f"{provider.label}{priced} · {params_summary(params, spec)}"))
+    if spec.is_estimate and column.registry_entry is None:
+        st.caption(f":material/help: {fmt.md_text(column.model)} is not in the registry: its cost is unknown.")
+
+
+def column_boxes(count: int, *, border: bool = True) -> list[Any]:
+    """``count`` boxes side by side. Two share the width; three or four are COLUMN_WIDTH_PX wide
+    each and wrap onto another row where the page is too narrow (four at 800 px beside the sidebar:
+    two rows of two), so no selectbox is cut to a few letters."""
+    row = st.container(horizontal=True, gap="small")
+    width: int | Literal["stretch"] = "stretch" if count <= 2 else COLUMN_WIDTH_PX
+    return [row.container(border=border, width=width) for _ in range(count)]
+
+
 def column_settings(workspace: Workspace, store: Store | None) -> None:
-    """2 to 4 columns, each a source (current setup or a prompt version), a model and a temperature."""
+    """2 to 4 columns, each a prompt (current setup or a library version), a connection, a model or
+    deployment, and the parameters that model accepts."""
     st.segmented_control(
         "Columns", list(range(MIN_COLUMNS, MAX_COLUMNS + 1)), key=CompareKeys.COUNT, default=MIN_COLUMNS
     )
-    sources, models = _sources(store), _model_options(workspace)
-    for index, column in enumerate(st.columns(column_count())):
-        with column.container(border=True):
-            st.markdown(f"**Column {index + 1}**")
-            st.selectbox("Prompt", sources, key=CompareKeys.column("source", index))
-            st.selectbox("Model", models, key=CompareKeys.column("model", index), accept_new_options=True)
-            st.slider(
-                "Temperature",
-                0.0,
-                2.0,
-                workspace.params.temperature,
-                0.05,
-                key=CompareKeys.column("temperature", index),
-            )
+    sources, connections = _sources(store), column_connections(workspace)
+    setups: dict[str, tuple[Workspace, str | None]] = {}
+    for index, box in enumerate(column_boxes(column_count())):
+        with box:
+            _column_form(index, workspace, store, sources, connections, setups)
 
 
 # --- side by side ------------------------------------------------------------------------------------
@@ -219,10 +479,9 @@ def _stats(update: ColumnUpdate) -> str:
     completion = update.completion
     if completion is None:
         return ""
-    estimate = " est." if update.cost_is_estimate and update.cost_usd is not None else ""
     return (
         f"in {completion.prompt_tokens:,} · out {completion.completion_tokens:,} · "
-        f"{fmt.money(update.cost_usd)}{estimate} · {fmt.seconds(completion.latency_s)} · "
+        f"cost {fmt.cost(update.cost_usd, update.cost_is_estimate)} · {fmt.seconds(completion.latency_s)} · "
         f"finish: {completion.finish_reason or 'n/a'}"
     )
 
@@ -245,16 +504,14 @@ def send_to_all(workspace: Workspace, store: Store | None, panel: ComparePanel, 
     state, so a Stop keeps the partial texts)."""
     try:
         variants = column_variants(workspace, store, text)
-        updates = stream_side_by_side(
-            variants, workspace.filled_variables(), ClientCompleter({"default": workspace.client()})
-        )
+        updates = stream_side_by_side(variants, workspace.filled_variables(), completer_for(workspace, variants))
         updates = workspace.record_compare_replies(updates)  # each reply counts in the session's cost
         first = next(updates)
     except PlaygroundError as error:
         st.error(f"{fmt.md_text(error.message)} Nothing was sent.", icon=":material/data_object:")
         return
     panel.variants, panel.outputs = variants, [None] * len(variants)
-    places = [column.empty() for column in st.columns(len(variants))]
+    places = [box.empty() for box in column_boxes(len(variants), border=False)]
     update: ColumnUpdate | None = first
     while update is not None:
         panel.outputs[update.column] = update
@@ -324,6 +581,7 @@ def save_better(workspace: Workspace, store: Store | None, panel: ComparePanel) 
 
 
 def side_by_side(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
+    session_connections(panel)
     column_settings(workspace, store)
     st.text_area(
         "Input (the next user message, sent to every column at once; `{{name}}` variables come from the chat's form)",
@@ -337,8 +595,8 @@ def side_by_side(workspace: Workspace, store: Store | None, panel: ComparePanel)
         else:
             send_to_all(workspace, store, panel, text)
     if panel.outputs:
-        for index, column in enumerate(st.columns(len(panel.outputs))):
-            with column.container(border=True):
+        for index, box in enumerate(column_boxes(len(panel.outputs))):
+            with box:
                 st.caption(fmt.md_text(panel.variants[index].title))
                 _draw_output(panel.outputs[index])
     word_diff_view(panel)
@@ -548,9 +806,9 @@ def _saver(store: Store | None) -> Any:
 
 def launch(workspace: Workspace, store: Store | None, state: RunState) -> RunHandle:
     """Start (or resume) ``state`` on its own thread; its spend counts in the session's cost."""
-    client = workspace.client()
+    completer = completer_for(workspace, state.config.variants)
     workspace.note_run(state)
-    return start_run(state, ClientCompleter({"default": client}), judge=ClientJudge(client), save=_saver(store))
+    return start_run(state, completer, judge=ClientJudge(workspace.client()), save=_saver(store))
 
 
 def _start_test_run(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
@@ -689,7 +947,7 @@ def results_view(state: RunState) -> None:
                     "Passed": s.passed,
                     "Failed": s.failed,
                     "Errors": s.errors,
-                    "Cost": fmt.money(s.cost_usd) + (" est." if s.cost_is_estimate and s.cost_usd is not None else ""),
+                    "Cost": fmt.cost(s.cost_usd, s.cost_is_estimate),
                     "Judge cost": fmt.money(s.judge_cost_usd),
                     "p50 latency": fmt.seconds(s.p50_latency_s),
                     "p95 latency": fmt.seconds(s.p95_latency_s),
@@ -714,7 +972,7 @@ def results_view(state: RunState) -> None:
                         for name in graders
                     },
                     "Output": result.error or result.output,
-                    "Cost": fmt.money(result.cost_usd),
+                    "Cost": fmt.cost(result.cost_usd, result.cost_is_estimate),
                     "Latency": fmt.seconds(result.latency_s),
                 }
                 for result in failing_first(list(state.results))

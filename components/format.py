@@ -35,6 +35,14 @@ def money(amount: float | None) -> str:
     return f"{sign}${size:.{decimals}f}"
 
 
+def cost(amount: float | None, is_estimate: bool = False) -> str:
+    """A reply's or a run's cost: "unknown" when no price applies (a model the registry does not
+    know), never $0; " est." when another entry's prices were used."""
+    if amount is None:
+        return "unknown"
+    return money(amount) + (" est." if is_estimate else "")
+
+
 def per_reply(amount: float | None) -> str:
     """A cost of one reply, and of 1,000 like it (where small amounts become readable)."""
     if amount is None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from playground.attachments import ImagesPanel
-from playground.connection import ConnectionSettings, settings_from_sources
+from playground.connection import ConnectionSettings, named_connections, settings_from_sources
 from playground.schema_run import SchemaPanel
 from playground.store.autosave import Autosave
 from playground.workspace import Workspace
@@ -58,6 +58,7 @@ class Keys:
     PRESENCE_PENALTY = "chat.presence_penalty"
     STOP_SEQUENCES = "chat.stop"
     SEED = "chat.seed"
+    REASONING_EFFORT = "chat.reasoning_effort"
     RESPONSE_FORMAT = "chat.response_format"
     CHAT_INPUT = "chat.input"
     STOP = "chat.stop_streaming"
@@ -81,6 +82,12 @@ def server_secrets() -> Mapping[str, Any]:
 def configured_connection() -> ConnectionSettings:
     """The operator's connection: environment variables and secrets, as they are now."""
     return settings_from_sources(os.environ, server_secrets())
+
+
+def configured_named_connections() -> tuple[dict[str, ConnectionSettings], list[str]]:
+    """The operator's named connections (``[connections.<name>]`` in the secrets), as they are now,
+    and what is wrong with any of them (see :func:`playground.connection.named_connections`)."""
+    return named_connections(os.environ, server_secrets())
 
 
 def server_defaults() -> ConnectionSettings:

@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from playground.registry import azure_deployment_types, model_ids
+
 if TYPE_CHECKING:
     from playground.providers import Provider
 
@@ -141,6 +143,82 @@ def _settings_from_sources(env: Mapping[str, str], secrets: Mapping[str, Any]) -
         project=_lookup([openai_table], "project") or _lookup(flat, "OPENAI_PROJECT_ID"),
         model=_lookup([openai_table], "model") or _lookup(flat, "OPENAI_MODEL") or "gpt-4.1-mini",
     )
+
+
+#: The secrets table of the operator's named connections: ``[connections.<name>]``.
+CONNECTIONS_TABLE = "connections"
+_NAMED_FIELDS = {
+    "provider",
+    "api_key",
+    "api_key_env",
+    "base_url",
+    "organization",
+    "project",
+    "model",
+    "endpoint",
+    "deployment",
+    "api_version",
+    "api_mode",
+    "registry_entry",
+    "deployment_type",
+}
+
+
+def named_connections(
+    env: Mapping[str, str], secrets: Mapping[str, Any] | None = None
+) -> tuple[dict[str, ConnectionSettings], list[str]]:
+    """The operator's named connections, for Compare columns, and a sentence per table that is not valid.
+
+    Each ``[connections.<name>]`` table of the secrets takes the keys of the ``[openai]`` or ``[azure]``
+    table (an ``endpoint`` makes it Azure OpenAI; a ``base_url`` that is not api.openai.com an
+    OpenAI-compatible server), plus ``registry_entry`` (whose figures price a deployment or a local
+    model), ``deployment_type`` and ``api_key_env`` (the environment variable holding its key, so
+    the key need not sit in the secrets file). They are operator policy, like a locked connection:
+    visitors use them as configured (``locked``), link-local addresses as ``allow_link_local`` says.
+    """
+    secrets = secrets or {}
+    tables = secrets.get(CONNECTIONS_TABLE, {})
+    if not isinstance(tables, Mapping):
+        return {}, [f"[{CONNECTIONS_TABLE}] must hold one table per connection ([{CONNECTIONS_TABLE}.NAME])."]
+    allow = settings_from_sources(env, secrets).allow_link_local
+    found: dict[str, ConnectionSettings] = {}
+    problems: list[str] = []
+    for name, table in tables.items():
+        where = f"[{CONNECTIONS_TABLE}.{name}]"
+        if not isinstance(table, Mapping):
+            problems.append(f"{where} is not a table.")
+            continue
+        if unknown := sorted(set(table) - _NAMED_FIELDS):
+            problems.append(f"{where} has unknown keys {unknown}; known: {sorted(_NAMED_FIELDS)}.")
+            continue
+        values = {key: str(value) for key, value in table.items()}
+        if key_variable := values.pop("api_key_env", ""):
+            values.setdefault("api_key", env.get(key_variable, ""))
+        provider = values.pop("provider", "")
+        kind = "azure" if values.get("endpoint") or provider == "azure" else "openai"
+        parsed = _settings_from_sources({}, {kind: values})
+        if provider and provider != parsed.provider:
+            if provider not in PROVIDER_LABELS:
+                problems.append(f"{where}: provider must be one of {sorted(PROVIDER_LABELS)} (it is {provider!r}).")
+                continue
+            parsed = parsed.model_copy(update={"provider": provider})
+        entry, deployment_type = values.get("registry_entry", ""), values.get("deployment_type", "")
+        if entry and entry not in model_ids():
+            problems.append(f"{where}: registry_entry {entry!r} is not in the model registry.")
+            continue
+        if deployment_type and deployment_type not in azure_deployment_types():
+            problems.append(
+                f"{where}: deployment_type must be one of {sorted(azure_deployment_types())} "
+                f"(it is {deployment_type!r})."
+            )
+            continue
+        extra: dict[str, Any] = {"locked": True, "allow_link_local": allow}
+        if values.get("registry_entry"):
+            extra["registry_entry"] = values["registry_entry"]
+        if values.get("deployment_type"):
+            extra["azure_deployment_type"] = values["deployment_type"]
+        found[str(name)] = parsed.model_copy(update=extra)
+    return found, problems
 
 
 LOOPBACK_ADDRESSES = ("localhost", "127.0.0.1", "::1")

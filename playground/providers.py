@@ -554,6 +554,23 @@ def may_use_server_key(chosen: ConnectionSettings, server: ConnectionSettings) -
     return provider_for(chosen).may_use_server_key(server)
 
 
+def visitor_connection(settings: ConnectionSettings, server: ConnectionSettings) -> ConnectionSettings:
+    """A connection a visitor typed (a Compare column's session connection), under the operator's
+    policy, the sidebar's: refused when the operator locked the connection; the server-side key
+    only at the very endpoint it was configured for; link-local and cloud-metadata addresses
+    refused unless the operator allows them. Raises PlaygroundError saying what is wrong."""
+    if server.locked:
+        raise PlaygroundError(ErrorKind.CONFIGURATION, "The operator fixed the connections here: use the ones offered.")
+    chosen = settings.model_copy(update={"locked": False, "allow_link_local": server.allow_link_local})
+    if chosen.api_key is None and may_use_server_key(chosen, server):
+        chosen = chosen.model_copy(update={"api_key": server.api_key})
+    provider = provider_for(chosen)
+    if missing := provider.missing():
+        raise PlaygroundError(ErrorKind.CONFIGURATION, "Add " + " and ".join(missing) + ".")
+    provider.check_address()
+    return chosen
+
+
 def _entra_token_provider() -> Callable[[], str]:
     from azure.identity import DefaultAzureCredential, get_bearer_token_provider
 

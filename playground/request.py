@@ -50,6 +50,70 @@ def validate_params(params: ChatParams, spec: ModelSpec) -> list[str]:
     return problems
 
 
+#: The parameters form's controls, in the order it draws them (``reasoning_effort`` apart: a select
+#: drawn only for models that list efforts).
+FORM_PARAMETERS = (
+    "temperature",
+    "top_p",
+    "frequency_penalty",
+    "presence_penalty",
+    "max_completion_tokens",
+    "seed",
+    "stop",
+)
+
+
+@dataclass(frozen=True)
+class ParameterControls:
+    """Which controls the parameters form draws for one model: only what it accepts.
+
+    ``hidden`` are the form's parameters the model rejects (named in :meth:`hidden_note`);
+    ``reasoning_efforts`` the efforts it takes (empty: no reasoning-effort control).
+    """
+
+    model: str
+    shown: tuple[str, ...]
+    hidden: tuple[str, ...]
+    reasoning_efforts: tuple[str, ...]
+
+    def shows(self, parameter: str) -> bool:
+        if parameter == "reasoning_effort":
+            return bool(self.reasoning_efforts)
+        return parameter in self.shown
+
+    def hidden_note(self) -> str | None:
+        """E.g. "o4-mini does not take temperature, top_p." (None: the model takes them all)."""
+        if not self.hidden:
+            return None
+        return f"{self.model} does not take {', '.join(self.hidden)}."
+
+
+def parameter_controls(spec: ModelSpec) -> ParameterControls:
+    """The controls to draw for ``spec`` (the registry's ``parameters`` table of its entry)."""
+    return ParameterControls(
+        model=spec.requested,
+        shown=tuple(name for name in FORM_PARAMETERS if spec.accepts(name)),
+        hidden=tuple(name for name in FORM_PARAMETERS if not spec.accepts(name)),
+        reasoning_efforts=tuple(spec.entry.parameters.reasoning_efforts),
+    )
+
+
+def params_summary(params: ChatParams, spec: ModelSpec) -> str:
+    """The parameters as sent to ``spec``, in a few words (a closed expander's or popover's label):
+    never a temperature the model will not get."""
+    controls = parameter_controls(spec)
+    parts = []
+    if controls.shows("temperature"):
+        parts.append(f"temperature {params.temperature:g}")
+    if controls.shows("reasoning_effort"):
+        effort = params.reasoning_effort if params.reasoning_effort in controls.reasoning_efforts else None
+        parts.append(f"reasoning effort {effort or 'default'}")
+    if controls.shows("max_completion_tokens"):
+        limit = params.max_completion_tokens
+        parts.append(f"max tokens {f'{limit:,}' if limit else 'model default'}")
+    return " · ".join(parts) or "model defaults"
+
+
 def params_for_model(params: ChatParams, spec: ModelSpec) -> ChatParams:
     """``params`` with what ``spec`` rejects put back to the API defaults (which are not sent):
     e.g. temperature / top_p for reasoning models, reasoning_effort for the others."""
@@ -63,6 +127,8 @@ def params_for_model(params: ChatParams, spec: ModelSpec) -> ChatParams:
         changes["seed"] = None
     if not spec.accepts("stop"):
         changes["stop"] = []
+    if not spec.accepts("max_completion_tokens"):
+        changes["max_completion_tokens"] = None
     if params.reasoning_effort is not None and params.reasoning_effort not in spec.entry.parameters.reasoning_efforts:
         changes["reasoning_effort"] = None
     return params.model_copy(update=changes)

@@ -58,7 +58,7 @@ def schema_run_request(workspace: Workspace, test_input: str, mode: RunMode = "j
     """
     target = workspace.response_schema
     schema = target.current()
-    ensure_valid(workspace.params, workspace.model_spec())
+    ensure_valid(workspace.request_params(), workspace.model_spec())
     system = workspace.system_prompt if workspace.system_prompt.strip() else ""
     if mode == "json_schema":
         response_format = response_format_payload(schema, target.name, strict=target.strict)
@@ -71,7 +71,7 @@ def schema_run_request(workspace: Workspace, test_input: str, mode: RunMode = "j
     return ChatRequest(
         model=workspace.connection.request_model,
         messages=messages,
-        params=workspace.params.model_copy(deep=True),
+        params=workspace.request_params(),
         response_format=response_format,
         store=workspace.connection.store,
     )

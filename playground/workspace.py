@@ -46,7 +46,7 @@ from playground.meter import (
 from playground.meter.room import droppable_images
 from playground.providers import Provider
 from playground.registry import ModelSpec, Price, resolve_model
-from playground.request import ChatParams, ChatRequest, ensure_valid
+from playground.request import ChatParams, ChatRequest, ensure_valid, params_for_model
 from playground.schema import validate_reply
 from playground.schema.document import ResponseSchema
 from playground.toolloop import (
@@ -355,16 +355,21 @@ class Workspace:
         """
         return self.breakdown(draft, with_next_message=with_next_message).total
 
+    def request_params(self) -> ChatParams:
+        """The parameters a request to the current model carries: what it rejects (temperature,
+        top_p for a reasoning model; a reasoning effort for the others) is left out, the rest as set."""
+        return params_for_model(self.params, self.model_spec())
+
     def build_request(self) -> ChatRequest:
         """The request for the next reply, its ``{{name}}`` variables filled in from
         :attr:`variables` (system prompt and user messages); raises PlaygroundError if a parameter is out of bounds or a
         variable has no value (nothing is sent with literal braces)."""
-        ensure_valid(self.params, self.model_spec())
+        ensure_valid(self.request_params(), self.model_spec())
         return ChatRequest(
             model=self.connection.request_model,
             # Exactly the conversation: pending images belong to the next message the user sends.
             messages=_rendered(self.conversation.to_api(self.system_prompt), self.filled_variables()),
-            params=self.params.model_copy(deep=True),
+            params=self.request_params(),
             tools=list(self.tools),
             tool_choice=self._tool_choice_payload(),
             parallel_tool_calls=self.provider().parallel_tool_calls(self.tools, self.parallel_tool_calls),
@@ -676,11 +681,11 @@ class Workspace:
         return [*system, {"role": "user", "content": self.tool_loop.prompt}]
 
     def _loop_model(self, on_progress: Callable[[Message], None] | None) -> StreamingModel:
-        ensure_valid(self.params, self.model_spec())
+        ensure_valid(self.request_params(), self.model_spec())
         return StreamingModel(
             self.client(),
             self.connection.request_model,
-            params=self.params.model_copy(deep=True),
+            params=self.request_params(),
             price_of=self.reply_price,
             on_progress=on_progress,
             on_reply=lambda reply: self.record_usage([reply]),  # every step is paid for, like a chat turn

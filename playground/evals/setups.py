@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from playground.evals.variants import Variant
+from playground.connection import ConnectionSettings
+from playground.evals.variants import DEFAULT_CONNECTION, Variant
+from playground.request import ChatParams
 from playground.workspace import Workspace
 
 _MARKUP = ("{{", "{%", "{#")
@@ -53,4 +55,40 @@ def variant_from_setup(
         params=params,
         response_format=setup.response_schema.response_format(),
         prompt_version=prompt_version,
+    )
+
+
+def variant_for_column(
+    setup: Workspace,
+    *,
+    variant_id: str,
+    label: str,
+    connection: str,
+    settings: ConnectionSettings,
+    model: str,
+    registry_entry: str | None,
+    params: ChatParams,
+    next_message: str = "",
+    prompt_version: str | None = None,
+) -> Variant:
+    """``setup`` as a Compare column: sent through the connection named ``connection`` (whose
+    ``settings`` give the provider; the variant keeps only the name), as ``model`` (a model or a
+    deployment name), priced from ``registry_entry`` (None: the registry's own entry for ``model``,
+    or no price when it has none), with ``params``.
+
+    The setup's price tier applies on its own connection; another connection is priced at its
+    provider's default tier.
+    """
+    variant = variant_from_setup(
+        setup, variant_id=variant_id, label=label, model=model, next_message=next_message, prompt_version=prompt_version
+    )
+    own = connection == DEFAULT_CONNECTION
+    return variant.model_copy(
+        update={
+            "connection": connection,
+            "provider": settings.provider,
+            "registry_entry": registry_entry,
+            "price_tier": setup.price_tier if own else None,
+            "params": params.model_copy(deep=True),
+        }
     )

@@ -367,3 +367,42 @@ def test_what_the_user_typed_is_drawn_as_typed_not_as_markdown(app_factory):
     app = send(app_factory(), "See ![x](http://evil.example/p.png) and **this**\nsecond line")
     drawn = app.chat_message[0].markdown[0].value
     assert drawn == "See \\!\\[x\\]\\(http:\u2060//evil.example/p.png\\) and \\*\\*this\\*\\*  \nsecond line"
+
+
+def test_an_operator_model_that_rejects_temperature_hides_the_slider_and_takes_a_reasoning_effort(
+    app_factory, fake, tmp_path, clean_env
+):
+    from components.chat_view import ChatKeys
+    from playground.registry import MODELS_FILE_SETTING
+    from tests.fakes.operator_models import OPERATOR_TOML
+
+    models = tmp_path / "models.toml"
+    models.write_text(OPERATOR_TOML)
+    clean_env.setenv(MODELS_FILE_SETTING, str(models))
+    app = open_settings(app_factory())
+    assert app.slider(key=Keys.TEMPERATURE).value == 1.0  # gpt-4.1-mini takes it; no effort control
+    assert not [s for s in app.selectbox if s.key == Keys.REASONING_EFFORT]
+    app.slider(key=Keys.TEMPERATURE).set_value(0.3).run()
+    app.selectbox(key=Keys.MODEL).set_value("reasoner-mini").run()
+    assert not [s for s in app.slider if s.key in (Keys.TEMPERATURE, Keys.TOP_P)]
+    assert any("reasoner-mini does not take temperature, top_p." in c.value for c in app.caption)
+    effort = app.selectbox(key=Keys.REASONING_EFFORT)
+    assert effort.options == ["(model default)", "low", "medium", "high"]
+    effort.set_value("low").run()
+    app.number_input(key=Keys.SEED).set_value(5).run()
+    send(app, "Think, then answer.")
+    body = fake.chat_requests()[-1].json
+    assert body["model"] == "reasoner-mini" and body["reasoning_effort"] == "low" and body["seed"] == 5
+    assert "temperature" not in body and "top_p" not in body
+    # Closed, the label says what the model gets: an effort, no temperature.
+    app.session_state[ChatKeys.SETTINGS_OPEN] = False
+    app.run()
+    label = app.expander[0].label
+    assert "reasoning effort low" in label and "temperature" not in label
+    # Back on a model that takes a temperature: the user's 0.3 was kept, and no effort is sent.
+    open_settings(app)
+    app.selectbox(key=Keys.MODEL).set_value("gpt-4.1-mini").run()
+    assert app.slider(key=Keys.TEMPERATURE).value == 0.3
+    send(app, "Again")
+    body = fake.chat_requests()[-1].json
+    assert body["temperature"] == 0.3 and "reasoning_effort" not in body

@@ -171,3 +171,123 @@ def test_check_on_another_model_shows_where_verdicts_differ_and_a_summary(app_fa
     assert any("same verdict on both models" in c.value for c in app.caption)
     models = {r.json["model"] for r in fake.chat_requests()}
     assert models == {"gpt-4.1-mini", "gpt-4.1-nano"}
+
+
+def test_a_column_on_a_named_connection_sends_there_with_its_own_parameters(clean_env, fake, database, tmp_path):
+    """Column 1: the sidebar's connection on an operator's reasoning model (no temperature, an effort);
+    column 2: the operator's named Azure connection, its deployment, at temperature 0.2."""
+    from streamlit.testing.v1 import AppTest
+
+    from playground.registry import MODELS_FILE_SETTING
+    from tests.app.conftest import APP_PATH
+    from tests.fakes.operator_models import OPERATOR_TOML
+
+    models = tmp_path / "models.toml"
+    models.write_text(OPERATOR_TOML)
+    clean_env.setenv(MODELS_FILE_SETTING, str(models))
+    clean_env.setenv("OPENAI_BASE_URL", fake.base_url)
+    clean_env.setenv("OPENAI_API_KEY", "sk-server-side-key")
+    app = AppTest.from_file(APP_PATH, default_timeout=30)
+    app.secrets["connections"] = {
+        "azure-eu": {
+            "endpoint": fake.azure_endpoint,
+            "api_key": "az-eu-key",
+            "deployment": "eu-mini",
+            "registry_entry": "gpt-4.1-mini",
+        }
+    }
+    app.run()
+    app.switch_page(COMPARE_PAGE).run()
+    assert not app.exception
+    connection = app.selectbox(key=CompareKeys.column("connection", 1))
+    assert connection.options == ["Sidebar", "azure-eu"]
+    connection.set_value("azure-eu").run()
+    assert any(c.value.startswith("Azure OpenAI · priced as gpt-4.1-mini · temperature 1") for c in app.caption)
+    assert app.text_input(key=CompareKeys.column("deployment@azure-eu", 1)).value == "eu-mini"
+    app.slider(key=CompareKeys.param("temperature", 1)).set_value(0.2).run()
+    app.selectbox(key=CompareKeys.column("model", 0)).set_value("reasoner-mini").run()
+    assert not [s for s in app.slider if s.key == CompareKeys.param("temperature", 0)]
+    assert any("reasoner-mini does not take temperature, top_p." in c.value for c in app.caption)
+    app.selectbox(key=CompareKeys.param("reasoning_effort", 0)).set_value("high").run()
+    app.text_area(key=CompareKeys.INPUT).input("Which is better?").run()
+    app.button(key=CompareKeys.SEND).click().run()
+    assert not app.exception
+    by_path = {request.path: request for request in fake.chat_requests()}
+    assert set(by_path) == {"/v1/chat/completions", "/openai/deployments/eu-mini/chat/completions"}
+    azure = by_path["/openai/deployments/eu-mini/chat/completions"]
+    assert azure.headers["api-key"] == "az-eu-key" and azure.json["temperature"] == 0.2
+    assert "reasoning_effort" not in azure.json
+    reasoning = by_path["/v1/chat/completions"].json
+    assert reasoning["model"] == "reasoner-mini" and reasoning["reasoning_effort"] == "high"
+    assert "temperature" not in reasoning
+    assert [v.connection for v in panel(app).variants] == ["default", "azure-eu"]
+    assert "sk-server-side-key" not in repr(panel(app).variants) and "az-eu-key" not in repr(panel(app).variants)
+    stats = [c.value for c in app.caption if c.value.startswith("in ")]
+    assert len(stats) == 2 and any("est." in s for s in stats)  # the deployment is priced as gpt-4.1-mini
+
+
+def test_a_model_the_server_lists_with_no_registry_entry_has_an_unknown_cost(app_factory, fake, database):
+    from components.state import Keys
+
+    fake.models = [*fake.models, {"id": "mystery-9", "object": "model", "created": 0, "owned_by": "lab"}]
+    app = compare(app_factory)
+    app.sidebar.button(key=Keys.LIST_MODELS).click().run()
+    app.selectbox(key=CompareKeys.column("model", 1)).set_value("mystery-9").run()
+    assert any(
+        "mystery\\-9 is not in the registry" in c.value or "mystery-9 is not in the registry" in c.value
+        for c in app.caption
+    )
+    app.text_area(key=CompareKeys.INPUT).input("Answer: {{question}}").run()
+    upload = app.get("file_uploader")[0]
+    upload.set_value([("questions.csv", CSV.encode(), "text/csv")]).run()
+    app.selectbox(key=CompareKeys.GRADER_KIND).set_value("regex").run()
+    app.text_input(key=CompareKeys.GRADER_VALUE).input(r"\d").run()
+    app.button(key=CompareKeys.ADD_GRADER).click().run()
+    app.button(key=CompareKeys.RUN).click().run()
+    assert not app.exception
+    state = wait_for_run(panel(app).run_id)
+    assert state.status == "completed"
+    app.run()
+    summary = table(app, "Pass rate")
+    first, second = summary["Cost"]
+    assert second == "unknown" and first.startswith("$")
+    rows = table(app, "Outcome")
+    assert "unknown" in set(rows["Cost"]) and not any(cost == "$0" for cost in rows["Cost"])
+    # Side by side too: the column's stats say unknown, never $0.
+    app.text_area(key=CompareKeys.INPUT).input("Hello").run()
+    app.button(key=CompareKeys.SEND).click().run()
+    stats = [c.value for c in app.caption if c.value.startswith("in ")]
+    assert len(stats) == 2 and sum("cost unknown" in s for s in stats) == 1
+
+
+def test_a_connection_added_for_the_session_is_used_by_its_column_and_never_stored(app_factory, fake, database):
+    app = compare(app_factory)
+    app.selectbox(key=CompareKeys.NEW_PROVIDER).set_value("compatible").run()
+    app.text_input(key=CompareKeys.NEW_NAME).input("staging").run()
+    app.text_input(key="compare.new_connection.base_url").input("http://169.254.169.254/v1").run()
+    app.text_input(key="compare.new_connection.model").input("gpt-4.1-nano").run()
+    app.text_input(key=CompareKeys.NEW_KEY).input("sk-visitor-key").run()
+    app.button(key=CompareKeys.NEW_ADD).click().run()
+    assert any("Not added" in e.value and "link-local" in e.value for e in app.error)  # the sidebar's guard
+    assert panel(app).connections == {}
+    app.text_input(key="compare.new_connection.base_url").input(fake.base_url).run()
+    app.button(key=CompareKeys.NEW_ADD).click().run()
+    assert any("Added the connection staging" in s.value for s in app.success)
+    assert list(panel(app).connections) == ["staging"]
+    app.selectbox(key=CompareKeys.column("connection", 1)).set_value("staging").run()
+    assert app.selectbox(key=CompareKeys.column("model@staging", 1)).value == "gpt-4.1-nano"
+    app.text_area(key=CompareKeys.INPUT).input("Hello").run()
+    app.button(key=CompareKeys.SEND).click().run()
+    assert not app.exception
+    keys = sorted(request.headers["authorization"] for request in fake.chat_requests())
+    assert keys == ["Bearer sk-server-side-key", "Bearer sk-visitor-key"]
+    variants = panel(app).variants
+    assert [v.connection for v in variants] == ["default", "staging"]
+    assert "sk-visitor-key" not in repr(variants) and "sk-visitor-key" not in str(variants[1].model_dump())
+
+
+def test_a_locked_operator_connection_offers_no_session_connection(app_factory, clean_env, database):
+    clean_env.setenv("PLAYGROUND_LOCK_CONNECTION", "1")
+    app = compare(app_factory)
+    assert not [e for e in app.expander if e.label == "Add a connection for this session"]
+    assert not [t for t in app.text_input if t.key == CompareKeys.NEW_NAME]

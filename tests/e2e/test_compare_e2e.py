@@ -79,3 +79,54 @@ def test_a_five_row_test_set_with_a_regex_grader_shows_the_pass_rate(
     wait_for_app_idle(page)
     assert len(fake.chat_requests()) == 10
     expect(page.locator(CAPTION, has_text="Session cost")).to_contain_text(re.compile(r"\(chat \$0 · runs \$[0-9.]+\)"))
+
+
+def open_parameters(page: Page, column: int) -> None:
+    page.get_by_role("button", name="Parameters").nth(column).click()
+    wait_for_app_idle(page, expect=by_key(page, CompareKeys.param("seed", column)))
+
+
+def set_number(page: Page, key: str, value: str) -> None:
+    box = by_key(page, key).locator("input")
+    box.fill(value)
+    box.press("Enter")
+    wait_for_app_idle(page)
+
+
+def test_two_columns_with_their_own_models_and_parameters_and_an_unknown_models_cost(
+    page: Page, app_url: str, fake: FakeOpenAIServer
+) -> None:
+    """Column 1: gpt-4.1-nano, seed 11, temperature lowered by two steps; column 2: a model the
+    registry does not know (typed in), seed 22, 300 max tokens: its cost is unknown, not $0."""
+    open_compare(page, app_url)
+    model = by_key(page, CompareKeys.column("model", 0))
+    model.locator("input").fill("gpt-4.1-nano")
+    model.locator("input").press("Enter")
+    wait_for_app_idle(page)
+    other = by_key(page, CompareKeys.column("model", 1))
+    other.locator("input").fill("mystery-9")
+    other.locator("input").press("Enter")
+    wait_for_app_idle(page, expect=page.get_by_text("mystery-9 is not in the registry"))
+    open_parameters(page, 0)
+    set_number(page, CompareKeys.param("seed", 0), "11")
+    thumb = by_key(page, CompareKeys.param("temperature", 0)).get_by_role("slider")
+    thumb.press("ArrowLeft")
+    thumb.press("ArrowLeft")
+    wait_for_app_idle(page)
+    page.keyboard.press("Escape")
+    open_parameters(page, 1)
+    set_number(page, CompareKeys.param("seed", 1), "22")
+    set_number(page, CompareKeys.param("max_completion_tokens", 1), "300")
+    page.keyboard.press("Escape")
+    wait_for_app_idle(page)
+    type_input(page, "Pick a colour.")
+    by_key(page, CompareKeys.SEND).get_by_role("button").click()
+    stats = page.locator(CAPTION, has_text="finish: stop")
+    wait_for_app_idle(page, expect=stats.nth(1))
+    expect(page.locator(CAPTION, has_text="cost unknown")).to_have_count(1)
+    by_model = {request.json["model"]: request.json for request in fake.chat_requests()}
+    assert set(by_model) == {"gpt-4.1-nano", "mystery-9"}
+    nano, mystery = by_model["gpt-4.1-nano"], by_model["mystery-9"]
+    assert nano["seed"] == 11 and nano["temperature"] == 0.9 and "max_completion_tokens" not in nano
+    assert mystery["seed"] == 22 and mystery["max_completion_tokens"] == 300 and "temperature" not in mystery
+    assert all(body["messages"][-1]["content"] == "Pick a colour." for body in by_model.values())
