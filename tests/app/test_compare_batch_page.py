@@ -5,15 +5,24 @@ a run whose thread is gone (a restart) is found in the database and Check now re
 
 from __future__ import annotations
 
+import pytest
+
 from components.batch_runs import BATCH_MARK, ENGINE_KEY
 from components.compare import CompareKeys
 from playground.client import PlaygroundClient
 from playground.evals import RegexGrader, RunConfig, RunState, SdkBatchApi, Variant, import_csv, submit_batch
-from playground.store import open_store
-from tests.app.test_compare_page import CSV, compare, database, panel, table, wait_for_run  # noqa: F401
+from playground.store import DATABASE_URL_VARIABLE, open_store
+from tests.app.test_compare_page import CSV, compare, panel, table, wait_for_run
 from tests.fakes.server import Scenario
 
 ANSWERS = ["It is 1", "It is 2", "no idea", "It is 4", "unsure"]
+
+
+@pytest.fixture
+def database(tmp_path, clean_env):
+    url = f"sqlite:///{tmp_path / 'compare.db'}"
+    clean_env.setenv(DATABASE_URL_VARIABLE, url)
+    return url
 
 
 def set_up_five_rows(app) -> None:
