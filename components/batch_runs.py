@@ -184,7 +184,9 @@ def batch_progress(
         if now_state is None:
             return
         running = now_handle is not None and now_handle.alive
-        if alive and not running:  # it finished since the page was drawn: draw the results
+        if running != alive:
+            # Finished since the page was drawn (draw the results), or resumed by Check now here
+            # (a fragment rerun keeps the run_every it was drawn with): redraw the whole page.
             st.rerun(scope="app")
         latest = {job.variant_id: job for job in now_state.batches}
         for variant in now_state.config.variants:

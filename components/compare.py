@@ -632,6 +632,8 @@ def progress_view(workspace: Workspace, store: Store | None, run_id: str, key: s
         if now_state is None:
             return
         running = now_handle is not None and now_handle.alive
+        if running and not alive:  # resumed by the Resume here: redraw the page so this redraws itself
+            st.rerun(scope="app")
         done, total = len(now_state.finished_keys()), now_state.total
         eta = now_handle.progress.eta_s if now_handle is not None and now_handle.progress else None
         text = f"{done}/{total} done · spent {fmt.money(now_state.spent_usd)}"
