@@ -125,8 +125,8 @@ def engine_choice(workspace: Workspace, test_set: TestSet | None, variants: Call
             st.caption(fmt.md_text(note))
         st.caption(
             "A batch answers every row: concurrency and the spend cap apply to live runs only. "
-            "The run is checked every "
-            f"{fmt.seconds(settings.poll_interval_s)}; it goes on at the provider when you close the tab."
+            f"The batches are checked every {interval(settings.poll_interval_s)}; they go on at the provider "
+            "when you close the tab."
         )
     return engine
 
@@ -160,10 +160,21 @@ def job_text(title: str, job: BatchJob | None) -> tuple[str, float]:
     return f"{title}: {words}", fraction
 
 
+def interval(seconds: float) -> str:
+    """A poll interval or an age as people say it: 0.2 s, 30 s, 5 min, 1 h."""
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7_200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3_600:.0f} h"
+
+
 def _ago(moment: float | None) -> str:
     if moment is None:
         return ""
-    return f" · checked {fmt.seconds(max(0.0, time.time() - moment))} ago"
+    return f" · checked {interval(max(0.0, time.time() - moment))} ago"
 
 
 def batch_progress(
