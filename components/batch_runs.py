@@ -166,7 +166,7 @@ def interval(seconds: float) -> str:
         return f"{seconds:.1f} s".replace(".0 s", " s")
     if seconds < 120:
         return f"{seconds:.0f} s"
-    if seconds < 7_200:
+    if seconds < 3_600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3_600:.0f} h"
 

@@ -190,3 +190,15 @@ def test_the_saving_estimate_counts_prompts_at_both_tiers():
     assert sampled.prompt_tokens == pytest.approx(saving.prompt_tokens, rel=0.2)
     unknown = [Variant(id="x", model="my-local-model", messages=[{"role": "user", "content": "hi"}])]
     assert estimate_batch_saving(state.config.test_set, unknown) is None
+
+
+def test_providers_say_what_to_know_before_a_batch(azure_settings, openai_settings):
+    from playground.connection import ConnectionSettings
+    from playground.providers import provider_for
+
+    assert provider_for(ConnectionSettings(provider="openai")).batch_note() is None
+    assert "/batches" in (provider_for(openai_settings).batch_note() or "")  # a compatible server may lack it
+    standard = provider_for(azure_settings.model_copy(update={"azure_deployment_type": "global_standard"}))
+    assert "Global Batch" in (standard.batch_note() or "") and "Global Standard" in (standard.batch_note() or "")
+    batch = provider_for(azure_settings.model_copy(update={"azure_deployment_type": "batch"}))
+    assert batch.batch_note() is None and batch.is_azure
