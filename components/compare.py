@@ -20,6 +20,7 @@ import streamlit as st
 from pydantic import SecretStr
 from sqlalchemy.exc import SQLAlchemyError
 
+from components import batch_runs
 from components import format as fmt
 from components.chat_view import form_params, param_key, parameters_form
 from components.library import library_store_db
@@ -805,9 +806,12 @@ def _saver(store: Store | None) -> Any:
 
 
 def launch(workspace: Workspace, store: Store | None, state: RunState) -> RunHandle:
-    """Start (or resume) ``state`` on its own thread; its spend counts in the session's cost."""
+    """Start (or resume) ``state`` on its engine (live requests, or the Batch API), each variant through
+    its connection's client; its spend counts in the session's cost."""
     completer = completer_for(workspace, state.config.variants)
     workspace.note_run(state)
+    if state.config.engine == "batch":
+        return batch_runs.launch_batch(workspace, completer.clients, state, _saver(store))
     return start_run(state, completer, judge=ClientJudge(workspace.client()), save=_saver(store))
 
 
@@ -825,12 +829,14 @@ def _start_test_run(workspace: Workspace, store: Store | None, panel: ComparePan
             row, names = next(iter(missing.items()))
             raise PlaygroundError.invalid_input(f"Row {row} has no value for {', '.join(names)}.")
         cap = widget_value(CompareKeys.SPEND_CAP)
+        engine = batch_runs.chosen_engine(len(test_set.rows) * len(variants))
         config = RunConfig(
             test_set=test_set,
             variants=variants,
             graders=panel.graders,
             concurrency=int(widget_value(CompareKeys.CONCURRENCY, 4)),
-            spend_cap_usd=cap or None,
+            spend_cap_usd=(cap or None) if engine == "live" else None,
+            engine=engine,
         )
     except PlaygroundError as error:
         _tell("error", error.message)
@@ -876,6 +882,9 @@ def progress_view(workspace: Workspace, store: Store | None, run_id: str, key: s
     state, handle = run_state(store, run_id)
     if state is None:
         return
+    if state.config.engine == "batch":
+        batch_runs.batch_progress(key, lambda: run_state(store, run_id), lambda: _resume(workspace, store, run_id))
+        return
     alive = handle is not None and handle.alive
 
     @st.fragment(run_every=1.0 if alive else None)
@@ -884,6 +893,8 @@ def progress_view(workspace: Workspace, store: Store | None, run_id: str, key: s
         if now_state is None:
             return
         running = now_handle is not None and now_handle.alive
+        if running and not alive:  # resumed by the Resume here: redraw the page so this redraws itself
+            st.rerun(scope="app")
         done, total = len(now_state.finished_keys()), now_state.total
         eta = now_handle.progress.eta_s if now_handle is not None and now_handle.progress else None
         text = f"{done}/{total} done · spent {fmt.money(now_state.spent_usd)}"
@@ -930,6 +941,8 @@ def results_view(state: RunState) -> None:
     import pandas as pd
 
     summaries = summarize(state)
+    if state.config.engine == "batch":
+        st.caption(batch_runs.BATCH_MARK)
     with st.container(horizontal=True, gap="medium"):
         for summary in summaries:
             st.metric(
@@ -989,9 +1002,20 @@ def results_view(state: RunState) -> None:
 
 def runs_section(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
     st.subheader("Run")
+    engine = batch_runs.engine_choice(
+        workspace, panel.test_set, lambda: column_variants(workspace, store, widget_value(CompareKeys.INPUT) or "")
+    )
     concurrency, cap = st.columns(2, vertical_alignment="bottom")
-    concurrency.number_input("Concurrency", 1, 32, 4, key=CompareKeys.CONCURRENCY)
-    cap.number_input("Spend cap (USD, empty = none)", min_value=0.0, value=None, step=0.1, key=CompareKeys.SPEND_CAP)
+    live_only = engine == "batch"
+    concurrency.number_input("Concurrency", 1, 32, 4, key=CompareKeys.CONCURRENCY, disabled=live_only)
+    cap.number_input(
+        "Spend cap (USD, empty = none)",
+        min_value=0.0,
+        value=None,
+        step=0.1,
+        key=CompareKeys.SPEND_CAP,
+        disabled=live_only,
+    )
     st.button(
         "Run over the test set",
         key=CompareKeys.RUN,
@@ -1032,7 +1056,8 @@ def runs_section(workspace: Workspace, store: Store | None, panel: ComparePanel)
 def test_sets_and_runs(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
     st.caption(
         "The columns of Side by side are the variants; the Input there is the template each row fills. "
-        "Rows are run with a concurrency limit and a spend cap; a run goes on when you reload."
+        "Rows are run as live requests (a concurrency limit, a spend cap) or, for big runs, on the provider's "
+        "Batch API (50 % off, results within 24 h); a run goes on when you reload."
     )
     test_set_editor(store, panel)
     runs_section(workspace, store, panel)

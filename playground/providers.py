@@ -212,6 +212,10 @@ class Provider:
         """A cap on the model's context window that this connection imposes (None: no cap)."""
         return None
 
+    def batch_note(self) -> str | None:
+        """What to know before a test-set run goes to this connection's Batch API (None: nothing)."""
+        return None
+
     def retirement_notice(self, spec: ModelSpec, today: dt.date | None = None) -> str | None:
         if self.retirement_platform is None:
             return None
@@ -414,6 +418,12 @@ class CompatibleProvider(Provider):
         if isinstance(previous, CompatibleProvider) and same_server:
             self.capabilities = previous.capabilities
 
+    def batch_note(self) -> str | None:
+        return (
+            "An OpenAI-compatible server runs a batch only if it offers /files and /batches (vLLM does, "
+            "llama.cpp does not); if it does not, the run stops with the server's error."
+        )
+
     def _learn(self, name: str, value: bool, source: str) -> None:
         setattr(self.capabilities, name, value)
         self.capabilities.sources[name] = source
@@ -461,6 +471,16 @@ class _AzureProvider(Provider):
     def context_cap(self) -> int | None:
         deployment_type = azure_deployment_types().get(self.settings.azure_deployment_type)
         return deployment_type.context_cap if deployment_type else None
+
+    def batch_note(self) -> str | None:
+        deployment_type = azure_deployment_types().get(self.settings.azure_deployment_type)
+        if deployment_type is not None and deployment_type.batch:
+            return None
+        label = deployment_type.label if deployment_type else self.settings.azure_deployment_type
+        return (
+            f"Azure runs batches only on a Global Batch or Data Zone Batch deployment; this connection's "
+            f"deployment type is {label}. Pick the batch deployment (and its type) in the sidebar."
+        )
 
     def parallel_tool_calls(self, tools: list[dict[str, Any]], wanted: bool) -> bool | None:
         # Azure rejects strict tools together with parallel tool calls.

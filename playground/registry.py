@@ -138,6 +138,8 @@ class ParameterBounds(_Frozen):
 class AzureDeploymentType(_Frozen):
     label: str
     context_cap: int | None = None
+    #: Whether the Batch API (Global Batch / Data Zone Batch) runs on this kind of deployment.
+    batch: bool = False
 
 
 class ProviderInfo(_Frozen):

@@ -81,6 +81,9 @@ class RunConfig(BaseModel):
     concurrency: int = Field(default=4, ge=1, le=64)
     spend_cap_usd: float | None = Field(default=None, gt=0)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    #: "live": requests as the run goes (concurrency, spend cap); "batch": the provider's Batch API
+    #: (playground.evals.background.start_batch_run), priced at the batch tier.
+    engine: Literal["live", "batch"] = "live"
 
 
 class RowResult(BaseModel):
