@@ -245,7 +245,8 @@ def test_the_example_secrets_named_connections_parse():
     from pathlib import Path
 
     example = (Path(__file__).resolve().parents[2] / ".streamlit/secrets.toml.example").read_text()
-    block = example[example.index("# [connections.azure-eu]") :]
+    start = example.index("# [connections.azure-eu]")
+    block = example[start : example.find("\n\n", start)]  # the example's tables, up to the next paragraph
     uncommented = "\n".join(line.removeprefix("# ") for line in block.splitlines())
     found, problems = named_connections({"AZURE_EU_KEY": "k"}, tomllib.loads(uncommented))
     assert problems == [] and sorted(found) == ["azure-eu", "local"]
