@@ -112,11 +112,16 @@ def check_spend_cap(config: RunConfig, judge_pricing: Callable[[str], Variant] |
     if config.spend_cap_usd is None or config.engine != "live":
         return
     if unpriced := config.unpriced(judge_pricing):
-        which = "; ".join(unpriced)
+        judges = [name for name in unpriced if name.startswith("the judge model ")]
+        fixes = []
+        if len(judges) < len(unpriced):
+            fixes.append('choose whose prices apply in the column\'s Parameters ("Prices and limits from")')
+        if judges:
+            fixes.append("give the LLM judge a model with a price")
         raise PlaygroundError.invalid_input(
-            f"Not started: the spend cap cannot count requests with no price, and none is known for {which}. "
-            'Choose whose prices apply in the column\'s Parameters ("Prices and limits from"), '
-            "or clear the spend cap to run without one."
+            "Not started: the spend cap cannot count requests with no price, and none is known for "
+            f"{'; '.join(unpriced)}. To keep the cap, {' and '.join(fixes)}; or clear the spend cap to run "
+            "without one."
         )
 
 

@@ -308,7 +308,7 @@ def test_a_spend_cap_refuses_a_run_it_cannot_count():
         check_spend_cap(state.config)
     message = refused.value.message
     assert "2: Current setup · llama-local-7b" in message and "mini" not in message
-    assert "Prices and limits from" in message and "clear the spend cap" in message
+    assert "Prices and limits from" in message and "clear the spend cap" in message and "judge" not in message
     check_spend_cap(state.config.model_copy(update={"spend_cap_usd": None}))  # no cap: nothing to protect
     check_spend_cap(state.config.model_copy(update={"spend_cap_usd": None, "engine": "batch"}))
     state.config.variants[1].registry_entry = "gpt-4.1-nano"  # priced (an estimate): the cap counts it
@@ -317,3 +317,5 @@ def test_a_spend_cap_refuses_a_run_it_cannot_count():
     with pytest.raises(PlaygroundError, match="the judge model judge-local") as judged:
         check_spend_cap(state.config)
     assert "gpt-4.1-mini" not in judged.value.message
+    assert "give the LLM judge a model with a price" in judged.value.message
+    assert "Prices and limits from" not in judged.value.message  # no column to fix: only the judge
