@@ -112,6 +112,7 @@ class CompareKeys:
     SAVE_NAME = "compare.save_name"
     SAVE = "compare.save"
     OUTCOME = "compare.outcome"
+    RUN_OUTCOME = "compare.run_outcome"  # what starting a run (or the migration check) said: by its button
     UPLOAD = "compare.upload"
     OPEN_SET = "compare.open_set"
     OPEN = "compare.open"
@@ -171,12 +172,13 @@ def compare_state() -> ComparePanel:
     return panel
 
 
-def _tell(kind: str, message: str) -> None:
-    set_widget_value(CompareKeys.OUTCOME, (kind, message))
+def _tell(kind: str, message: str, key: str = CompareKeys.OUTCOME) -> None:
+    """Say what an action did, at the top of the panel (``key``: or where _show_outcome(key) is drawn)."""
+    set_widget_value(key, (kind, message))
 
 
-def _show_outcome() -> None:
-    if outcome := pop_widget_value(CompareKeys.OUTCOME):
+def _show_outcome(key: str = CompareKeys.OUTCOME) -> None:
+    if outcome := pop_widget_value(key):
         kind, message = outcome
         (st.success if kind == "success" else st.error)(fmt.md_text(message))
 
@@ -854,7 +856,7 @@ def _start_test_run(workspace: Workspace, store: Store | None, panel: ComparePan
         state = RunState(config=config)
         launch(workspace, store, state)
     except PlaygroundError as error:
-        _tell("error", error.message)
+        _tell("error", error.message, CompareKeys.RUN_OUTCOME)
         return
     panel.run_id = state.id
 
@@ -879,7 +881,7 @@ def _resume(workspace: Workspace, store: Store | None, run_id: str) -> None:
         try:
             launch(workspace, store, state)
         except PlaygroundError as error:
-            _tell("error", error.message)
+            _tell("error", error.message, CompareKeys.RUN_OUTCOME)
 
 
 def _cancel(store: Store | None, run_id: str) -> None:
@@ -1055,6 +1057,7 @@ def runs_section(workspace: Workspace, store: Store | None, panel: ComparePanel)
         help="A run is going (below): wait for it to end, or cancel it, before starting another." if going else None,
         icon=":material/play_arrow:",
     )
+    _show_outcome(CompareKeys.RUN_OUTCOME)  # by the button: a refusal is seen where Run was clicked
     if store is not None and panel.run_id is None:
         try:
             runs = store.evals.runs(limit=20)

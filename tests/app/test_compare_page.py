@@ -336,6 +336,7 @@ def test_a_spend_cap_with_an_unpriced_variant_refuses_to_start_and_says_why(app_
     (error,) = [e.value for e in app.error]
     assert "Not started" in error and "mystery" in error and "Prices and limits from" in error
     assert "clear the spend cap" in error and "1: Current setup" not in error
+    assert [e.value for e in app.tabs[1].error] == [error]  # by the Run button, not at the top of the page
     assert panel(app).run_id is None and fake.chat_requests() == []
     # Priced through another entry, the cap can count it: the run starts.
     app.selectbox(key=CompareKeys.column("entry", 1)).set_value("gpt-4.1-nano").run()
