@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import streamlit as st
 
@@ -137,6 +137,7 @@ def launch_batch(
     clients: Mapping[str, PlaygroundClient],
     state: RunState,
     save: Callable[[RunState], None] | None,
+    alongside: Collection[str] = (),
 ) -> RunHandle:
     """Start (or resume: saved batch ids are polled, never resubmitted) ``state`` on the Batch API;
     each variant's batch goes through the client of its connection (``clients``, by name)."""
@@ -149,6 +150,7 @@ def launch_batch(
         judge=ClientJudge(client),
         save=save,
         poll_interval_s=batch_settings()[0].poll_interval_s,
+        alongside=alongside,
     )
 
 
@@ -215,7 +217,7 @@ def batch_progress(
             running and len(latest) < len(now_state.config.variants)
         )
         collected = bool(latest) and all(job.collected for job in latest.values())
-        spent = f"Spent {fmt.money(now_state.spent_usd)} at batch prices" + (
+        spent = f"Spent {fmt.paid(now_state.paid())} at batch prices" + (
             "" if collected else " (known as each batch's results come in)"
         )
         if running:

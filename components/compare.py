@@ -63,13 +63,14 @@ from playground.evals import (
     word_diff,
 )
 from playground.evals.background import RunHandle, live_run, start_run
+from playground.evals.runs import check_spend_cap
 from playground.evals.setups import variant_for_column, variant_from_setup
 from playground.evals.sidebyside import MAX_COLUMNS, MIN_COLUMNS
 from playground.evals.variants import DEFAULT_CONNECTION
 from playground.providers import provider_for, visitor_connection
 from playground.registry import ModelSpec, find_entry, model_ids, resolve_model
 from playground.request import params_summary
-from playground.store import Store, apply_session_document, session_document_from_workspace
+from playground.store import RunInfo, Store, apply_session_document, session_document_from_workspace
 from playground.workspace import Workspace
 
 COMPARE_PAGE = "pages/compare.py"
@@ -111,6 +112,7 @@ class CompareKeys:
     SAVE_NAME = "compare.save_name"
     SAVE = "compare.save"
     OUTCOME = "compare.outcome"
+    RUN_OUTCOME = "compare.run_outcome"  # what starting a run (or the migration check) said: by its button
     UPLOAD = "compare.upload"
     OPEN_SET = "compare.open_set"
     OPEN = "compare.open"
@@ -170,12 +172,13 @@ def compare_state() -> ComparePanel:
     return panel
 
 
-def _tell(kind: str, message: str) -> None:
-    set_widget_value(CompareKeys.OUTCOME, (kind, message))
+def _tell(kind: str, message: str, key: str = CompareKeys.OUTCOME) -> None:
+    """Say what an action did, at the top of the panel (``key``: or where _show_outcome(key) is drawn)."""
+    set_widget_value(key, (kind, message))
 
 
-def _show_outcome() -> None:
-    if outcome := pop_widget_value(CompareKeys.OUTCOME):
+def _show_outcome(key: str = CompareKeys.OUTCOME) -> None:
+    if outcome := pop_widget_value(key):
         kind, message = outcome
         (st.success if kind == "success" else st.error)(fmt.md_text(message))
 
@@ -807,12 +810,23 @@ def _saver(store: Store | None) -> Any:
 
 def launch(workspace: Workspace, store: Store | None, state: RunState) -> RunHandle:
     """Start (or resume) ``state`` on its engine (live requests, or the Batch API), each variant through
-    its connection's client; its spend counts in the session's cost."""
+    its connection's client; its spend counts in the session's cost. Raises PlaygroundError when this
+    session runs the same test set and variants already (started twice, it would spend twice)."""
     completer = completer_for(workspace, state.config.variants)
-    workspace.note_run(state)
+    session_runs = list(workspace.run_ledger)
     if state.config.engine == "batch":
-        return batch_runs.launch_batch(workspace, completer.clients, state, _saver(store))
-    return start_run(state, completer, judge=ClientJudge(workspace.client()), save=_saver(store))
+        handle = batch_runs.launch_batch(workspace, completer.clients, state, _saver(store), session_runs)
+    else:
+        judge = ClientJudge(workspace.client())
+        handle = start_run(state, completer, judge=judge, save=_saver(store), alongside=session_runs)
+    workspace.note_run(state)
+    return handle
+
+
+def run_going(run_id: str | None) -> bool:
+    """Whether this process is running ``run_id`` now (live requests or batches being polled)."""
+    handle = live_run(run_id) if run_id is not None else None
+    return handle is not None and handle.alive
 
 
 def _start_test_run(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
@@ -838,12 +852,13 @@ def _start_test_run(workspace: Workspace, store: Store | None, panel: ComparePan
             spend_cap_usd=(cap or None) if engine == "live" else None,
             engine=engine,
         )
+        check_spend_cap(config, ClientJudge(workspace.client()).pricing)
+        state = RunState(config=config)
+        launch(workspace, store, state)
     except PlaygroundError as error:
-        _tell("error", error.message)
+        _tell("error", error.message, CompareKeys.RUN_OUTCOME)
         return
-    state = RunState(config=config)
     panel.run_id = state.id
-    launch(workspace, store, state)
 
 
 def run_state(store: Store | None, run_id: str | None) -> tuple[RunState | None, RunHandle | None]:
@@ -863,7 +878,10 @@ def run_state(store: Store | None, run_id: str | None) -> tuple[RunState | None,
 def _resume(workspace: Workspace, store: Store | None, run_id: str) -> None:
     state, handle = run_state(store, run_id)
     if state is not None and (handle is None or not handle.alive):
-        launch(workspace, store, state)
+        try:
+            launch(workspace, store, state)
+        except PlaygroundError as error:
+            _tell("error", error.message, CompareKeys.RUN_OUTCOME)
 
 
 def _cancel(store: Store | None, run_id: str) -> None:
@@ -897,7 +915,7 @@ def progress_view(workspace: Workspace, store: Store | None, run_id: str, key: s
             st.rerun(scope="app")
         done, total = len(now_state.finished_keys()), now_state.total
         eta = now_handle.progress.eta_s if now_handle is not None and now_handle.progress else None
-        text = f"{done}/{total} done · spent {fmt.money(now_state.spent_usd)}"
+        text = f"{done}/{total} done · spent {fmt.paid(now_state.paid())}"
         if running:
             st.progress(done / total if total else 1.0, text=f"{text} · {_eta(eta)}")
             st.button("Cancel", key=f"{key}.cancel", on_click=_cancel, args=(store, run_id), icon=":material/cancel:")
@@ -961,7 +979,7 @@ def results_view(state: RunState) -> None:
                     "Failed": s.failed,
                     "Errors": s.errors,
                     "Cost": fmt.cost(s.cost_usd, s.cost_is_estimate),
-                    "Judge cost": fmt.money(s.judge_cost_usd),
+                    "Judge cost": fmt.cost(s.judge_cost_usd),
                     "p50 latency": fmt.seconds(s.p50_latency_s),
                     "p95 latency": fmt.seconds(s.p95_latency_s),
                 }
@@ -1000,6 +1018,18 @@ def results_view(state: RunState) -> None:
     )
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
+def run_label(info: RunInfo) -> str:
+    """An earlier run as the list names it: its test set, engine, size, status and when."""
+    engine = "Batch API" if info.engine == "batch" else "live"
+    size = f"{_count(info.rows, 'row')} × {_count(info.variants, 'variant')}"
+    status = info.status.replace("_", " ")
+    return f"{info.test_set_name} · {engine} · {size} · {status} · {info.updated_at:%Y-%m-%d %H:%M}"
+
+
 def runs_section(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:
     st.subheader("Run")
     engine = batch_runs.engine_choice(
@@ -1016,15 +1046,18 @@ def runs_section(workspace: Workspace, store: Store | None, panel: ComparePanel)
         key=CompareKeys.SPEND_CAP,
         disabled=live_only,
     )
+    going = run_going(panel.run_id)
     st.button(
         "Run over the test set",
         key=CompareKeys.RUN,
         type="primary",
         on_click=_start_test_run,
         args=(workspace, store, panel),
-        disabled=panel.test_set is None,
+        disabled=panel.test_set is None or going,
+        help="A run is going (below): wait for it to end, or cancel it, before starting another." if going else None,
         icon=":material/play_arrow:",
     )
+    _show_outcome(CompareKeys.RUN_OUTCOME)  # by the button: a refusal is seen where Run was clicked
     if store is not None and panel.run_id is None:
         try:
             runs = store.evals.runs(limit=20)
@@ -1035,13 +1068,7 @@ def runs_section(workspace: Workspace, store: Store | None, panel: ComparePanel)
                 "Earlier runs",
                 [None, *(info.id for info in runs)],
                 key=CompareKeys.PAST_RUN,
-                format_func=lambda i: (
-                    "…"
-                    if i is None
-                    else next(
-                        f"{r.test_set_name} · {r.status} · {r.updated_at:%Y-%m-%d %H:%M}" for r in runs if r.id == i
-                    )
-                ),
+                format_func=lambda i: "…" if i is None else next(run_label(r) for r in runs if r.id == i),
             )
             if chosen:
                 panel.run_id = chosen
@@ -1086,8 +1113,12 @@ def _start_migration(workspace: Workspace, store: Store | None, panel: ComparePa
         _tell("error", getattr(error, "message", str(error)))
         return
     state = RunState(config=config)
+    try:
+        launch(workspace, store, state)
+    except PlaygroundError as error:
+        _tell("error", error.message)
+        return
     panel.migration_run_id = state.id
-    launch(workspace, store, state)
 
 
 def migration_check(workspace: Workspace, store: Store | None, panel: ComparePanel) -> None:

@@ -7,6 +7,7 @@ import math
 import re
 
 from playground.conversation import ReplyStats
+from playground.meter.spend import PaidCost
 
 #: Below this, an amount shows as "<$0.000001" (nothing a price list bills separately).
 MONEY_FLOOR = 0.000001
@@ -41,6 +42,16 @@ def cost(amount: float | None, is_estimate: bool = False) -> str:
     if amount is None:
         return "unknown"
     return money(amount) + (" est." if is_estimate else "")
+
+
+def paid(spent: PaidCost) -> str:
+    """What some paid requests (a run's) cost: the priced ones' sum, and how many had no price
+    (then "unknown", never a silent $0)."""
+    if not spent.unpriced:
+        return cost(spent.usd, spent.estimated and spent.usd > 0)
+    some = "1 request" if spent.unpriced == 1 else f"{spent.unpriced:,} requests"
+    unknown = f"unknown ({some} with no price)"
+    return f"{cost(spent.usd, spent.estimated)} + {unknown}" if spent.usd > 0 else unknown
 
 
 def per_reply(amount: float | None) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from playground.errors import PlaygroundError
@@ -60,12 +60,23 @@ def live_run(run_id: str) -> RunHandle | None:
         return _RUNS.get(run_id)
 
 
-def _register(state: RunState) -> tuple[RunHandle, bool]:
-    """(handle, True) for a new handle of ``state``; (its live handle, False) when it is running."""
+def _register(state: RunState, alongside: Collection[str] = ()) -> tuple[RunHandle, bool]:
+    """(handle, True) for a new handle of ``state``; (its live handle, False) when it is running.
+
+    Raises PlaygroundError when one of the runs ``alongside`` (by id: the session's others) is
+    still going over the same test set with the same variants: a second click spends twice.
+    """
     with _LOCK:
         existing = _RUNS.get(state.id)
         if existing is not None and existing.alive:
             return existing, False
+        for run_id in alongside:
+            other = _RUNS.get(run_id)
+            if run_id != state.id and other is not None and other.alive and other.state.config.same_work(state.config):
+                raise PlaygroundError.invalid_input(
+                    "Not started: this test set is already running with these variants. "
+                    "Wait for that run to end, or cancel it."
+                )
         handle = RunHandle(state)
         _RUNS[state.id] = handle
         return handle, True
@@ -78,12 +89,15 @@ def start_run(
     judge: Judge | None = None,
     save: Callable[[RunState], None] | None = None,
     save_every_s: float = SAVE_EVERY_S,
+    alongside: Collection[str] = (),
 ) -> RunHandle:
     """Run ``state`` on a thread; ``save`` gets the state at most every ``save_every_s`` and at the end.
 
-    Starting a run that is already going returns its handle (a double click starts nothing).
+    Starting a run that is already going returns its handle (a double click starts nothing); one
+    of the runs ``alongside`` (the session's, by id) still going over the same test set and
+    variants refuses it (PlaygroundError).
     """
-    handle, fresh = _register(state)
+    handle, fresh = _register(state, alongside)
     if not fresh:
         return handle
     last_save = 0.0
@@ -266,9 +280,11 @@ def start_batch_run(
     judge: Judge | None = None,
     save: Callable[[RunState], None] | None = None,
     poll_interval_s: float = 30.0,
+    alongside: Collection[str] = (),
 ) -> RunHandle:
-    """:func:`drive_batches` on a thread; a run already going returns its handle (nothing resubmitted)."""
-    handle, fresh = _register(state)
+    """:func:`drive_batches` on a thread; a run already going returns its handle (nothing resubmitted);
+    a twin still going among ``alongside`` refuses it, as :func:`start_run` does."""
+    handle, fresh = _register(state, alongside)
     if not fresh:
         return handle
 

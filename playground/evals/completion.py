@@ -151,8 +151,11 @@ class ClientJudge:
             model=model, messages=messages, params=ChatParams(temperature=0.0, response_format="json_object")
         )
         reply = collect(self.client, request)
-        pricing = Variant(id="judge", model=model, provider=self.provider, price_tier=self.price_tier)
-        cost, _ = pricing.cost(
+        cost, _ = self.pricing(model).cost(
             reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens, served_model=reply.served_model
         )
-        return JudgeReply(text=reply.text, cost_usd=cost or 0.0)
+        return JudgeReply(text=reply.text, cost_usd=cost)  # None: no price known (unknown, not $0)
+
+    def pricing(self, model: str) -> Variant:
+        """What prices the judge's replies on ``model`` (``pricing(model).price()[0]`` is None: unpriced)."""
+        return Variant(id="judge", model=model, provider=self.provider, price_tier=self.price_tier)

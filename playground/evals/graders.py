@@ -32,14 +32,15 @@ VerdictStatus = Literal["pass", "fail", "error"]
 
 
 class Verdict(BaseModel):
-    """One grader's decision on one output. ``cost_usd`` is what deciding cost (the LLM judge)."""
+    """One grader's decision on one output. ``cost_usd`` is what deciding cost (the LLM judge):
+    None when the judge's model has no price (unknown, not free)."""
 
     model_config = ConfigDict(frozen=True)
 
     grader: str
     status: VerdictStatus
     reason: str
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,10 @@ class Sample:
 
 @dataclass(frozen=True)
 class JudgeReply:
+    """The judge's reply and what it cost (None: the judge's model has no price)."""
+
     text: str
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
 
 
 class Judge(Protocol):

@@ -43,7 +43,8 @@ class VariantSummary:
     errors: int
     #: None when an answered row has no price (a model the registry does not know).
     cost_usd: float | None
-    judge_cost_usd: float
+    #: None when a judgement was paid for at no known price (the judge's model is not priced).
+    judge_cost_usd: float | None
     #: True when some cost is a guess (another registry entry's prices).
     cost_is_estimate: bool
     p50_latency_s: float | None
@@ -74,7 +75,9 @@ def summarize(state: RunState) -> list[VariantSummary]:
                 cost_usd=None
                 if any(result.cost_usd is None and result.error is None for result in results)
                 else sum(result.cost_usd or 0.0 for result in results),
-                judge_cost_usd=sum(result.judge_cost_usd for result in results),
+                judge_cost_usd=None
+                if any(result.judge_cost_usd is None for result in results)
+                else sum(result.judge_cost_usd or 0.0 for result in results),
                 cost_is_estimate=any(result.cost_is_estimate for result in results),
                 p50_latency_s=percentile(latencies, 0.5),
                 p95_latency_s=percentile(latencies, 0.95),
@@ -222,7 +225,7 @@ def export_csv(state: RunState) -> str:
                 result.prompt_tokens,
                 result.completion_tokens,
                 "" if result.cost_usd is None else f"{result.cost_usd:.8f}",
-                f"{result.judge_cost_usd:.8f}",
+                "" if result.judge_cost_usd is None else f"{result.judge_cost_usd:.8f}",
                 "" if result.latency_s is None else f"{result.latency_s:.4f}",
                 result.finish_reason or "",
                 _text_cell(result.error or ""),

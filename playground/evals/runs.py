@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from playground.errors import ErrorKind, PlaygroundError
 from playground.evals.batch_status import BatchJob
 from playground.evals.completion import Completer, Completion, StoppedError
-from playground.evals.graders import Grader, Judge, Sample, Verdict, grade, passed
+from playground.evals.graders import Grader, Judge, JudgeGrader, Sample, Verdict, grade, passed
 from playground.evals.testsets import TestRow, TestSet
 from playground.evals.variants import Variant
-from playground.meter.spend import PaidCost
+from playground.meter.spend import PaidCost, total_cost
 
 RunStatus = Literal["pending", "running", "completed", "cancelled", "spend_cap"]
 #: Errors worth another attempt after a wait (quota, auth, bad requests are not).
@@ -85,6 +85,45 @@ class RunConfig(BaseModel):
     #: (playground.evals.background.start_batch_run), priced at the batch tier.
     engine: Literal["live", "batch"] = "live"
 
+    def same_work(self, other: RunConfig) -> bool:
+        """Whether ``other`` runs the same test set through the same variants (a second click)."""
+        return self.test_set == other.test_set and self.variants == other.variants
+
+    def unpriced(self, judge_pricing: Callable[[str], Variant] | None = None) -> list[str]:
+        """What has no price in this run: each variant's title, and each LLM judge's model
+        (``judge_pricing``: what prices the judge's replies on a model; by default the registry's
+        OpenAI tier, as :class:`~playground.evals.completion.ClientJudge` does)."""
+        batch = self.engine == "batch"
+        names = [variant.title for variant in self.variants if variant.price(batch=batch)[0] is None]
+        pricing = judge_pricing or (lambda model: Variant(id="judge", model=model))
+        judges = dict.fromkeys(grader.model for grader in self.graders if isinstance(grader, JudgeGrader))
+        names += [f"the judge model {model}" for model in judges if pricing(model).price()[0] is None]
+        return names
+
+
+def check_spend_cap(config: RunConfig, judge_pricing: Callable[[str], Variant] | None = None) -> None:
+    """Refuse a run whose spend cap cannot see all of it: requests with no price would count as $0
+    toward the cap, so the cap could not stop them (raises PlaygroundError naming what is unpriced).
+
+    Refusing, rather than starting with a warning: a cap is a promise about the most a run can
+    cost, and a run that can spend past it unseen breaks that promise; the fix is one step away
+    (price the variant, or clear the cap).
+    """
+    if config.spend_cap_usd is None or config.engine != "live":
+        return
+    if unpriced := config.unpriced(judge_pricing):
+        judges = [name for name in unpriced if name.startswith("the judge model ")]
+        fixes = []
+        if len(judges) < len(unpriced):
+            fixes.append('choose whose prices apply in the column\'s Parameters ("Prices and limits from")')
+        if judges:
+            fixes.append("give the LLM judge a model with a price")
+        raise PlaygroundError.invalid_input(
+            "Not started: the spend cap cannot count requests with no price, and none is known for "
+            f"{'; '.join(unpriced)}. To keep the cap, {' and '.join(fixes)}; or clear the spend cap to run "
+            "without one."
+        )
+
 
 class RowResult(BaseModel):
     """One row through one variant: the output, each grader's verdict and what it cost."""
@@ -100,7 +139,9 @@ class RowResult(BaseModel):
     #: The reply's cost (None: no price known); the judge's cost is ``judge_cost_usd``, apart.
     cost_usd: float | None = None
     cost_is_estimate: bool = False
-    judge_cost_usd: float = 0.0
+    #: What judging the row cost: None when a judge's model has no price (unknown, not $0).
+    #: Rows stored before this could be None say 0.0 and stay valid.
+    judge_cost_usd: float | None = 0.0
     latency_s: float | None = None
     finish_reason: str | None = None
     served_model: str | None = None
@@ -114,8 +155,29 @@ class RowResult(BaseModel):
         return self.row_id, self.variant_id
 
     @property
-    def spent_usd(self) -> float:
+    def unpriced_reply(self) -> bool:
+        """The reply was paid for (it has usage) but no price is known."""
+        return self.cost_usd is None and bool(self.prompt_tokens or self.completion_tokens)
+
+    @property
+    def spent_usd(self) -> float | None:
+        """The reply's and the judge's cost; None when either was paid for at no known price."""
+        if self.unpriced_reply or self.judge_cost_usd is None:
+            return None
         return (self.cost_usd or 0.0) + self.judge_cost_usd
+
+    def paid(self) -> PaidCost:
+        """The row's spend as the session's cost counts it: the reply (one request; an error with no
+        usage adds nothing), and the judge's when it cost anything or has no price."""
+        if self.unpriced_reply:
+            cost = PaidCost.of(None)
+        else:
+            cost = PaidCost(self.cost_usd or 0.0, self.cost_is_estimate and self.cost_usd is not None, 0, 1)
+        if self.judge_cost_usd is None:
+            cost += PaidCost.of(None)
+        elif self.judge_cost_usd:
+            cost += PaidCost.of(self.judge_cost_usd)
+        return cost
 
     @property
     def outcome(self) -> Literal["pass", "fail", "error"]:
@@ -142,24 +204,22 @@ class RunState(BaseModel):
         return len(self.config.test_set.rows) * len(self.config.variants)
 
     @property
-    def spent_usd(self) -> float:
-        return sum(result.spent_usd for result in self.results)
+    def spent_usd(self) -> float | None:
+        """What the run has spent, the judge included; None when a paid request had no price
+        (see :meth:`paid` for the priced part and how many were not)."""
+        spent = [result.spent_usd for result in list(self.results)]
+        return None if None in spent else sum(value or 0.0 for value in spent)
 
     @property
-    def judge_spent_usd(self) -> float:
-        return sum(result.judge_cost_usd for result in self.results)
+    def judge_spent_usd(self) -> float | None:
+        """What the LLM judge has cost; None when a judge's model has no price."""
+        spent = [result.judge_cost_usd for result in list(self.results)]
+        return None if None in spent else sum(value or 0.0 for value in spent)
 
     def paid(self) -> PaidCost:
-        """What the run has spent so far, the judge included: results with usage but no price are
-        ``unpriced``; an estimated price anywhere makes the sum an estimate."""
-        results = list(self.results)  # the run's thread may be adding to it
-        priced = [r for r in results if r.cost_usd is not None]
-        return PaidCost(
-            usd=sum(r.spent_usd for r in results),
-            estimated=any(r.cost_is_estimate for r in priced),
-            unpriced=sum(1 for r in results if r.cost_usd is None and (r.prompt_tokens or r.completion_tokens)),
-            requests=len(results),
-        )
+        """What the run has spent so far, the judge included: replies and judgements with usage but
+        no price are ``unpriced``; an estimated price anywhere makes the sum an estimate."""
+        return total_cost(result.paid() for result in list(self.results))  # the run's thread may add to it
 
     def finished_keys(self) -> set[tuple[str, str]]:
         """(row id, variant id) of results that need no new attempt (errors are retried on resume)."""
@@ -189,11 +249,14 @@ class Progress:
     passed: int
     failed: int
     errors: int
+    #: The priced requests' spend (what the spend cap counts); ``unpriced`` requests are not in it.
     spent_usd: float
     judge_spent_usd: float
     elapsed_s: float
     eta_s: float | None
     state: RunState
+    #: Paid requests (replies or judgements) with no price: their cost is unknown, not in the sums.
+    unpriced: int = 0
 
     @property
     def fraction(self) -> float:
@@ -309,13 +372,19 @@ def grade_completion(
         cached_tokens=completion.cached_tokens,
         cost_usd=cost,
         cost_is_estimate=estimate,
-        judge_cost_usd=sum(verdict.cost_usd for verdict in verdicts),
+        judge_cost_usd=_judge_cost(verdicts),
         latency_s=completion.latency_s,
         finish_reason=completion.finish_reason,
         served_model=completion.served_model,
         request_id=completion.request_id,
         attempts=attempts,
     )
+
+
+def _judge_cost(verdicts: list[Verdict]) -> float | None:
+    """The verdicts' cost together; None when one had no price."""
+    costs = [verdict.cost_usd for verdict in verdicts]
+    return None if None in costs else sum(cost or 0.0 for cost in costs)
 
 
 def run_evaluation(
@@ -383,7 +452,7 @@ def run_evaluation(
         state.status, state.stop_reason = "cancelled", "Cancelled."
     elif stop.capped.is_set() and len(state.finished_keys()) < state.total:
         state.status = "spend_cap"
-        state.stop_reason = f"Stopped at the spend cap (${state.spent_usd:.4f} of ${cap:.4f})."
+        state.stop_reason = f"Stopped at the spend cap (${state.paid().usd:.4f} of ${cap:.4f})."
     else:
         state.status = "completed"
     state.finished_at = dt.datetime.now(dt.UTC)
@@ -396,6 +465,7 @@ class _Tally:
     def __init__(self, results: list[RowResult]) -> None:
         self.spent_usd = 0.0
         self.judge_spent_usd = 0.0
+        self.unpriced = 0
         self.outcomes: dict[tuple[str, str], str] = {}
         self.counts: Counter[str] = Counter()
         for result in results:
@@ -403,8 +473,10 @@ class _Tally:
 
     def add(self, result: RowResult) -> None:
         # Spend only grows (an error replaced by an answer was paid for too); outcomes are replaced.
-        self.spent_usd += result.spent_usd
-        self.judge_spent_usd += result.judge_cost_usd
+        paid = result.paid()
+        self.spent_usd += paid.usd
+        self.judge_spent_usd += result.judge_cost_usd or 0.0
+        self.unpriced += paid.unpriced
         if (previous := self.outcomes.get(result.key)) is not None:
             self.counts[previous] -= 1
         self.outcomes[result.key] = result.outcome
@@ -425,4 +497,5 @@ class _Tally:
             elapsed_s=elapsed,
             eta_s=elapsed / done_now * remaining if done_now else None,
             state=state,
+            unpriced=self.unpriced,
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import JSON, Connection, Engine, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from playground.errors import ErrorKind, PlaygroundError
@@ -39,11 +39,22 @@ class TestSetInfo:
 
 @dataclass(frozen=True)
 class RunInfo:
+    """A stored run as a list shows it. ``engine`` ("live" or "batch"), ``rows`` and ``variants``
+    come from the stored configuration (a run saved before the Batch API existed is "live")."""
+
     id: str
     test_set_name: str
     status: str
     created_at: datetime
     updated_at: datetime
+    engine: str = "live"
+    rows: int = 0
+    variants: int = 0
+
+
+#: A run's (engine, rows, variants) by id: its configuration never changes once saved, so each is
+#: read from the database once per process (no user text: names and counts only).
+_SHAPES_KEPT = 2_000
 
 
 class EvalRepository:
@@ -52,6 +63,7 @@ class EvalRepository:
     def __init__(self, engine: Engine, owner: str = DEFAULT_OWNER) -> None:
         self.engine = engine
         self.owner = owner
+        self._shapes: dict[str, tuple[str, int, int]] = {}
 
     # --- test sets ------------------------------------------------------------------------------
     def save_test_set(self, test_set: TestSet, graders: Sequence[Grader] = ()) -> TestSet:
@@ -184,7 +196,34 @@ class EvalRepository:
                 .order_by(EvalRunRow.updated_at.desc())
                 .limit(limit)
             ).all()
-        return [RunInfo(r.id, r.test_set_name, r.status, r.created_at, r.updated_at) for r in rows]
+            if missing := [r.id for r in rows if r.id not in self._shapes]:
+                self._read_shapes(connection, missing)
+        return [RunInfo(r.id, r.test_set_name, r.status, r.created_at, r.updated_at, *self._shape(r.id)) for r in rows]
+
+    def _shape(self, run_id: str) -> tuple[str, int, int]:
+        return self._shapes.get(run_id, ("live", 0, 0))
+
+    def _read_shapes(self, connection: Connection, run_ids: list[str]) -> None:
+        """Each run's engine, row and variant counts, read from its stored JSON by the database
+        (the body, results and all, is not sent here)."""
+        if self.engine.dialect.name == "postgresql":
+            config = cast(EvalRunRow.body, JSON)["config"]
+            engine = config["engine"].as_string()
+            rows = func.json_array_length(config["test_set"]["rows"])
+            variants = func.json_array_length(config["variants"])
+        else:
+            engine = func.json_extract(EvalRunRow.body, "$.config.engine")
+            rows = func.json_array_length(EvalRunRow.body, "$.config.test_set.rows")
+            variants = func.json_array_length(EvalRunRow.body, "$.config.variants")
+        found = connection.execute(
+            select(EvalRunRow.id, engine.label("engine"), rows.label("rows"), variants.label("variants")).where(
+                EvalRunRow.id.in_(run_ids), EvalRunRow.owner == self.owner
+            )
+        ).all()
+        if len(self._shapes) + len(found) > _SHAPES_KEPT:
+            self._shapes.clear()
+        for row in found:
+            self._shapes[row.id] = (row.engine or "live", int(row.rows or 0), int(row.variants or 0))
 
     def get_run(self, run_id: str) -> RunState:
         from playground.evals import RunState

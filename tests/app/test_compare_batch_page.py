@@ -117,3 +117,21 @@ def test_after_a_restart_the_saved_batch_run_is_found_and_check_now_resumes_it(
     assert resumed.status == "completed" and len(fake.batch_api.batches) == 1  # polled, not resubmitted
     app.run()
     assert list(table(app, "Pass rate")["Pass rate"]) == ["60%"]
+
+
+def test_earlier_runs_say_which_went_through_the_batch_api_and_their_size(app_factory, fake, database):
+    variants = [
+        Variant(id=f"col{i}", model="gpt-4.1-mini", messages=[{"role": "user", "content": "Answer: {{question}}"}])
+        for i in (1, 2)
+    ]
+    test_set = import_csv(CSV, name="questions")
+    store = open_store(database)
+    batch = RunState(config=RunConfig(test_set=test_set, variants=variants[:1], engine="batch"), status="completed")
+    live = RunState(config=RunConfig(test_set=test_set, variants=variants), status="spend_cap")
+    store.evals.save_run(batch)
+    store.evals.save_run(live)
+    app = compare(app_factory)
+    labels = app.selectbox(key=CompareKeys.PAST_RUN).options
+    assert labels[0] == "…"
+    assert any(label.startswith("questions · Batch API · 5 rows × 1 variant · completed · ") for label in labels)
+    assert any(label.startswith("questions · live · 5 rows × 2 variants · spend cap · ") for label in labels)

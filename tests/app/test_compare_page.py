@@ -291,3 +291,73 @@ def test_a_locked_operator_connection_offers_no_session_connection(app_factory, 
     app = compare(app_factory)
     assert not [e for e in app.expander if e.label == "Add a connection for this session"]
     assert not [t for t in app.text_input if t.key == CompareKeys.NEW_NAME]
+
+
+def set_up_five_rows(app, kind="regex", value=r"\d", extra=None) -> None:
+    app.text_area(key=CompareKeys.INPUT).input("Answer: {{question}}").run()
+    app.get("file_uploader")[0].set_value([("questions.csv", CSV.encode(), "text/csv")]).run()
+    app.selectbox(key=CompareKeys.GRADER_KIND).set_value(kind).run()
+    app.text_input(key=CompareKeys.GRADER_VALUE).input(value).run()
+    if extra is not None:
+        app.text_input(key=CompareKeys.GRADER_EXTRA).input(extra).run()
+    app.button(key=CompareKeys.ADD_GRADER).click().run()
+    assert not app.exception
+
+
+def test_a_judge_model_with_no_price_makes_the_judge_cost_unknown_not_zero(app_factory, fake, database):
+    app = compare(app_factory)
+    set_up_five_rows(app, "llm_judge", "Says pass", "judge-local-7b")
+    verdict = '{"verdict": "pass", "reason": "ok"}'  # replies and judgements alike: any order works
+    fake.enqueue(*(Scenario(text=verdict) for _ in range(20)))
+    app.button(key=CompareKeys.RUN).click().run()
+    assert not app.exception
+    state = wait_for_run(panel(app).run_id)
+    assert state.status == "completed" and {r.json["model"] for r in fake.chat_requests()} >= {"judge-local-7b"}
+    app.run()
+    summary = table(app, "Judge cost")
+    assert list(summary["Judge cost"]) == ["unknown", "unknown"] and list(summary["Pass rate"]) == ["100%", "100%"]
+    assert all(cost.startswith("$") for cost in summary["Cost"])  # the replies themselves are priced
+    replies = fmt.money(state.paid().usd)
+    assert any(c.value.startswith(f"10/10 done · spent {replies} + unknown (10 requests") for c in app.caption)
+    assert session_cost(app).endswith("; 10 paid requests not included (no price for their model)")
+
+
+def test_a_spend_cap_with_an_unpriced_variant_refuses_to_start_and_says_why(app_factory, fake, database):
+    from components.state import Keys
+
+    fake.models = [*fake.models, {"id": "mystery-9", "object": "model", "created": 0, "owned_by": "lab"}]
+    app = compare(app_factory)
+    app.sidebar.button(key=Keys.LIST_MODELS).click().run()
+    app.selectbox(key=CompareKeys.column("model", 1)).set_value("mystery-9").run()
+    set_up_five_rows(app)
+    app.number_input(key=CompareKeys.SPEND_CAP).set_value(0.5).run()
+    app.button(key=CompareKeys.RUN).click().run()
+    assert not app.exception
+    (error,) = [e.value for e in app.error]
+    assert "Not started" in error and "mystery" in error and "Prices and limits from" in error
+    assert "clear the spend cap" in error and "1: Current setup" not in error
+    assert [e.value for e in app.tabs[1].error] == [error]  # by the Run button, not at the top of the page
+    assert panel(app).run_id is None and fake.chat_requests() == []
+    # Priced through another entry, the cap can count it: the run starts.
+    app.selectbox(key=CompareKeys.column("entry", 1)).set_value("gpt-4.1-nano").run()
+    app.button(key=CompareKeys.RUN).click().run()
+    assert not app.exception and not app.error
+    state = wait_for_run(panel(app).run_id)
+    assert state.status == "completed" and state.config.spend_cap_usd == 0.5
+
+
+def test_the_run_button_is_disabled_while_the_panels_run_is_going(app_factory, fake, database):
+    app = compare(app_factory)
+    set_up_five_rows(app)
+    app.number_input(key=CompareKeys.CONCURRENCY).set_value(1).run()
+    fake.enqueue(*(Scenario(text="It is 1", first_byte_delay=0.3) for _ in range(10)))
+    assert not app.button(key=CompareKeys.RUN).disabled
+    app.button(key=CompareKeys.RUN).click().run()
+    run_id = panel(app).run_id
+    assert live_run(run_id).alive
+    button = app.button(key=CompareKeys.RUN)
+    assert button.disabled and "A run is going" in button.proto.help
+    wait_for_run(run_id)
+    app.run()
+    assert not app.button(key=CompareKeys.RUN).disabled and not app.button(key=CompareKeys.RUN).proto.help
+    assert len(fake.chat_requests()) == 10  # one run, not two

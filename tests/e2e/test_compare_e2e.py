@@ -190,7 +190,7 @@ def test_a_batch_run_is_found_again_after_a_restart_and_check_now_goes_on(
         earlier = by_key(page, CompareKeys.PAST_RUN)
         earlier.evaluate("element => element.scrollIntoView({block: 'center'})")  # room for its options
         earlier.get_by_role("button", name="Open").click()
-        page.get_by_role("option", name="questions · running").first.click()
+        page.get_by_role("option", name="questions · Batch API · 5 rows × 2 variants · running").first.click()
         wait_for_app_idle(page, expect=page.get_by_text("in progress 0/5").nth(1))
         by_key(page, "run.batch_check").get_by_role("button").click()
         expect(page.locator(METRIC, has_text="60%").nth(1)).to_be_visible(timeout=30_000)
@@ -198,3 +198,29 @@ def test_a_batch_run_is_found_again_after_a_restart_and_check_now_goes_on(
         assert len(fake.batch_api.batches) == 2, "the restarted server must poll, not resubmit"
     finally:
         app.stop()
+
+
+def test_the_run_button_waits_while_the_run_goes_and_earlier_runs_name_the_engine(
+    page: Page, app_url: str, fake: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    fake.enqueue(*(Scenario(text="It is 1", first_byte_delay=0.4) for _ in range(10)))
+    open_compare(page, app_url)
+    type_input(page, "Answer: {{question}}")
+    page.get_by_role("tab", name="Test sets & runs").click()
+    import_five_rows_with_a_regex_grader(page, tmp_path)
+    set_number(page, CompareKeys.CONCURRENCY, "1")
+    run = by_key(page, CompareKeys.RUN).get_by_role("button")
+    run.click()
+    expect(run).to_be_disabled()  # while the run goes, a second click cannot start (and pay for) another
+    expect(page.locator(METRIC, has_text="100%").nth(1)).to_be_visible(timeout=30_000)
+    wait_for_app_idle(page)
+    expect(run).to_be_enabled()
+    assert len(fake.chat_requests()) == 10
+    page.reload()  # a new session: the run is in Earlier runs, named with its engine and size
+    wait_for_app_idle(page, expect=page.get_by_role("heading", name="Compare & evaluate"))
+    page.get_by_role("tab", name="Test sets & runs").click()
+    earlier = by_key(page, CompareKeys.PAST_RUN)
+    earlier.evaluate("element => element.scrollIntoView({block: 'center'})")  # room for its options
+    earlier.get_by_role("button", name="Open").click()
+    label = re.compile(r"questions · live · 5 rows × 2 variants · completed")
+    expect(page.get_by_role("option", name=label).first).to_be_visible()  # the app is shared: earlier tests ran too

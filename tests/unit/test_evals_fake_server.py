@@ -202,3 +202,15 @@ def test_a_column_that_fails_mid_stream_keeps_its_partial_text(fake, openai_sett
     ok = next(u for u in finals if u.error is None)
     assert failed.text == "alpha beta gamma" and failed.error.kind == "stream_interrupted"
     assert ok.text == "fine"
+
+
+def test_a_judge_model_with_no_price_costs_unknown_not_zero(fake, openai_settings):
+    client = PlaygroundClient(openai_settings)
+    fake.enqueue(Scenario(text="Paris"), Scenario(text='{"verdict": "pass", "reason": "Correct."}'))
+    state = five_row_state(graders=[JudgeGrader(rubric="Names the capital", model="judge-local-7b")], concurrency=1)
+    state.config.test_set.rows[:] = state.config.test_set.rows[:1]
+    run_evaluation(state, ClientCompleter({"default": client}), judge=ClientJudge(client))
+    result = state.results[0]
+    assert result.passed and result.cost_usd > 0
+    assert result.verdicts[0].cost_usd is None and result.judge_cost_usd is None and result.spent_usd is None
+    assert state.paid().unpriced == 1 and state.paid().usd == pytest.approx(result.cost_usd)

@@ -250,3 +250,72 @@ def test_a_run_with_every_grader_kind_survives_a_json_round_trip():
     state = make_state(rows=1, graders=graders)
     restored = RunState.model_validate_json(state.model_dump_json())
     assert restored.config.graders == graders and restored == state
+
+
+class PricedJudge:
+    """A judge double that passes every row at ``cost_usd`` (None: its model has no price)."""
+
+    def __init__(self, cost_usd):
+        self.cost_usd = cost_usd
+
+    def __call__(self, model, messages):
+        from playground.evals.graders import JudgeReply
+
+        return JudgeReply(text='{"verdict": "pass", "reason": "ok"}', cost_usd=self.cost_usd)
+
+
+def test_an_unpriced_judge_costs_unknown_never_zero():
+    from playground.evals.graders import JudgeGrader
+
+    state = make_state(rows=2, graders=[JudgeGrader(rubric="ok", model="judge-local")])
+    run_evaluation(state, FakeCompleter(), judge=PricedJudge(None))
+    assert all(r.passed and r.judge_cost_usd is None and r.spent_usd is None for r in state.results)
+    assert state.spent_usd is None and state.judge_spent_usd is None
+    paid = state.paid()  # the replies are priced; each judgement is counted apart, unpriced
+    assert paid.usd == pytest.approx(2 * 0.00056) and paid.unpriced == 2 and paid.requests == 4
+    (summary,) = summarize(state)
+    assert summary.judge_cost_usd is None and summary.cost_usd == pytest.approx(2 * 0.00056)
+    (row, _) = csv.DictReader(io.StringIO(export_csv(state)))
+    assert row["judge_cost_usd"] == ""
+    # A priced judge adds its cost, and a run stored before (judge cost 0.0) still loads as $0.
+    priced = make_state(rows=2, graders=[JudgeGrader(rubric="ok")])
+    run_evaluation(priced, FakeCompleter(), judge=PricedJudge(0.001))
+    assert priced.spent_usd == pytest.approx(2 * (0.00056 + 0.001)) and priced.paid().unpriced == 0
+    stored = json.loads(priced.model_dump_json())
+    for result in stored["results"]:
+        result["judge_cost_usd"] = 0.0
+    old = RunState.model_validate(stored)
+    assert old.judge_spent_usd == 0.0 and old.spent_usd == pytest.approx(2 * 0.00056)
+
+
+def test_the_spend_cap_counts_the_priced_part_of_a_run_with_an_unpriced_judge():
+    from playground.evals.graders import JudgeGrader
+
+    state = make_state(rows=50, concurrency=1, spend_cap_usd=0.002, graders=[JudgeGrader(rubric="ok")])
+    run_evaluation(state, FakeCompleter(), judge=PricedJudge(None))
+    assert state.status == "spend_cap" and len(state.results) == 4
+    assert "$0.0022 of $0.0020" in state.stop_reason
+
+
+def test_a_spend_cap_refuses_a_run_it_cannot_count():
+    from playground.evals.graders import JudgeGrader
+    from playground.evals.runs import check_spend_cap
+
+    state = make_state(rows=2, variants=("mini", "local"), spend_cap_usd=1.0)
+    state.config.variants[1].model = "llama-local-7b"
+    state.config.variants[1].label = "2: Current setup · llama-local-7b"
+    with pytest.raises(PlaygroundError, match="Not started") as refused:
+        check_spend_cap(state.config)
+    message = refused.value.message
+    assert "2: Current setup · llama-local-7b" in message and "mini" not in message
+    assert "Prices and limits from" in message and "clear the spend cap" in message and "judge" not in message
+    check_spend_cap(state.config.model_copy(update={"spend_cap_usd": None}))  # no cap: nothing to protect
+    check_spend_cap(state.config.model_copy(update={"spend_cap_usd": None, "engine": "batch"}))
+    state.config.variants[1].registry_entry = "gpt-4.1-nano"  # priced (an estimate): the cap counts it
+    check_spend_cap(state.config)
+    state.config.graders = [JudgeGrader(rubric="ok", model="judge-local"), JudgeGrader(rubric="ok")]
+    with pytest.raises(PlaygroundError, match="the judge model judge-local") as judged:
+        check_spend_cap(state.config)
+    assert "gpt-4.1-mini" not in judged.value.message
+    assert "give the LLM judge a model with a price" in judged.value.message
+    assert "Prices and limits from" not in judged.value.message  # no column to fix: only the judge

@@ -36,3 +36,13 @@ def test_per_reply_gives_the_cost_of_1000_replies_too():
 )
 def test_percent(fraction, shown):
     assert fmt.percent(fraction) == shown
+
+
+def test_a_runs_spend_says_what_had_no_price_instead_of_zero():
+    from playground.meter.spend import PaidCost
+
+    assert fmt.paid(PaidCost(0.25, False, 0, 3)) == "$0.25"
+    assert fmt.paid(PaidCost(0.25, True, 0, 3)) == "$0.25 est."
+    assert fmt.paid(PaidCost()) == "$0"
+    assert fmt.paid(PaidCost(0.25, False, 2, 4)) == "$0.25 + unknown (2 requests with no price)"
+    assert fmt.paid(PaidCost(0.0, False, 1, 1)) == "unknown (1 request with no price)"

@@ -3,6 +3,7 @@ as they grow and read back whole; and the background runner a run goes on (cance
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -149,3 +150,50 @@ def test_the_grader_form_builds_each_kind_and_refuses_bad_values():
         new_grader("latency", "fast", "")
     with pytest.raises(PlaygroundError, match="JSON-schema"):
         new_grader("json_schema", "{not json", "")
+
+
+def test_the_runs_list_says_each_runs_engine_and_size(store):
+    test_set = TestSet(name="faq", rows=rows(3))
+    variants = [Variant(id="a"), Variant(id="b")]
+    live = RunState(config=RunConfig(test_set=test_set, variants=variants))
+    batch = RunState(config=RunConfig(test_set=test_set, variants=variants[:1], engine="batch"))
+    store.evals.save_run(live)
+    store.evals.save_run(batch)
+    # A run saved before the Batch API existed has no engine in its configuration: it ran live.
+    old = RunState(config=RunConfig(test_set=TestSet(name="old", rows=rows(1)), variants=variants[:1]))
+    store.evals.save_run(old)
+    from sqlalchemy import update
+
+    from playground.store.models import EvalRunRow
+
+    body = old.model_dump(mode="json")
+    del body["config"]["engine"]
+    with store.engine.begin() as connection:
+        connection.execute(update(EvalRunRow).where(EvalRunRow.id == old.id).values(body=json.dumps(body)))
+    shapes = {r.id: (r.test_set_name, r.engine, r.rows, r.variants) for r in store.evals.runs()}
+    assert shapes == {
+        live.id: ("faq", "live", 3, 2),
+        batch.id: ("faq", "batch", 3, 1),
+        old.id: ("old", "live", 1, 1),
+    }
+    assert store.evals.runs() == store.evals.runs()  # read once, then kept
+
+
+def test_a_second_run_of_the_same_test_set_and_variants_from_the_session_is_refused():
+    variant = Variant(id="a", messages=[{"role": "user", "content": "{{q}}"}])
+    config = RunConfig(test_set=TestSet(rows=rows(20)), variants=[variant], concurrency=1)
+    first = RunState(config=config)
+    handle = start_run(first, SlowCompleter(delay=0.02))
+    try:
+        with pytest.raises(PlaygroundError, match="already running"):
+            start_run(RunState(config=config.model_copy(deep=True)), SlowCompleter(), alongside=[first.id])
+        other = RunState(config=config.model_copy(update={"variants": [variant.on_model("gpt-4.1")]}))
+        wait(start_run(other, SlowCompleter(), alongside=[first.id]))  # other variants: a run of its own
+        another_session = RunState(config=config.model_copy(deep=True))
+        wait(start_run(another_session, SlowCompleter()))  # not this session's run: not refused
+    finally:
+        handle.cancel.set()
+        wait(handle)
+    again = RunState(config=config.model_copy(deep=True))
+    wait(start_run(again, SlowCompleter(), alongside=[first.id]))  # the first has ended: allowed
+    assert again.status == "completed"
