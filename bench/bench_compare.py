@@ -36,6 +36,7 @@ import components.compare as compare
 import playground.evals.sidebyside as sidebyside
 from bench.bench_rerun import _navigation_app
 from bench.bench_streaming import loopback_server
+from components.state import STATE_KEY
 from tests.fakes.server import Scenario
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -83,7 +84,7 @@ def send_once(app: AppTest, meter: Meter, columns: int, tokens: int) -> tuple[fl
     app.button(key=compare.CompareKeys.SEND).click().run()
     if app.exception:
         raise SystemExit(f"the page raised: {app.exception[0].message}")
-    outputs = app.session_state[compare.CompareKeys.STATE].outputs
+    outputs = app.session_state[STATE_KEY].compare_panel.outputs
     if len(outputs) != columns or not all(o is not None and o.completion is not None for o in outputs):
         raise SystemExit(f"not every column finished: {outputs}")
     streamed = sum(o.completion.completion_tokens for o in outputs)

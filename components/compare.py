@@ -26,6 +26,7 @@ from components.chat_view import form_params, param_key, parameters_form
 from components.library import library_store_db
 from components.state import (
     configured_named_connections,
+    get_store,
     get_workspace,
     pop_widget_value,
     server_defaults,
@@ -97,7 +98,6 @@ GRADER_KINDS = {
 
 
 class CompareKeys:
-    STATE = "compare.panel"  # the panel's own state (not a widget)
     TABS = "compare.tabs"
     COUNT = "compare.count"
     INPUT = "compare.input"
@@ -165,11 +165,11 @@ class ComparePanel:
 
 
 def compare_state() -> ComparePanel:
-    panel = widget_value(CompareKeys.STATE)
-    if not isinstance(panel, ComparePanel):
-        panel = ComparePanel()
-        set_widget_value(CompareKeys.STATE, panel)
-    return panel
+    """This session's Compare panel state (made on the page's first draw)."""
+    store = get_store()
+    if store.compare_panel is None:
+        store.compare_panel = ComparePanel()
+    return store.compare_panel
 
 
 def _tell(kind: str, message: str, key: str = CompareKeys.OUTCOME) -> None:

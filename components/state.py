@@ -23,7 +23,8 @@ from playground.schema_run import SchemaPanel
 from playground.store.autosave import Autosave
 from playground.workspace import Workspace
 
-if TYPE_CHECKING:  # the demo player loads when the Demo page first draws (components/demo.py)
+if TYPE_CHECKING:  # the demo player and the eval engine load when their pages first draw
+    from components.compare import ComparePanel
     from playground.demo import DemoPanel
 
 STATE_KEY = "playground.workspace"
@@ -109,6 +110,7 @@ class SessionStore:
     # The saved session this browser session works on (set by components/persistence.py).
     autosave: Autosave | None = None
     demo_panel: DemoPanel | None = None
+    compare_panel: ComparePanel | None = None
 
 
 def get_store() -> SessionStore:

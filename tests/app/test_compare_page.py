@@ -33,7 +33,7 @@ def compare(app_factory):
 
 
 def panel(app):
-    return app.session_state[CompareKeys.STATE]
+    return app.session_state[STATE_KEY].compare_panel
 
 
 def test_two_variants_answer_one_input_side_by_side(app_factory, fake, database):
